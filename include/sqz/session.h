@@ -1,0 +1,49 @@
+/* sqz/session.h - running a graph.
+ *
+ * A session verifies the graph, resolves operators, orders nodes and plans
+ * activation memory once; sqz_session_run may then be called many times with
+ * inputs of varying (dynamic) dimensions. Output tensors belong to the session
+ * and stay valid until the next run or sqz_session_free.
+ */
+#ifndef SQZ_SESSION_H
+#define SQZ_SESSION_H
+
+#include <stddef.h>
+
+#include "sqz/graph.h"
+#include "sqz/status.h"
+#include "sqz/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sqz_session sqz_session;
+
+typedef struct sqz_session_opts {
+    int threads;        /* 0 = default (1) */
+    int no_reuse;       /* 1: every activation gets its own buffer (planner off) */
+    int keep_all;       /* 1: keep every intermediate value readable after run */
+} sqz_session_opts;
+
+/* Does not take ownership of g; g must outlive the session and not change. */
+sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz_session **out,
+                           sqz_err *err);
+/* inputs[i] feeds the graph input whose name equals inputs[i]->name, or, when the
+ * name is NULL or empty, graph input i. Checks dtype, rank and known dims. */
+sqz_status sqz_session_run(sqz_session *s, int n_inputs, const sqz_tensor *const *inputs,
+                           sqz_err *err);
+int sqz_session_n_outputs(const sqz_session *s);
+const sqz_tensor *sqz_session_output(const sqz_session *s, int i);
+/* Value of any tensor by name after a run (requires keep_all for intermediates). */
+const sqz_tensor *sqz_session_value(const sqz_session *s, const char *name);
+/* Bytes of activation memory held by the planner's buffers, and the peak of live bytes
+ * during the last run. */
+size_t sqz_session_arena_bytes(const sqz_session *s);
+size_t sqz_session_peak_bytes(const sqz_session *s);
+void sqz_session_free(sqz_session *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
