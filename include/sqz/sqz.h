@@ -7,6 +7,7 @@
 #include "sqz/graph.h"
 #include "sqz/session.h"
 #include "sqz/io.h"
+#include "sqz/analysis.h"
 
 #define SQZ_VERSION "0.1.0"
 
