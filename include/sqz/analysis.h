@@ -33,6 +33,12 @@ sqz_status sqz_graph_infer_shapes(sqz_graph *g, sqz_err *err);
  * no longer used. *n_folded (may be NULL) receives the number of nodes removed. */
 sqz_status sqz_graph_fold_constants(sqz_graph *g, int *n_folded, sqz_err *err);
 
+/* Drops tensors that are neither a graph input or output nor used or produced by any node
+ * (e.g. initializers left over after folding), renumbering tensor indices everywhere
+ * (nodes, inputs, outputs, name index, producers). Their arena memory is kept until the
+ * graph is freed. *n_removed (may be NULL) receives the number of tensors dropped. */
+sqz_status sqz_graph_compact(sqz_graph *g, int *n_removed, sqz_err *err);
+
 /* resolve_ops + verify + fold_constants + infer_shapes: what a user calls after loading. */
 sqz_status sqz_graph_prepare(sqz_graph *g, sqz_err *err);
 

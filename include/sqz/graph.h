@@ -106,6 +106,9 @@ void sqz_graph_free(sqz_graph *g);
 int sqz_graph_add_tensor(sqz_graph *g, const char *name, sqz_dtype dt, int ndim,
                          const int64_t *dims, sqz_err *err);
 int sqz_graph_find_tensor(const sqz_graph *g, const char *name); /* index or -1 */
+/* Rebuilds the name -> index table from g->tensors (after tensors were removed or
+ * reordered, see sqz_graph_compact); -1 on OOM, leaving the old table in place. */
+int sqz_graph_reindex(sqz_graph *g);
 /* Allocates zeroed data in the arena for t's (fully known) shape. */
 sqz_status sqz_graph_alloc_data(sqz_graph *g, sqz_tensor *t, sqz_err *err);
 /* Makes t an initializer holding a copy of bytes (nbytes must match shape). */

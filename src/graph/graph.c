@@ -61,6 +61,23 @@ static int index_insert(sqz_graph *g, int idx) {
     return 0;
 }
 
+int sqz_graph_reindex(sqz_graph *g) {
+    int cap = 256;
+    while ((int64_t)(g->n_tensors + 1) * 2 > cap) cap *= 2;
+    int *tab = malloc(sizeof(int) * (size_t)cap);
+    if (!tab) return -1;
+    for (int i = 0; i < cap; i++) tab[i] = -1;
+    for (int i = 0; i < g->n_tensors; i++) {
+        uint64_t h = hash_str(g->tensors[i]->name) & (uint64_t)(cap - 1);
+        while (tab[h] >= 0) h = (h + 1) & (uint64_t)(cap - 1);
+        tab[h] = i;
+    }
+    free(g->name_index);
+    g->name_index = tab;
+    g->name_index_cap = cap;
+    return 0;
+}
+
 int sqz_graph_find_tensor(const sqz_graph *g, const char *name) {
     if (!name || !g->name_index_cap) return -1;
     uint64_t m = (uint64_t)(g->name_index_cap - 1);

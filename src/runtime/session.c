@@ -1,0 +1,296 @@
+/* runtime/session.c - the session: bind inputs, run nodes in order, plan memory.
+ *
+ * Every graph tensor has a runtime descriptor in s->vals (same index): initializers
+ * point at the graph's data, graph inputs at the caller's, activations at planner
+ * blocks. Before each node, infer() runs again on the descriptors, now with every
+ * input value present, so data-dependent and dynamic shapes resolve; the outputs are
+ * then allocated and forward() called. A buffer goes back to the planner right after
+ * the last node that reads it (never for graph outputs, or with keep_all).
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/passes.h"
+#include "runtime/planner.h"
+#include "sqz/analysis.h"
+#include "sqz/session.h"
+
+struct sqz_session {
+    const sqz_graph *g;
+    int threads, keep_all;
+    int *order;             /* (n_nodes) topological order of node indices */
+    const sqz_op **ops;     /* (n_nodes) operator of each node */
+    sqz_tensor *vals;       /* (n_tensors) runtime descriptors */
+    int *last_use;          /* (n_tensors) last step reading the tensor; INT_MAX = kept */
+    int *block;             /* (n_tensors) planner block, -1 if none */
+    uint8_t *avail;         /* (n_tensors) value readable now */
+    uint8_t *is_act;        /* (n_tensors) produced by a node */
+    sqz_tensor **args;      /* max_args pointers for in[] and out[] */
+    int max_args;
+    sqz_planner plan;
+    void *scratch;
+    size_t scratch_cap;
+};
+
+void sqz_session_free(sqz_session *s) {
+    if (!s) return;
+    sqz_planner_free(&s->plan);
+    free(s->order);
+    free(s->ops);
+    free(s->vals);
+    free(s->last_use);
+    free(s->block);
+    free(s->avail);
+    free(s->is_act);
+    free(s->args);
+    free(s->scratch);
+    free(s);
+}
+
+sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz_session **out, sqz_err *err) {
+    *out = NULL;
+    if (!g) return sqz_err_set(err, SQZ_ERR_ARG, "session: no graph");
+    sqz_status st = sqz_graph_verify(g, err);
+    if (st) return st;
+    sqz_session *s = calloc(1, sizeof *s);
+    if (!s) return sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory creating session");
+    s->g = g;
+    s->threads = opts && opts->threads > 0 ? opts->threads : 1;
+    s->keep_all = opts ? opts->keep_all : 0;
+    sqz_planner_init(&s->plan, opts ? opts->no_reuse : 0);
+    size_t nn = (size_t)(g->n_nodes ? g->n_nodes : 1), nt = (size_t)(g->n_tensors ? g->n_tensors : 1);
+    s->order = malloc(sizeof(int) * nn);
+    s->ops = calloc(nn, sizeof *s->ops);
+    s->vals = calloc(nt, sizeof *s->vals);
+    s->last_use = malloc(sizeof(int) * nt);
+    s->block = malloc(sizeof(int) * nt);
+    s->avail = calloc(nt, 1);
+    s->is_act = calloc(nt, 1);
+    if (!s->order || !s->ops || !s->vals || !s->last_use || !s->block || !s->avail || !s->is_act) goto oom;
+    if ((st = sqz_graph_topo_order(g, s->order, err))) goto fail;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const sqz_node *n = g->nodes[k];
+        if ((st = sqz_node_resolve(n, &s->ops[k], err))) goto fail;
+        if (n->n_in + n->n_out > s->max_args) s->max_args = n->n_in + n->n_out;
+    }
+    s->args = malloc(sizeof(sqz_tensor *) * (size_t)(s->max_args ? s->max_args : 1));
+    if (!s->args) goto oom;
+    for (int t = 0; t < g->n_tensors; t++) {
+        s->vals[t] = *g->tensors[t];
+        s->block[t] = -1;
+        s->last_use[t] = s->keep_all ? INT_MAX : -1;
+        s->is_act[t] = g->tensors[t]->producer >= 0;
+        s->avail[t] = !s->is_act[t] && (g->tensors[t]->flags & SQZ_TF_INIT);
+    }
+    for (int step = 0; step < g->n_nodes; step++) {
+        const sqz_node *n = g->nodes[s->order[step]];
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in[j] >= 0 && s->last_use[n->in[j]] != INT_MAX) s->last_use[n->in[j]] = step;
+        for (int j = 0; j < n->n_out; j++) /* produced but never read: free right away */
+            if (n->out[j] >= 0 && s->last_use[n->out[j]] < step) s->last_use[n->out[j]] = step;
+    }
+    for (int i = 0; i < g->n_outputs; i++) s->last_use[g->outputs[i]] = INT_MAX;
+    *out = s;
+    return SQZ_OK;
+oom:
+    st = sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory creating session");
+fail:
+    sqz_session_free(s);
+    return st;
+}
+
+static sqz_status bind_input(sqz_session *s, int t, const sqz_tensor *u, sqz_err *err) {
+    const sqz_tensor *d = s->g->tensors[t];
+    char a[160], b[160];
+    if (s->avail[t] && !(d->flags & SQZ_TF_INIT))
+        return sqz_err_set(err, SQZ_ERR_ARG, "graph input '%s' is given twice", d->name);
+    if (u->ndim < 0 || u->ndim > SQZ_MAX_DIMS)
+        return sqz_err_set(err, SQZ_ERR_DATA, "input '%s': rank %d outside 0..%d", d->name, u->ndim, SQZ_MAX_DIMS);
+    if (d->dtype != SQZ_DT_UNDEF && u->dtype != d->dtype)
+        return sqz_err_set(err, SQZ_ERR_DATA, "input '%s' is %s but the graph expects %s", d->name,
+                           sqz_dtype_name(u->dtype), sqz_dtype_name(d->dtype));
+    int bad = d->ndim >= 0 && d->ndim != u->ndim;
+    for (int i = 0; !bad && d->ndim >= 0 && i < d->ndim; i++)
+        bad = d->dims[i] >= 0 && d->dims[i] != u->dims[i];
+    if (bad) {
+        sqz_shape_str(u, a, sizeof a);
+        sqz_shape_str(d, b, sizeof b);
+        return sqz_err_set(err, SQZ_ERR_DATA, "input '%s' has shape %s but the graph expects %s", d->name, a, b);
+    }
+    int64_t numel;
+    size_t nb;
+    sqz_status st = sqz_shape_numel(u->dims, u->ndim, &numel, err);
+    if (!st) st = sqz_dtype_nbytes(u->dtype, numel, &nb, err);
+    if (st) {
+        sqz_err_prefix(err, "input '%s'", d->name);
+        return st;
+    }
+    if (u->encoding != SQZ_ENC_DENSE || (nb && (!u->data || u->nbytes < nb)))
+        return sqz_err_set(err, SQZ_ERR_DATA, "input '%s' holds %zu bytes but its shape needs %zu", d->name,
+                           u->data ? u->nbytes : (size_t)0, nb);
+    sqz_tensor *v = &s->vals[t];
+    *v = *d;
+    v->dtype = u->dtype;
+    v->ndim = u->ndim;
+    for (int i = 0; i < SQZ_MAX_DIMS; i++) v->dims[i] = i < u->ndim ? u->dims[i] : 0;
+    v->data = u->data;
+    v->nbytes = nb;
+    v->flags = d->flags & ~(uint32_t)SQZ_TF_INIT;
+    v->quant = u->quant ? u->quant : d->quant;
+    s->avail[t] = 1;
+    return SQZ_OK;
+}
+
+static sqz_status bind_inputs(sqz_session *s, int n_inputs, const sqz_tensor *const *inputs, sqz_err *err) {
+    const sqz_graph *g = s->g;
+    for (int i = 0; i < g->n_inputs; i++) {
+        int t = g->inputs[i];
+        s->vals[t] = *g->tensors[t];
+        s->avail[t] = (g->tensors[t]->flags & SQZ_TF_INIT) != 0; /* a default value */
+    }
+    for (int i = 0; i < n_inputs; i++) {
+        const sqz_tensor *u = inputs ? inputs[i] : NULL;
+        if (!u) return sqz_err_set(err, SQZ_ERR_ARG, "input %d is NULL", i);
+        int gi = -1;
+        if (!u->name || !u->name[0]) {
+            gi = i;
+        } else {
+            for (int j = 0; j < g->n_inputs && gi < 0; j++)
+                if (!strcmp(g->tensors[g->inputs[j]]->name, u->name)) gi = j;
+            if (gi < 0) return sqz_err_set(err, SQZ_ERR_ARG, "the graph has no input named '%s'", u->name);
+        }
+        if (gi >= g->n_inputs)
+            return sqz_err_set(err, SQZ_ERR_ARG, "input %d given but the graph has %d inputs", i, g->n_inputs);
+        sqz_status st = bind_input(s, g->inputs[gi], u, err);
+        if (st) return st;
+    }
+    for (int i = 0; i < g->n_inputs; i++)
+        if (!s->avail[g->inputs[i]])
+            return sqz_err_set(err, SQZ_ERR_ARG, "graph input '%s' was not given", g->tensors[g->inputs[i]]->name);
+    return SQZ_OK;
+}
+
+/* Checks an output's run-time shape against what the graph states, allocates it. */
+static sqz_status alloc_output(sqz_session *s, int t, sqz_err *err) {
+    sqz_tensor *v = &s->vals[t];
+    const sqz_tensor *d = s->g->tensors[t];
+    char a[160], b[160];
+    if (!sqz_tensor_static(v) || v->ndim > SQZ_MAX_DIMS) {
+        sqz_shape_str(v, a, sizeof a);
+        return sqz_err_set(err, SQZ_ERR_DATA, "output '%s' has shape %s that is still unknown at run time", v->name,
+                           a);
+    }
+    int bad = d->ndim >= 0 && d->ndim != v->ndim;
+    for (int i = 0; !bad && d->ndim >= 0 && i < d->ndim; i++) bad = d->dims[i] >= 0 && d->dims[i] != v->dims[i];
+    if (bad) {
+        sqz_shape_str(v, a, sizeof a);
+        sqz_shape_str(d, b, sizeof b);
+        return sqz_err_set(err, SQZ_ERR_DATA, "output '%s' computes to shape %s but the graph declares %s", v->name,
+                           a, b);
+    }
+    int64_t numel;
+    size_t nb;
+    sqz_status st = sqz_shape_numel(v->dims, v->ndim, &numel, err);
+    if (!st) st = sqz_dtype_nbytes(v->dtype, numel, &nb, err);
+    if (st) {
+        sqz_err_prefix(err, "output '%s'", v->name);
+        return st;
+    }
+    int blk = sqz_planner_alloc(&s->plan, nb, &v->data);
+    if (blk < 0) return sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory allocating %zu bytes for '%s'", nb, v->name);
+    v->nbytes = nb;
+    s->block[t] = blk;
+    s->avail[t] = 1;
+    return SQZ_OK;
+}
+
+static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
+    const sqz_graph *g = s->g;
+    int k = s->order[step];
+    const sqz_node *n = g->nodes[k];
+    const sqz_op *op = s->ops[k];
+    sqz_tensor **in = s->args, **out = s->args + n->n_in;
+    for (int i = 0; i < n->n_in; i++) {
+        in[i] = n->in[i] >= 0 ? &s->vals[n->in[i]] : NULL;
+        if (in[i] && !s->avail[n->in[i]])
+            return sqz_err_set(err, SQZ_ERR_INTERNAL, "input '%s' has no value", in[i]->name);
+    }
+    for (int i = 0; i < n->n_out; i++) {
+        out[i] = NULL;
+        if (n->out[i] < 0) continue;
+        out[i] = &s->vals[n->out[i]];
+        *out[i] = *g->tensors[n->out[i]]; /* declared shape; infer() refines it */
+        out[i]->data = NULL;
+        out[i]->nbytes = 0;
+    }
+    sqz_opctx c = {.node = n, .in = in, .n_in = n->n_in, .out = out, .n_out = n->n_out,
+                   .opset = g->opset, .threads = s->threads, .scratch = NULL, .err = err};
+    sqz_status st = op->infer(&c);
+    for (int i = 0; i < n->n_out && !st; i++)
+        if (out[i]) st = alloc_output(s, n->out[i], err);
+    if (st) return st;
+    size_t sb = op->scratch_bytes ? op->scratch_bytes(&c) : 0;
+    if (sb > s->scratch_cap) {
+        if (sb > SIZE_MAX - 64) return sqz_err_set(err, SQZ_ERR_NOMEM, "scratch of %zu bytes", sb);
+        size_t cap = (sb + 63) & ~(size_t)63;
+        void *p = aligned_alloc(64, cap);
+        if (!p) return sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory allocating %zu bytes of scratch", sb);
+        free(s->scratch);
+        s->scratch = p;
+        s->scratch_cap = cap;
+    }
+    c.scratch = sb ? s->scratch : NULL;
+    if ((st = op->forward(&c))) return st;
+    for (int i = 0; i < n->n_in + n->n_out; i++) {
+        int t = i < n->n_in ? n->in[i] : n->out[i - n->n_in];
+        if (t < 0 || s->last_use[t] != step || s->block[t] < 0) continue;
+        sqz_planner_release(&s->plan, s->block[t], s->vals[t].nbytes);
+        s->block[t] = -1;
+        s->avail[t] = 0;
+        s->vals[t].data = NULL;
+    }
+    return SQZ_OK;
+}
+
+sqz_status sqz_session_run(sqz_session *s, int n_inputs, const sqz_tensor *const *inputs, sqz_err *err) {
+    if (!s) return sqz_err_set(err, SQZ_ERR_ARG, "session: NULL");
+    const sqz_graph *g = s->g;
+    if (n_inputs < 0 || n_inputs > g->n_inputs)
+        return sqz_err_set(err, SQZ_ERR_ARG, "%d inputs given; the graph has %d", n_inputs, g->n_inputs);
+    sqz_planner_reset(&s->plan);
+    for (int t = 0; t < g->n_tensors; t++) {
+        if (!s->is_act[t]) continue;
+        s->block[t] = -1;
+        s->avail[t] = 0;
+        s->vals[t].data = NULL;
+    }
+    sqz_status st = bind_inputs(s, n_inputs, inputs, err);
+    if (st) return st;
+    for (int step = 0; step < g->n_nodes; step++) {
+        if ((st = run_node(s, step, err))) {
+            const sqz_node *n = g->nodes[s->order[step]];
+            sqz_err_prefix(err, "node '%s' (%s)", n->name, n->op_type);
+            return st;
+        }
+    }
+    return SQZ_OK;
+}
+
+int sqz_session_n_outputs(const sqz_session *s) { return s ? s->g->n_outputs : 0; }
+
+const sqz_tensor *sqz_session_output(const sqz_session *s, int i) {
+    if (!s || i < 0 || i >= s->g->n_outputs) return NULL;
+    int t = s->g->outputs[i];
+    return s->avail[t] ? &s->vals[t] : NULL;
+}
+
+const sqz_tensor *sqz_session_value(const sqz_session *s, const char *name) {
+    if (!s || !name) return NULL;
+    int t = sqz_graph_find_tensor(s->g, name);
+    return t >= 0 && s->avail[t] ? &s->vals[t] : NULL;
+}
+
+size_t sqz_session_arena_bytes(const sqz_session *s) { return s ? sqz_planner_bytes(&s->plan) : 0; }
+
+size_t sqz_session_peak_bytes(const sqz_session *s) { return s ? s->plan.peak : 0; }

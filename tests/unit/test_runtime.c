@@ -1,0 +1,357 @@
+/* tests/unit/test_runtime.c - sessions: binding, dynamic shapes, memory planning. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_ops.h"
+#include "sqz/sqz.h"
+#include "test.h"
+
+static sqz_err E;
+
+static int tens(sqz_graph *g, const char *name, sqz_dtype dt, int ndim, const int64_t *d) {
+    int t = sqz_graph_add_tensor(g, name, dt, ndim, d, &E);
+    CHECK_MSG(t >= 0, "add tensor %s: %s", name, E.msg);
+    return t;
+}
+
+static int act(sqz_graph *g, const char *name) { return tens(g, name, SQZ_DT_UNDEF, -1, NULL); }
+
+static int init(sqz_graph *g, const char *name, sqz_dtype dt, int ndim, const int64_t *d, const void *v) {
+    int t = tens(g, name, dt, ndim, d);
+    int64_t n = sqz_tensor_numel(g->tensors[t]);
+    CHECK_OK(sqz_graph_set_data(g, g->tensors[t], v, sqz_dtype_size(dt) * (size_t)n, &E), &E);
+    return t;
+}
+
+static int node(sqz_graph *g, const char *op, const char *name, int n_in, const int *in, int out, const sqz_op *f) {
+    int k = sqz_graph_add_node(g, op, name, n_in, in, 1, &out, &E);
+    CHECK_MSG(k >= 0, "add node %s: %s", name, E.msg);
+    if (k >= 0 && f) g->nodes[k]->op = f;
+    return k;
+}
+
+static sqz_tensor make_input(const char *name, int batch, int width) {
+    sqz_tensor x;
+    int64_t d[2] = {batch, width};
+    sqz_tensor_init_owned(&x, name, SQZ_DT_F32, 2, d, &E);
+    for (int i = 0; i < batch * width; i++) ((float *)x.data)[i] = (float)((i * 5) % 9) - 4.0f + 0.25f * (float)i;
+    return x;
+}
+
+/* x[N,4] -> relu r0 -> +b a1 -> relu r1 -> +b a2 -> relu r2 -> +r0 -> out */
+static sqz_graph *fake_chain(void) {
+    sqz_graph *g = sqz_graph_new();
+    int64_t xd[2] = {-1, 4};
+    float bv = -1.5f;
+    int x = tens(g, "x", SQZ_DT_F32, 2, xd), b = init(g, "b", SQZ_DT_F32, 0, NULL, &bv);
+    sqz_graph_add_input(g, x, &E);
+    int r0 = act(g, "r0"), a1 = act(g, "a1"), r1 = act(g, "r1"), a2 = act(g, "a2"), r2 = act(g, "r2");
+    int out = act(g, "out");
+    node(g, "TRelu", "relu0", 1, &x, r0, &fake_relu);
+    node(g, "TAdd", "add1", 2, (int[]){r0, b}, a1, &fake_add);
+    node(g, "TRelu", "relu1", 1, &a1, r1, &fake_relu);
+    node(g, "TAdd", "add2", 2, (int[]){r1, b}, a2, &fake_add);
+    node(g, "TRelu", "relu2", 1, &a2, r2, &fake_relu);
+    node(g, "TAdd", "add3", 2, (int[]){r2, r0}, out, &fake_add);
+    sqz_graph_add_output(g, out, &E);
+    return g;
+}
+
+static float relu(float v) { return v > 0 ? v : 0; }
+
+static void test_fake_chain(void) {
+    sqz_graph *g = fake_chain();
+    sqz_session *s = NULL, *ref = NULL;
+    CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.threads = 2}, &s, &E), &E);
+    CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.no_reuse = 1}, &ref, &E), &E);
+    if (!s || !ref) return;
+    int batches[3] = {1, 5, 2};
+    for (int bi = 0; bi < 3; bi++) {
+        int n = batches[bi];
+        sqz_tensor x = make_input("", n, 4);
+        const sqz_tensor *in[1] = {&x};
+        CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
+        CHECK_OK(sqz_session_run(ref, 1, in, &E), &E);
+        const sqz_tensor *o = sqz_session_output(s, 0), *oref = sqz_session_output(ref, 0);
+        CHECK(o && oref && o->dims[0] == n && o->dims[1] == 4 && o->nbytes == (size_t)n * 16);
+        if (o && oref) {
+            CHECK(!memcmp(o->data, oref->data, o->nbytes));
+            int bad = 0;
+            for (int i = 0; i < n * 4; i++) {
+                float v = ((float *)x.data)[i], r0 = relu(v);
+                float want = relu(relu(r0 - 1.5f) - 1.5f) + r0;
+                bad += ((float *)o->data)[i] != want;
+            }
+            CHECK_MSG(!bad, "batch %d: %d wrong values", n, bad);
+        }
+        CHECK(sqz_session_value(s, "r1") == NULL); /* released, not keep_all */
+        CHECK(sqz_session_value(s, "out") == o && sqz_session_value(s, "b") != NULL);
+        CHECK_MSG(sqz_session_peak_bytes(s) < sqz_session_peak_bytes(ref), "peak %zu vs %zu",
+                  sqz_session_peak_bytes(s), sqz_session_peak_bytes(ref));
+        CHECK(sqz_session_peak_bytes(ref) == (size_t)n * 16 * 6);
+        sqz_tensor_release(&x);
+    }
+    CHECK(sqz_session_arena_bytes(s) < sqz_session_arena_bytes(ref));
+    CHECK(sqz_session_n_outputs(s) == 1 && sqz_session_output(s, 1) == NULL);
+    sqz_session_free(s);
+    sqz_session_free(ref);
+
+    /* keep_all: every intermediate is readable */
+    CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.keep_all = 1}, &s, &E), &E);
+    sqz_tensor x = make_input("x", 3, 4);
+    const sqz_tensor *in[1] = {&x};
+    CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
+    const sqz_tensor *r1 = sqz_session_value(s, "r1");
+    CHECK(r1 && r1->dims[0] == 3 && ((float *)r1->data)[0] == relu(relu(((float *)x.data)[0]) - 1.5f));
+    sqz_tensor_release(&x);
+    sqz_session_free(s);
+    sqz_graph_free(g);
+}
+
+static void expect_run_error(sqz_session *s, const sqz_tensor *x, sqz_status code, const char *words) {
+    const sqz_tensor *in[1] = {x};
+    sqz_err_clear(&E);
+    sqz_status st = sqz_session_run(s, x ? 1 : 0, in, &E);
+    CHECK_MSG(st == code, "got %s (%s), want %s", sqz_status_str(st), E.msg, sqz_status_str(code));
+    CHECK_MSG(strstr(E.msg, words) != NULL, "message '%s' lacks '%s'", E.msg, words);
+}
+
+static void test_errors(void) {
+    sqz_graph *g = fake_chain();
+    sqz_session *s = NULL;
+    CHECK_OK(sqz_session_new(g, NULL, &s, &E), &E);
+    if (!s) return;
+    sqz_tensor x = make_input("x", 2, 5);
+    expect_run_error(s, &x, SQZ_ERR_DATA, "input 'x' has shape [2,5] but the graph expects [?,4]");
+    sqz_tensor_release(&x);
+    x = make_input("nope", 2, 4);
+    expect_run_error(s, &x, SQZ_ERR_ARG, "no input named 'nope'");
+    sqz_tensor_release(&x);
+    expect_run_error(s, NULL, SQZ_ERR_ARG, "graph input 'x' was not given");
+    sqz_tensor xi;
+    sqz_tensor_init_owned(&xi, "x", SQZ_DT_I32, 2, (int64_t[]){2, 4}, &E);
+    expect_run_error(s, &xi, SQZ_ERR_DATA, "input 'x' is i32 but the graph expects f32");
+    sqz_tensor_release(&xi);
+    sqz_session_free(s);
+
+    /* an operator's error comes back prefixed with its node */
+    float three[3] = {1, 2, 3};
+    int bad_b = init(g, "b3", SQZ_DT_F32, 1, (int64_t[]){3}, three);
+    g->nodes[1]->in[1] = bad_b;
+    CHECK_OK(sqz_session_new(g, NULL, &s, &E), &E);
+    x = make_input("x", 2, 4);
+    expect_run_error(s, &x, SQZ_ERR_DATA, "node 'add1' (TAdd): TAdd: b has 3 elements");
+    /* and the session still works after a failed run once the graph is fixed */
+    sqz_session_free(s);
+    g->nodes[1]->in[1] = sqz_graph_find_tensor(g, "b");
+    CHECK_OK(sqz_session_new(g, NULL, &s, &E), &E);
+    const sqz_tensor *in[1] = {&x};
+    CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
+    sqz_tensor_release(&x);
+    sqz_session_free(s);
+
+    /* an operator nobody implements */
+    g->nodes[2]->op = NULL;
+    g->nodes[2]->op_type = "NoSuchOp";
+    sqz_status st = sqz_session_new(g, NULL, &s, &E);
+    CHECK_MSG(st == SQZ_ERR_UNSUPPORTED && strstr(E.msg, "'NoSuchOp'") && !s, "%s", E.msg);
+    sqz_graph_free(g);
+}
+
+/* ---- real operators: MatMul/Add/Relu/Reshape/Concat ---- */
+static const float W[4 * 6] = {0.5f, -1, 0.25f, 2, -0.5f, 1, 1, 0.5f, -0.25f, 0, 1, -1,
+                               -1, 0.75f, 0.5f, 1, 0, 0.5f, 0.25f, 0, 1, -1, 0.5f, 0.25f};
+static const float BIAS[6] = {0.1f, -0.2f, 0.3f, -0.4f, 0.5f, -0.6f};
+static const float W2[4 * 3] = {1, -1, 0.5f, 0.25f, 0.5f, -0.5f, -0.75f, 1, 0, 0.5f, 0.5f, 1};
+
+static sqz_graph *real_graph(void) {
+    sqz_graph *g = sqz_graph_new();
+    int64_t xd[2] = {-1, 4};
+    int x = tens(g, "x", SQZ_DT_F32, 2, xd);
+    sqz_graph_add_input(g, x, &E);
+    int w = init(g, "W", SQZ_DT_F32, 2, (int64_t[]){4, 6}, W), b = init(g, "bias", SQZ_DT_F32, 1, (int64_t[]){6}, BIAS);
+    int w2 = init(g, "W2", SQZ_DT_F32, 2, (int64_t[]){4, 3}, W2);
+    int64_t s1v[3] = {-1, 2, 3}, s2v[3] = {-1, 1, 3};
+    int s1 = init(g, "s1", SQZ_DT_I64, 1, (int64_t[]){3}, s1v), s2 = init(g, "s2", SQZ_DT_I64, 1, (int64_t[]){3}, s2v);
+    int h1 = act(g, "h1"), h2 = act(g, "h2"), h3 = act(g, "h3"), r1 = act(g, "r1");
+    int k1 = act(g, "k1"), k2 = act(g, "k2"), r2 = act(g, "r2"), out = act(g, "out");
+    node(g, "MatMul", "mm1", 2, (int[]){x, w}, h1, NULL);
+    node(g, "Add", "add", 2, (int[]){h1, b}, h2, NULL);
+    node(g, "Relu", "relu1", 1, &h2, h3, NULL);
+    node(g, "Reshape", "reshape1", 2, (int[]){h3, s1}, r1, NULL);
+    node(g, "MatMul", "mm2", 2, (int[]){x, w2}, k1, NULL);
+    node(g, "Relu", "relu2", 1, &k1, k2, NULL);
+    node(g, "Reshape", "reshape2", 2, (int[]){k2, s2}, r2, NULL);
+    int k = node(g, "Concat", "concat", 2, (int[]){r1, r2}, out, NULL);
+    sqz_node_add_attr(g, g->nodes[k], "axis", SQZ_ATTR_INT)->i = 1;
+    sqz_graph_add_output(g, out, &E);
+    return g;
+}
+
+static void test_real_graph(void) {
+    const char *names[] = {"MatMul", "Add", "Relu", "Reshape", "Concat"};
+    for (int i = 0; i < 5; i++)
+        if (!sqz_op_find("", names[i])) {
+            CHECK_MSG(0, "operator %s is not registered (yet)", names[i]);
+            return;
+        }
+    sqz_graph *g = real_graph();
+    CHECK_OK(sqz_graph_prepare(g, &E), &E);
+    const sqz_tensor *od = g->tensors[g->outputs[0]];
+    CHECK(od->ndim == 3 && od->dims[0] == -1 && od->dims[1] == 3 && od->dims[2] == 3);
+    sqz_session *s = NULL, *ref = NULL;
+    CHECK_OK(sqz_session_new(g, NULL, &s, &E), &E);
+    CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.no_reuse = 1}, &ref, &E), &E);
+    if (!s || !ref) goto done;
+    int batches[3] = {1, 5, 2};
+    for (int bi = 0; bi < 3; bi++) {
+        int n = batches[bi];
+        sqz_tensor x = make_input("x", n, 4);
+        const float *xv = x.data;
+        const sqz_tensor *in[1] = {&x};
+        CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
+        CHECK_OK(sqz_session_run(ref, 1, in, &E), &E);
+        const sqz_tensor *o = sqz_session_output(s, 0), *oref = sqz_session_output(ref, 0);
+        CHECK(o && oref && o->ndim == 3 && o->dims[0] == n && o->dims[1] == 3 && o->dims[2] == 3);
+        if (o && oref && o->nbytes == (size_t)n * 36) {
+            CHECK(oref->nbytes == o->nbytes && !memcmp(o->data, oref->data, o->nbytes));
+            double maxerr = 0;
+            for (int r = 0; r < n; r++) {
+                for (int j = 0; j < 6; j++) {
+                    float acc = 0;
+                    for (int k = 0; k < 4; k++) acc += xv[r * 4 + k] * W[k * 6 + j];
+                    double e = fabs(((float *)o->data)[r * 9 + j] - relu(acc + BIAS[j]));
+                    maxerr = e > maxerr ? e : maxerr;
+                }
+                for (int j = 0; j < 3; j++) {
+                    float acc = 0;
+                    for (int k = 0; k < 4; k++) acc += xv[r * 4 + k] * W2[k * 3 + j];
+                    double e = fabs(((float *)o->data)[r * 9 + 6 + j] - relu(acc));
+                    maxerr = e > maxerr ? e : maxerr;
+                }
+            }
+            CHECK_MSG(maxerr < 1e-5, "batch %d: max error %g", n, maxerr);
+        }
+        CHECK_MSG(sqz_session_peak_bytes(s) < sqz_session_peak_bytes(ref), "peak %zu vs %zu",
+                  sqz_session_peak_bytes(s), sqz_session_peak_bytes(ref));
+        sqz_tensor_release(&x);
+    }
+done:
+    sqz_session_free(s);
+    sqz_session_free(ref);
+    sqz_graph_free(g);
+}
+
+/* ---- real models: Debian's libonnx-testdata pytorch-converted set ---- */
+#define MODELS_DIR "/usr/share/libonnx-testdata/data/pytorch-converted"
+
+static int load_pb(const char *dir, const char *kind, int i, sqz_tensor *t) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/test_data_set_0/%s_%d.pb", dir, kind, i);
+    FILE *f = fopen(p, "rb");
+    if (!f) return 0;
+    fclose(f);
+    sqz_err e;
+    if (sqz_onnx_load_tensor(p, t, &e)) {
+        CHECK_MSG(0, "%s: %s", p, e.msg);
+        return 0;
+    }
+    return 1;
+}
+
+/* Runs one model prepared (folded, planner on) and as loaded (planner off): both must
+ * give the same bits and match output_N.pb. Returns 1 run, 0 skipped (unsupported), -1 failed. */
+static int run_model(const char *dir) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    sqz_graph *g = NULL, *raw = NULL;
+    sqz_session *s = NULL, *sr = NULL;
+    sqz_tensor in[4], want[4];
+    int n_in = 0, n_out = 0, ran = -1;
+    memset(in, 0, sizeof in);
+    memset(want, 0, sizeof want);
+    sqz_status st = sqz_onnx_load(path, &g, &E);
+    if (!st) st = sqz_graph_prepare(g, &E);
+    if (st == SQZ_ERR_UNSUPPORTED) {
+        ran = 0;
+        printf("models: skip %s: %s\n", strrchr(dir, '/') + 1, E.msg);
+        goto done;
+    }
+    CHECK_MSG(st == SQZ_OK, "%s: %s", dir, E.msg);
+    if (st) goto done;
+    CHECK_OK(sqz_onnx_load(path, &raw, &E), &E);
+    while (n_in < 4 && load_pb(dir, "input", n_in, &in[n_in])) n_in++;
+    while (n_out < 4 && load_pb(dir, "output", n_out, &want[n_out])) n_out++;
+    const sqz_tensor *args[4];
+    sqz_tensor view[4];
+    for (int i = 0; i < n_in; i++) {
+        view[i] = in[i];
+        view[i].name = NULL; /* bind by position */
+        args[i] = &view[i];
+    }
+    CHECK_OK(sqz_session_new(g, NULL, &s, &E), &E);
+    if (raw) CHECK_OK(sqz_session_new(raw, &(sqz_session_opts){.no_reuse = 1}, &sr, &E), &E);
+    if (!s || !sr) goto done;
+    st = sqz_session_run(s, n_in, args, &E);
+    CHECK_MSG(st == SQZ_OK, "%s: %s", dir, E.msg);
+    st = st ? st : sqz_session_run(sr, n_in, args, &E);
+    CHECK_MSG(st == SQZ_OK, "%s (unprepared): %s", dir, E.msg);
+    if (st) goto done;
+    ran = 1;
+    CHECK_MSG(sqz_session_n_outputs(s) == n_out, "%s: %d outputs, %d expected", dir, sqz_session_n_outputs(s), n_out);
+    for (int i = 0; i < n_out && i < sqz_session_n_outputs(s); i++) {
+        const sqz_tensor *o = sqz_session_output(s, i), *orw = sqz_session_output(sr, i);
+        CHECK(o && orw && o->nbytes == want[i].nbytes && orw->nbytes == o->nbytes);
+        if (!o || !orw || o->nbytes != want[i].nbytes || orw->nbytes != o->nbytes) continue;
+        CHECK_MSG(!memcmp(o->data, orw->data, o->nbytes), "%s: folded and unfolded runs differ", dir);
+        int64_t n = sqz_tensor_numel(o);
+        double worst = 0;
+        for (int64_t j = 0; j < n; j++) {
+            double a = sqz_tensor_get_f64(o, j), b = sqz_tensor_get_f64(&want[i], j);
+            double e = fabs(a - b) / (1e-3 + fabs(b));
+            worst = e > worst ? e : worst;
+        }
+        CHECK_MSG(worst < 1e-3, "%s: output %d relative error %g", dir, i, worst);
+    }
+done:
+    for (int i = 0; i < 4; i++) {
+        sqz_tensor_release(&in[i]);
+        sqz_tensor_release(&want[i]);
+    }
+    sqz_session_free(s);
+    sqz_session_free(sr);
+    sqz_graph_free(g);
+    sqz_graph_free(raw);
+    return ran;
+}
+
+static void test_models(void) {
+    DIR *d = opendir(MODELS_DIR);
+    if (!d) {
+        printf("models: %s missing, skipped\n", MODELS_DIR);
+        return;
+    }
+    struct dirent *de;
+    int ran = 0, skipped = 0, failed = 0;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "test_", 5)) continue;
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s/%s", MODELS_DIR, de->d_name);
+        int r = run_model(dir);
+        ran += r == 1;
+        skipped += r == 0;
+        failed += r < 0;
+    }
+    closedir(d);
+    printf("models: %d run, %d skipped (unsupported operators), %d failed\n", ran, skipped, failed);
+}
+
+int main(void) {
+    test_fake_chain();
+    test_errors();
+    test_real_graph();
+    test_models();
+    TEST_MAIN_END();
+}
