@@ -1,0 +1,122 @@
+/* ops/nn_conv.c - Conv (ONNX opset 1-17): 1-D, 2-D and 3-D (up to 6-D) spatial, group and
+ * depthwise, strides, pads, dilations, auto_pad, optional bias; kernel_shape taken from W.
+ * X (N, C, D1...), W (M, C/group, k1...), B (M) -> Y (N, M, O1...). f32 and f64. */
+#include <string.h>
+
+#include "kernels/ref/kernels_ref.h"
+#include "ops/nn_util.h"
+
+/* Validates inputs and attributes and computes the geometry (unknown dims stay -1) and the
+ * output shape. */
+static sqz_status conv_geometry(const sqz_opctx *c, sqz_conv_params *p, int *yndim, int64_t *ydims) {
+    const sqz_tensor *X = c->in[0], *W = c->in[1], *B = sqz_nn_in(c, 2);
+    sqz_status st;
+    if ((st = sqz_nn_check_float("Conv", "input", X, c->err))) return st;
+    if ((st = sqz_nn_check_same_dtype("W", W, X->dtype, c->err))) return st;
+    if (B && (st = sqz_nn_check_same_dtype("B", B, X->dtype, c->err))) return st;
+    memset(p, 0, sizeof *p);
+    const int r = X->ndim >= 0 ? X->ndim : W->ndim;
+    if (r < 0) {
+        *yndim = -1;
+        return SQZ_OK;
+    }
+    if (r < 3 || r > SQZ_MAX_DIMS)
+        return sqz_err_set(c->err, SQZ_ERR_DATA, "input has rank %d; Conv needs rank 3 to %d", r, SQZ_MAX_DIMS);
+    if (W->ndim >= 0 && W->ndim != r)
+        return sqz_err_set(c->err, SQZ_ERR_DATA, "W has rank %d but X has rank %d", W->ndim, r);
+    const int nsp = r - 2;
+    const int64_t group = sqz_node_attr_int(c->node, "group", 1);
+    if (group < 1) return sqz_err_set(c->err, SQZ_ERR_DATA, "group must be >= 1, not %lld", (long long)group);
+    const int64_t N = X->ndim >= 0 ? X->dims[0] : -1, C = X->ndim >= 0 ? X->dims[1] : -1;
+    const int64_t M = W->ndim >= 0 ? W->dims[0] : -1, CW = W->ndim >= 0 ? W->dims[1] : -1;
+    if (C >= 0 && CW >= 0 && C != CW * group)
+        return sqz_err_set(c->err, SQZ_ERR_DATA,
+                           "X has %lld channels but W.shape[1] * group = %lld * %lld = %lld", (long long)C,
+                           (long long)CW, (long long)group, (long long)(CW * group));
+    if (M >= 0 && M % group)
+        return sqz_err_set(c->err, SQZ_ERR_DATA, "W has %lld output channels, not a multiple of group %lld",
+                           (long long)M, (long long)group);
+    if (B && B->ndim >= 0 && (B->ndim != 1 || (M >= 0 && B->dims[0] >= 0 && B->dims[0] != M)))
+        return sqz_err_set(c->err, SQZ_ERR_DATA, "B must have shape [%lld]", (long long)M);
+    int64_t kernel[SQZ_MAX_DIMS];
+    for (int d = 0; d < nsp; d++) kernel[d] = W->ndim >= 0 ? W->dims[2 + d] : -1;
+    sqz_nn_window w;
+    if ((st = sqz_nn_window_read(c->node, nsp, kernel, &w, c->err))) return st;
+    ydims[0] = N;
+    ydims[1] = M;
+    p->nsp = nsp;
+    p->batch = N;
+    p->c_in = C;
+    p->c_out = M;
+    p->group = group;
+    for (int d = 0; d < nsp; d++) {
+        p->in[d] = X->ndim >= 0 ? X->dims[2 + d] : -1;
+        if ((st = sqz_nn_window_out(&w, d, p->in[d], &p->out[d], c->err))) return st;
+        p->kernel[d] = w.kernel[d];
+        p->stride[d] = w.stride[d];
+        p->dilation[d] = w.dilation[d];
+        p->pad_begin[d] = w.pad_begin[d];
+        ydims[2 + d] = p->out[d];
+    }
+    *yndim = r;
+    return SQZ_OK;
+}
+
+static sqz_status conv_infer(sqz_opctx *c) {
+    sqz_conv_params p;
+    int yndim;
+    int64_t ydims[SQZ_MAX_DIMS];
+    sqz_status st = conv_geometry(c, &p, &yndim, ydims);
+    if (st) return st;
+    sqz_op_set_shape(c->out[0], c->in[0]->dtype, yndim, ydims);
+    return SQZ_OK;
+}
+
+static size_t conv_scratch(const sqz_opctx *c) {
+    sqz_conv_params p;
+    int yndim;
+    int64_t ydims[SQZ_MAX_DIMS];
+    if (conv_geometry(c, &p, &yndim, ydims) || yndim < 0) return 0;
+    return sqz_conv_scratch_bytes(&p, sqz_dtype_size(c->in[0]->dtype));
+}
+
+static sqz_status conv_forward(sqz_opctx *c) {
+    sqz_conv_params p;
+    int yndim;
+    int64_t ydims[SQZ_MAX_DIMS];
+    sqz_status st = conv_geometry(c, &p, &yndim, ydims);
+    if (st) return st;
+    const sqz_tensor *X = c->in[0], *W = c->in[1], *B = sqz_nn_in(c, 2);
+    void *owned;
+    const size_t need = sqz_conv_scratch_bytes(&p, sqz_dtype_size(X->dtype));
+    void *scratch = sqz_nn_scratch_get(c, need, &owned);
+    if (need && !scratch) return SQZ_ERR_NOMEM;
+    if (X->dtype == SQZ_DT_F32)
+        sqz_conv_f32_ref(&p, X->data, W->data, B ? B->data : NULL, c->out[0]->data, scratch);
+    else
+        sqz_conv_f64_ref(&p, X->data, W->data, B ? B->data : NULL, c->out[0]->data, scratch);
+    sqz_nn_scratch_release(owned);
+    return SQZ_OK;
+}
+
+static int64_t conv_macs(const sqz_opctx *c) {
+    sqz_conv_params p;
+    int yndim;
+    int64_t ydims[SQZ_MAX_DIMS];
+    if (conv_geometry(c, &p, &yndim, ydims) || yndim < 0) return 0;
+    int64_t m = p.batch * p.c_out * (p.c_in / p.group);
+    for (int d = 0; d < p.nsp; d++) m *= p.out[d] * p.kernel[d];
+    return m < 0 ? 0 : m;
+}
+
+const sqz_op sqz_op_conv = {
+    .name = "Conv",
+    .n_in_min = 2,
+    .n_in_max = 3,
+    .n_out_min = 1,
+    .n_out_max = 1,
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .scratch_bytes = conv_scratch,
+    .macs = conv_macs,
+};

@@ -1,0 +1,92 @@
+/* ops/nn_gemm.c - Gemm (ONNX opset 1-17): Y = alpha * A' * B' + beta * C, A' = transA ? A^T : A,
+ * B' likewise; C optional and unidirectionally broadcast to (M, N). f32 and f64. */
+#include "kernels/ref/kernels_ref.h"
+#include "ops/nn_util.h"
+
+/* M, N, K from A and B (-1 unknown) after validating ranks and dtypes. */
+static sqz_status gemm_dims(const sqz_opctx *c, int64_t *M, int64_t *N, int64_t *K) {
+    const sqz_tensor *A = c->in[0], *B = c->in[1], *C = sqz_nn_in(c, 2);
+    sqz_status st;
+    if ((st = sqz_nn_check_float("Gemm", "input", A, c->err))) return st;
+    if ((st = sqz_nn_check_same_dtype("B", B, A->dtype, c->err))) return st;
+    if (C && (st = sqz_nn_check_same_dtype("C", C, A->dtype, c->err))) return st;
+    if (A->ndim >= 0 && A->ndim != 2) return sqz_err_set(c->err, SQZ_ERR_DATA, "A must be 2-D, not %d-D", A->ndim);
+    if (B->ndim >= 0 && B->ndim != 2) return sqz_err_set(c->err, SQZ_ERR_DATA, "B must be 2-D, not %d-D", B->ndim);
+    const int ta = sqz_node_attr_int(c->node, "transA", 0) != 0, tb = sqz_node_attr_int(c->node, "transB", 0) != 0;
+    *M = A->ndim == 2 ? A->dims[ta ? 1 : 0] : -1;
+    const int64_t Ka = A->ndim == 2 ? A->dims[ta ? 0 : 1] : -1;
+    const int64_t Kb = B->ndim == 2 ? B->dims[tb ? 1 : 0] : -1;
+    *N = B->ndim == 2 ? B->dims[tb ? 0 : 1] : -1;
+    if (Ka >= 0 && Kb >= 0 && Ka != Kb)
+        return sqz_err_set(c->err, SQZ_ERR_DATA, "inner dimensions differ: A' is [%lld,%lld], B' is [%lld,%lld]",
+                           (long long)*M, (long long)Ka, (long long)Kb, (long long)*N);
+    *K = Ka >= 0 ? Ka : Kb;
+    if (C && C->ndim >= 0) {
+        if (C->ndim > 2) return sqz_err_set(c->err, SQZ_ERR_DATA, "C must have rank <= 2, not %d", C->ndim);
+        const int64_t want[2] = {*M, *N};
+        for (int i = 0; i < C->ndim; i++) {
+            const int64_t d = C->dims[i], t = want[2 - C->ndim + i];
+            if (d >= 0 && d != 1 && t >= 0 && d != t)
+                return sqz_err_set(c->err, SQZ_ERR_DATA, "C cannot broadcast to [%lld,%lld]", (long long)*M,
+                                   (long long)*N);
+        }
+    }
+    return SQZ_OK;
+}
+
+static sqz_status gemm_infer(sqz_opctx *c) {
+    int64_t M, N, K;
+    sqz_status st = gemm_dims(c, &M, &N, &K);
+    if (st) return st;
+    const int64_t dims[2] = {M, N};
+    sqz_op_set_shape(c->out[0], c->in[0]->dtype, 2, dims);
+    return SQZ_OK;
+}
+
+/* Y = beta * broadcast(C) */
+#define FILL_C(T)                                                                              \
+    do {                                                                                       \
+        const T *cv = C->data;                                                                 \
+        T *yv = Y->data;                                                                       \
+        const int64_t cr = C->ndim == 2 ? C->dims[0] : 1, cc = C->ndim >= 1 ? C->dims[C->ndim - 1] : 1; \
+        for (int64_t i = 0; i < M; i++)                                                        \
+            for (int64_t j = 0; j < N; j++)                                                    \
+                yv[i * N + j] = (T)beta * cv[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];       \
+    } while (0)
+
+static sqz_status gemm_forward(sqz_opctx *c) {
+    int64_t M, N, K;
+    sqz_status st = gemm_dims(c, &M, &N, &K);
+    if (st) return st;
+    const sqz_tensor *A = c->in[0], *B = c->in[1], *C = sqz_nn_in(c, 2);
+    sqz_tensor *Y = c->out[0];
+    const int ta = sqz_node_attr_int(c->node, "transA", 0) != 0, tb = sqz_node_attr_int(c->node, "transB", 0) != 0;
+    const double alpha = sqz_node_attr_float(c->node, "alpha", 1.0f);
+    const double beta = sqz_node_attr_float(c->node, "beta", 1.0f);
+    const int64_t lda = A->dims[1], ldb = B->dims[1];
+    if (A->dtype == SQZ_DT_F32) {
+        if (C) FILL_C(float);
+        sqz_gemm_f32_ref(ta, tb, M, N, K, (float)alpha, A->data, lda, B->data, ldb, C ? 1.0f : 0.0f, Y->data, N);
+    } else {
+        if (C) FILL_C(double);
+        sqz_gemm_f64_ref(ta, tb, M, N, K, alpha, A->data, lda, B->data, ldb, C ? 1.0 : 0.0, Y->data, N);
+    }
+    return SQZ_OK;
+}
+
+static int64_t gemm_macs(const sqz_opctx *c) {
+    int64_t M, N, K;
+    if (gemm_dims(c, &M, &N, &K) || M < 0 || N < 0 || K < 0) return 0;
+    return M * N * K;
+}
+
+const sqz_op sqz_op_gemm = {
+    .name = "Gemm",
+    .n_in_min = 2,
+    .n_in_max = 3,
+    .n_out_min = 1,
+    .n_out_max = 1,
+    .infer = gemm_infer,
+    .forward = gemm_forward,
+    .macs = gemm_macs,
+};
