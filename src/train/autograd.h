@@ -1,0 +1,61 @@
+/* train/autograd.h - a tape over a graph: training forward that keeps activations,
+ * and reverse-mode backward with one gradient function per operator.
+ *
+ * Parameters are the float32 initializers that feed a trainable input slot of a node
+ * (Conv W and B, Gemm B and C, MatMul's constant operand, BatchNormalization scale and
+ * B, LayerNormalization scale and B, the constant operand of Add/Sub/Mul/Div/PRelu).
+ * BatchNormalization running mean/var are state, updated by the training forward.
+ *
+ * Masks (pruning): a parameter with t->mask has its gradient multiplied by the mask in
+ * backward (the trainer keeps the masked weights zero after each step).
+ * Fake quantization (QAT): a parameter with t->quant != NULL is quantized and
+ * dequantized (per-tensor or per-channel, scale/zero point from t->quant, integer range
+ * from t->dtype of the quantized target carried in quant->... see fake_quant in
+ * autograd.c) in the forward; backward passes the gradient straight through (STE),
+ * zero where the value was clipped. */
+#ifndef SQZ_TRAIN_AUTOGRAD_H
+#define SQZ_TRAIN_AUTOGRAD_H
+
+#include <stdint.h>
+
+#include "sqz/graph.h"
+#include "sqz/status.h"
+#include "sqz/tensor.h"
+
+typedef struct sqz_tape sqz_tape;
+
+typedef struct sqz_tape_opts {
+    int threads;     /* >= 1 */
+    int training;    /* 1: BatchNorm uses batch statistics and updates running ones; Dropout active */
+    uint64_t seed;   /* Dropout masks */
+} sqz_tape_opts;
+
+/* g must have ops resolved (sqz_graph_prepare) and must outlive the tape. Parameters are
+ * updated in place in g (their data must be writable: arena or private map). */
+sqz_status sqz_tape_new(sqz_graph *g, const sqz_tape_opts *opts, sqz_tape **out, sqz_err *err);
+void sqz_tape_free(sqz_tape *t);
+void sqz_tape_set_training(sqz_tape *t, int training);
+
+int sqz_tape_n_params(const sqz_tape *t);
+sqz_tensor *sqz_tape_param(const sqz_tape *t, int i);   /* the graph tensor (data = weights) */
+float *sqz_tape_grad(const sqz_tape *t, int i);         /* numel floats */
+void sqz_tape_zero_grad(sqz_tape *t);
+
+/* Runs the graph keeping every activation; inputs as in sqz_session_run. */
+sqz_status sqz_tape_forward(sqz_tape *t, int n_inputs, const sqz_tensor *const *inputs, sqz_err *err);
+int sqz_tape_n_outputs(const sqz_tape *t);
+const sqz_tensor *sqz_tape_output(const sqz_tape *t, int i);
+/* Value of any tensor by name after forward (for feature/hint matching). */
+const sqz_tensor *sqz_tape_value(const sqz_tape *t, const char *name);
+
+/* Backpropagates: dout[i] is the gradient w.r.t. graph output i (same shape, f32) or NULL.
+ * Extra seeds for intermediate tensors (feature matching) via sqz_tape_backward_seeds.
+ * Gradients ACCUMULATE into the parameter gradients (call sqz_tape_zero_grad first). */
+sqz_status sqz_tape_backward(sqz_tape *t, const float *const *dout, sqz_err *err);
+sqz_status sqz_tape_backward_seeds(sqz_tape *t, int n, const char *const *names, const float *const *grads,
+                                   sqz_err *err);
+/* Gradient w.r.t. graph input i after backward (NULL unless requested before forward). */
+void sqz_tape_want_input_grad(sqz_tape *t, int input, int want);
+const float *sqz_tape_input_grad(const sqz_tape *t, int input);
+
+#endif
