@@ -29,6 +29,11 @@ typedef struct sqz_opctx {
     int threads;            /* >= 1 */
     void *scratch;          /* scratch_bytes() bytes, 64-byte aligned, or NULL */
     sqz_err *err;
+    /* Per-node, per-session slot (NULL outside a session, e.g. constant folding):
+     * forward may cache data derived from CONSTANT inputs here (packed weights,
+     * requantization tables) on first use; the session frees it with
+     * op->release_state. Must not depend on non-constant input values. */
+    void **state;
 } sqz_opctx;
 
 typedef struct sqz_op {
@@ -48,6 +53,8 @@ typedef struct sqz_op {
     size_t (*scratch_bytes)(const sqz_opctx *c);
     /* Optional: multiply-accumulates for these (fully known) shapes. */
     int64_t (*macs)(const sqz_opctx *c);
+    /* Optional: frees what forward left in *c->state. */
+    void (*release_state)(void *state);
 } sqz_op;
 
 /* Finds the operator for domain ("" or "ai.onnx") and type; NULL if unsupported. */

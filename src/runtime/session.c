@@ -31,10 +31,15 @@ struct sqz_session {
     sqz_planner plan;
     void *scratch;
     size_t scratch_cap;
+    void **state;           /* (n_nodes) per-node op state (packed weights), see op.h */
 };
 
 void sqz_session_free(sqz_session *s) {
     if (!s) return;
+    if (s->state && s->ops)
+        for (int k = 0; k < s->g->n_nodes; k++)
+            if (s->state[k] && s->ops[k] && s->ops[k]->release_state) s->ops[k]->release_state(s->state[k]);
+    free(s->state);
     sqz_planner_free(&s->plan);
     free(s->order);
     free(s->ops);
@@ -67,7 +72,8 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
     s->block = malloc(sizeof(int) * nt);
     s->avail = calloc(nt, 1);
     s->is_act = calloc(nt, 1);
-    if (!s->order || !s->ops || !s->vals || !s->last_use || !s->block || !s->avail || !s->is_act) goto oom;
+    s->state = calloc(nn, sizeof *s->state);
+    if (!s->state || !s->order || !s->ops || !s->vals || !s->last_use || !s->block || !s->avail || !s->is_act) goto oom;
     if ((st = sqz_graph_topo_order(g, s->order, err))) goto fail;
     for (int k = 0; k < g->n_nodes; k++) {
         const sqz_node *n = g->nodes[k];
@@ -225,7 +231,8 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
         out[i]->nbytes = 0;
     }
     sqz_opctx c = {.node = n, .in = in, .n_in = n->n_in, .out = out, .n_out = n->n_out,
-                   .opset = g->opset, .threads = s->threads, .scratch = NULL, .err = err};
+                   .opset = g->opset, .threads = s->threads, .scratch = NULL, .err = err,
+                   .state = &s->state[k]};
     sqz_status st = op->infer(&c);
     for (int i = 0; i < n->n_out && !st; i++)
         if (out[i]) st = alloc_output(s, n->out[i], err);
