@@ -34,6 +34,11 @@ typedef struct sqz_opctx {
      * requantization tables) on first use; the session frees it with
      * op->release_state. Must not depend on non-constant input values. */
     void **state;
+    /* Activation the session fused into this node (only for ops with fuse_act set):
+     * when act != 0, forward must apply out = min(max(out, act_lo), act_hi) to its
+     * first output (Relu: 0..+inf; Clip/ReLU6: min..max) as part of its epilogue. */
+    int act;
+    float act_lo, act_hi;
 } sqz_opctx;
 
 typedef struct sqz_op {
@@ -55,6 +60,8 @@ typedef struct sqz_op {
     int64_t (*macs)(const sqz_opctx *c);
     /* Optional: frees what forward left in *c->state. */
     void (*release_state)(void *state);
+    /* 1: forward honours c->act (a following Relu/Clip may be fused into it). */
+    int fuse_act;
 } sqz_op;
 
 /* Finds the operator for domain ("" or "ai.onnx") and type; NULL if unsupported. */
