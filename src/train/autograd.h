@@ -6,13 +6,26 @@
  * B, LayerNormalization scale and B, the constant operand of Add/Sub/Mul/Div/PRelu).
  * BatchNormalization running mean/var are state, updated by the training forward.
  *
+ * A constant operand of Add/Sub/Mul/Div with a single element (x / 255, x * 0.5) is not a
+ * parameter. Graphs for training are readied with sqz_tape_prepare_graph, not
+ * sqz_graph_prepare (which folds BatchNorm into Conv and drops Dropout).
+ *
  * Masks (pruning): a parameter with t->mask has its gradient multiplied by the mask in
  * backward (the trainer keeps the masked weights zero after each step).
- * Fake quantization (QAT): a parameter with t->quant != NULL is quantized and
- * dequantized (per-tensor or per-channel, scale/zero point from t->quant, integer range
- * from t->dtype of the quantized target carried in quant->... see fake_quant in
- * autograd.c) in the forward; backward passes the gradient straight through (STE),
- * zero where the value was clipped. */
+ * Fake quantization (QAT): a parameter with t->quant != NULL is used in the forward as
+ *     q = clamp(round_half_even(w / scale) + zero_point, qmin, qmax),  w_fq = (q - zero_point) * scale
+ * with [qmin, qmax] = [-127, 127] (symmetric int8) when quant->zero_point == NULL, else
+ * [0, 255] (u8). scale / zero_point are per tensor (axis -1 or count 1), per channel along
+ * quant->axis (count == dims[axis]), or per group of group_size consecutive elements along the
+ * last axis. Backward is the straight-through estimator: the gradient w.r.t. w_fq is the
+ * gradient w.r.t. w, zeroed where q was clamped. Scales must be finite and > 0
+ * (SQZ_ERR_DATA from sqz_tape_new otherwise).
+ *
+ * Dropout is active when the tape is in training mode (the node's training_mode input is
+ * ignored); its mask comes from the tape seed, the forward step count and the node, so two
+ * tapes with the same seed and the same calls give bit-identical results. Training-mode
+ * BatchNormalization uses batch statistics (biased variance) and updates the running ones in
+ * the graph: running = momentum * running + (1 - momentum) * batch (unbiased variance). */
 #ifndef SQZ_TRAIN_AUTOGRAD_H
 #define SQZ_TRAIN_AUTOGRAD_H
 
@@ -30,7 +43,12 @@ typedef struct sqz_tape_opts {
     uint64_t seed;   /* Dropout masks */
 } sqz_tape_opts;
 
-/* g must have ops resolved (sqz_graph_prepare) and must outlive the tape. Parameters are
+/* Readies a loaded graph for training: resolve ops, verify, fold constants, infer shapes -
+ * sqz_graph_prepare without sqz_graph_optimize, which would fold BatchNormalization into the
+ * preceding Conv/Gemm and drop Dropout (right for inference, wrong for training). */
+sqz_status sqz_tape_prepare_graph(sqz_graph *g, sqz_err *err);
+
+/* g must have ops resolved (sqz_tape_prepare_graph) and must outlive the tape. Parameters are
  * updated in place in g (their data must be writable: arena or private map). */
 sqz_status sqz_tape_new(sqz_graph *g, const sqz_tape_opts *opts, sqz_tape **out, sqz_err *err);
 void sqz_tape_free(sqz_tape *t);

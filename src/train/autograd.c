@@ -1,0 +1,521 @@
+/* train/autograd.c - the tape: a training forward that keeps every activation and a reverse
+ * pass through the per-operator gradients of grad_table.c.
+ *
+ * Every graph tensor has a runtime descriptor in t->vals (same index). Activations own a
+ * buffer each (t->act) that keeps its capacity across steps, so a steady-state step does not
+ * allocate. Gradients: parameters accumulate into their own buffers (t->pgrad, kept until
+ * sqz_tape_zero_grad); every other tensor that needs one gets a buffer (t->gbuf) that backward
+ * zeroes the first time something flows into it. req[] marks the tensors that lead from a
+ * parameter or a wanted input; backward visits only nodes with such an input and with an output
+ * that received a gradient. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/passes.h"
+#include "sqz/analysis.h"
+#include "train/autograd.h"
+#include "train/fake_quant.h"
+#include "train/grad.h"
+
+struct sqz_tape {
+    sqz_graph *g;
+    int threads, training;
+    uint64_t seed, step;
+    int *order;                 /* (n_nodes) topological order */
+    const sqz_op **ops;         /* (n_nodes) */
+    const sqz_grad_op **gops;   /* (n_nodes) NULL where the op has no gradient */
+    sqz_tensor *vals;           /* (n_tensors) runtime descriptors */
+    uint8_t *avail;             /* (n_tensors) value present */
+    sqz_grad_buf *act;          /* (n_tensors) activation buffers */
+    int n_params;
+    int *param_t;               /* (n_params) tensor index */
+    int *param_of;              /* (n_tensors) parameter index or -1 */
+    float **pgrad;              /* (n_params) numel floats */
+    float **fq;                 /* (n_params) fake-quantized weights, NULL unless quantized */
+    sqz_grad_buf *gbuf;         /* (n_tensors) */
+    float **grad;               /* (n_tensors) current gradient buffer */
+    uint8_t *req, *has_grad;    /* (n_tensors) */
+    uint8_t *want_in;           /* (n_inputs) */
+    sqz_grad_buf *state;        /* (n_nodes * SQZ_GRAD_STATE_SLOTS) */
+    sqz_grad_buf scratch[SQZ_GRAD_SCRATCH_SLOTS];
+    sqz_grad_buf op_scratch;    /* scratch of inference ops */
+    sqz_tensor **args;          /* (max_args) */
+    float **din, **dout;        /* (max_args) */
+    int max_args;
+    int forwarded;
+};
+
+static int is_graph_input(const sqz_graph *g, int t) {
+    for (int i = 0; i < g->n_inputs; i++)
+        if (g->inputs[i] == t) return 1;
+    return 0;
+}
+
+/* Trainable: an f32 initializer with data in a trainable slot (elementwise ops: not a scalar). */
+static int is_param_slot(const sqz_graph *g, const sqz_node *n, const sqz_grad_op *gop, int slot) {
+    if (!gop || slot >= 32 || !(gop->param_slots & (1u << slot)) || slot >= n->n_in || n->in[slot] < 0) return 0;
+    const int ti = n->in[slot];
+    const sqz_tensor *t = g->tensors[ti];
+    if (!(t->flags & SQZ_TF_INIT) || t->dtype != SQZ_DT_F32 || t->producer >= 0 || !t->data || is_graph_input(g, ti))
+        return 0;
+    const int64_t numel = sqz_tensor_numel(t);
+    if (numel <= 0 || t->nbytes < (size_t)numel * sizeof(float)) return 0;
+    const int elementwise = !strcmp(gop->op, "Add") || !strcmp(gop->op, "Sub") || !strcmp(gop->op, "Mul") ||
+                            !strcmp(gop->op, "Div") || !strcmp(gop->op, "PRelu");
+    return !(elementwise && numel == 1 && strcmp(gop->op, "PRelu"));
+}
+
+void sqz_tape_free(sqz_tape *t) {
+    if (!t) return;
+    const sqz_graph *g = t->g;
+    if (t->act)
+        for (int i = 0; i < g->n_tensors; i++) sqz_grad_buf_free(&t->act[i]);
+    if (t->gbuf)
+        for (int i = 0; i < g->n_tensors; i++) sqz_grad_buf_free(&t->gbuf[i]);
+    if (t->state)
+        for (int i = 0; i < g->n_nodes * SQZ_GRAD_STATE_SLOTS; i++) sqz_grad_buf_free(&t->state[i]);
+    for (int i = 0; i < SQZ_GRAD_SCRATCH_SLOTS; i++) sqz_grad_buf_free(&t->scratch[i]);
+    sqz_grad_buf_free(&t->op_scratch);
+    for (int i = 0; i < t->n_params; i++) {
+        if (t->pgrad) free(t->pgrad[i]);
+        if (t->fq) free(t->fq[i]);
+    }
+    free(t->pgrad);
+    free(t->fq);
+    free(t->order);
+    free(t->ops);
+    free(t->gops);
+    free(t->vals);
+    free(t->avail);
+    free(t->act);
+    free(t->param_t);
+    free(t->param_of);
+    free(t->gbuf);
+    free(t->grad);
+    free(t->req);
+    free(t->has_grad);
+    free(t->want_in);
+    free(t->state);
+    free(t->args);
+    free(t->din);
+    free(t->dout);
+    free(t);
+}
+
+static sqz_status find_params(sqz_tape *t, sqz_err *err) {
+    sqz_graph *g = t->g;
+    for (int i = 0; i < g->n_tensors; i++) t->param_of[i] = -1;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const sqz_node *n = g->nodes[k];
+        for (int s = 0; s < n->n_in; s++) {
+            if (!is_param_slot(g, n, t->gops[k], s) || t->param_of[n->in[s]] >= 0) continue;
+            t->param_of[n->in[s]] = t->n_params;
+            t->param_t[t->n_params++] = n->in[s];
+        }
+    }
+    size_t np = (size_t)(t->n_params ? t->n_params : 1);
+    t->pgrad = calloc(np, sizeof(float *));
+    t->fq = calloc(np, sizeof(float *));
+    if (!t->pgrad || !t->fq) return sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory creating tape");
+    for (int i = 0; i < t->n_params; i++) {
+        const sqz_tensor *p = g->tensors[t->param_t[i]];
+        const size_t nb = sizeof(float) * (size_t)sqz_tensor_numel(p);
+        t->pgrad[i] = calloc(1, nb);
+        if (!t->pgrad[i]) return sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory for the gradient of '%s'", p->name);
+    }
+    return SQZ_OK;
+}
+
+sqz_status sqz_tape_new(sqz_graph *g, const sqz_tape_opts *opts, sqz_tape **out, sqz_err *err) {
+    *out = NULL;
+    if (!g) return sqz_err_set(err, SQZ_ERR_ARG, "tape: no graph");
+    sqz_status st = sqz_graph_verify(g, err);
+    if (st) return st;
+    sqz_tape *t = calloc(1, sizeof *t);
+    if (!t) return sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory creating tape");
+    t->g = g;
+    t->threads = opts && opts->threads > 0 ? opts->threads : 1;
+    t->training = opts ? opts->training : 1;
+    t->seed = opts ? opts->seed : 0;
+    const size_t nn = (size_t)(g->n_nodes ? g->n_nodes : 1), nt = (size_t)(g->n_tensors ? g->n_tensors : 1);
+    t->order = malloc(sizeof(int) * nn);
+    t->ops = calloc(nn, sizeof *t->ops);
+    t->gops = calloc(nn, sizeof *t->gops);
+    t->vals = calloc(nt, sizeof *t->vals);
+    t->avail = calloc(nt, 1);
+    t->act = calloc(nt, sizeof *t->act);
+    t->param_t = malloc(sizeof(int) * nt);
+    t->param_of = malloc(sizeof(int) * nt);
+    t->gbuf = calloc(nt, sizeof *t->gbuf);
+    t->grad = calloc(nt, sizeof *t->grad);
+    t->req = calloc(nt, 1);
+    t->has_grad = calloc(nt, 1);
+    t->want_in = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), 1);
+    t->state = calloc(nn * SQZ_GRAD_STATE_SLOTS, sizeof *t->state);
+    if (!t->order || !t->ops || !t->gops || !t->vals || !t->avail || !t->act || !t->param_t || !t->param_of ||
+        !t->gbuf || !t->grad || !t->req || !t->has_grad || !t->want_in || !t->state)
+        goto oom;
+    if ((st = sqz_graph_topo_order(g, t->order, err))) goto fail;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const sqz_node *n = g->nodes[k];
+        if ((st = sqz_node_resolve(n, &t->ops[k], err))) goto fail;
+        if (!n->domain || !n->domain[0] || !strcmp(n->domain, "ai.onnx")) t->gops[k] = sqz_grad_find(n->op_type);
+        if (n->n_in + n->n_out > t->max_args) t->max_args = n->n_in + n->n_out;
+    }
+    const size_t ma = (size_t)(t->max_args ? t->max_args : 1);
+    t->args = malloc(sizeof(sqz_tensor *) * ma);
+    t->din = malloc(sizeof(float *) * ma);
+    t->dout = malloc(sizeof(float *) * ma);
+    if (!t->args || !t->din || !t->dout) goto oom;
+    if ((st = find_params(t, err))) goto fail;
+    for (int i = 0; i < t->n_params; i++) {
+        const sqz_tensor *p = g->tensors[t->param_t[i]];
+        if (!p->quant) continue;
+        if ((st = sqz_fq_check(p, err))) goto fail;
+        t->fq[i] = malloc(sizeof(float) * (size_t)sqz_tensor_numel(p));
+        if (!t->fq[i]) goto oom;
+    }
+    for (int i = 0; i < g->n_tensors; i++) t->vals[i] = *g->tensors[i];
+    *out = t;
+    return SQZ_OK;
+oom:
+    st = sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory creating tape");
+fail:
+    sqz_tape_free(t);
+    return st;
+}
+
+sqz_status sqz_tape_prepare_graph(sqz_graph *g, sqz_err *err) {
+    if (!g) return sqz_err_set(err, SQZ_ERR_ARG, "tape: no graph");
+    sqz_status st;
+    if ((st = sqz_graph_resolve_ops(g, err)) || (st = sqz_graph_verify(g, err)) ||
+        (st = sqz_graph_fold_constants(g, NULL, err)))
+        return st;
+    return sqz_graph_infer_shapes(g, err);
+}
+
+void sqz_tape_set_training(sqz_tape *t, int training) {
+    if (t) t->training = training;
+}
+int sqz_tape_n_params(const sqz_tape *t) { return t ? t->n_params : 0; }
+sqz_tensor *sqz_tape_param(const sqz_tape *t, int i) {
+    return t && i >= 0 && i < t->n_params ? t->g->tensors[t->param_t[i]] : NULL;
+}
+float *sqz_tape_grad(const sqz_tape *t, int i) { return t && i >= 0 && i < t->n_params ? t->pgrad[i] : NULL; }
+
+void sqz_tape_zero_grad(sqz_tape *t) {
+    if (!t) return;
+    for (int i = 0; i < t->n_params; i++)
+        memset(t->pgrad[i], 0, sizeof(float) * (size_t)sqz_tensor_numel(t->g->tensors[t->param_t[i]]));
+}
+
+void sqz_tape_want_input_grad(sqz_tape *t, int input, int want) {
+    if (t && input >= 0 && input < t->g->n_inputs) t->want_in[input] = want != 0;
+}
+
+const float *sqz_tape_input_grad(const sqz_tape *t, int input) {
+    if (!t || input < 0 || input >= t->g->n_inputs || !t->want_in[input]) return NULL;
+    const int ti = t->g->inputs[input];
+    return t->has_grad[ti] ? t->grad[ti] : NULL;
+}
+
+int sqz_tape_n_outputs(const sqz_tape *t) { return t ? t->g->n_outputs : 0; }
+
+const sqz_tensor *sqz_tape_output(const sqz_tape *t, int i) {
+    if (!t || i < 0 || i >= t->g->n_outputs) return NULL;
+    const int ti = t->g->outputs[i];
+    return t->avail[ti] ? &t->vals[ti] : NULL;
+}
+
+const sqz_tensor *sqz_tape_value(const sqz_tape *t, const char *name) {
+    if (!t || !name) return NULL;
+    const int ti = sqz_graph_find_tensor(t->g, name);
+    return ti >= 0 && t->avail[ti] ? &t->vals[ti] : NULL;
+}
+
+/* ---- forward ---- */
+
+static sqz_status bind_inputs(sqz_tape *t, int n_inputs, const sqz_tensor *const *inputs, sqz_err *err) {
+    const sqz_graph *g = t->g;
+    if (n_inputs < 0 || n_inputs > g->n_inputs)
+        return sqz_err_set(err, SQZ_ERR_ARG, "%d inputs given; the graph has %d", n_inputs, g->n_inputs);
+    for (int i = 0; i < g->n_inputs; i++) {
+        const int ti = g->inputs[i];
+        t->vals[ti] = *g->tensors[ti];
+        t->avail[ti] = (g->tensors[ti]->flags & SQZ_TF_INIT) != 0;
+    }
+    for (int i = 0; i < n_inputs; i++) {
+        const sqz_tensor *u = inputs ? inputs[i] : NULL;
+        if (!u) return sqz_err_set(err, SQZ_ERR_ARG, "input %d is NULL", i);
+        int gi = -1;
+        if (!u->name || !u->name[0]) gi = i;
+        else
+            for (int j = 0; j < g->n_inputs && gi < 0; j++)
+                if (!strcmp(g->tensors[g->inputs[j]]->name, u->name)) gi = j;
+        if (gi < 0) return sqz_err_set(err, SQZ_ERR_ARG, "the graph has no input named '%s'", u->name);
+        const int ti = g->inputs[gi];
+        const sqz_tensor *d = g->tensors[ti];
+        if (t->avail[ti] && !(d->flags & SQZ_TF_INIT))
+            return sqz_err_set(err, SQZ_ERR_ARG, "graph input '%s' is given twice", d->name);
+        if (u->ndim < 0 || u->ndim > SQZ_MAX_DIMS || (d->dtype != SQZ_DT_UNDEF && u->dtype != d->dtype))
+            return sqz_err_set(err, SQZ_ERR_DATA, "input '%s': dtype %s rank %d does not fit the graph", d->name,
+                               sqz_dtype_name(u->dtype), u->ndim);
+        int bad = d->ndim >= 0 && d->ndim != u->ndim;
+        for (int k = 0; !bad && d->ndim >= 0 && k < d->ndim; k++) bad = d->dims[k] >= 0 && d->dims[k] != u->dims[k];
+        if (bad) return sqz_err_set(err, SQZ_ERR_DATA, "input '%s' has a shape the graph does not accept", d->name);
+        int64_t numel;
+        size_t nb;
+        sqz_status st = sqz_shape_numel(u->dims, u->ndim, &numel, err);
+        if (!st) st = sqz_dtype_nbytes(u->dtype, numel, &nb, err);
+        if (st) return st;
+        if (nb && (!u->data || u->nbytes < nb))
+            return sqz_err_set(err, SQZ_ERR_DATA, "input '%s' holds %zu bytes but its shape needs %zu", d->name,
+                               u->data ? u->nbytes : (size_t)0, nb);
+        sqz_tensor *v = &t->vals[ti];
+        v->dtype = u->dtype;
+        v->ndim = u->ndim;
+        for (int k = 0; k < SQZ_MAX_DIMS; k++) v->dims[k] = k < u->ndim ? u->dims[k] : 0;
+        v->data = u->data;
+        v->nbytes = nb;
+        v->flags = d->flags & ~(uint32_t)SQZ_TF_INIT;
+        t->avail[ti] = 1;
+    }
+    for (int i = 0; i < g->n_inputs; i++)
+        if (!t->avail[g->inputs[i]])
+            return sqz_err_set(err, SQZ_ERR_ARG, "graph input '%s' was not given", g->tensors[g->inputs[i]]->name);
+    return SQZ_OK;
+}
+
+/* Parameters: current weights, fake-quantized where they carry quantization parameters. */
+static void bind_params(sqz_tape *t) {
+    for (int i = 0; i < t->n_params; i++) {
+        const int ti = t->param_t[i];
+        const sqz_tensor *p = t->g->tensors[ti];
+        t->vals[ti] = *p;
+        if (t->fq[i]) {
+            sqz_fq_apply(p, p->data, t->fq[i], NULL);
+            t->vals[ti].data = t->fq[i];
+        }
+    }
+}
+
+/* Which tensors lead from a parameter or a wanted input (float tensors only). */
+static void mark_required(sqz_tape *t) {
+    const sqz_graph *g = t->g;
+    memset(t->req, 0, (size_t)g->n_tensors);
+    for (int i = 0; i < t->n_params; i++) t->req[t->param_t[i]] = 1;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (t->want_in[i] && t->vals[g->inputs[i]].dtype == SQZ_DT_F32) t->req[g->inputs[i]] = 1;
+    for (int s = 0; s < g->n_nodes; s++) {
+        const sqz_node *n = g->nodes[t->order[s]];
+        int any = 0;
+        for (int i = 0; i < n->n_in && !any; i++) any = n->in[i] >= 0 && t->req[n->in[i]];
+        if (!any) continue;
+        for (int o = 0; o < n->n_out; o++)
+            if (n->out[o] >= 0 && t->vals[n->out[o]].dtype == SQZ_DT_F32) t->req[n->out[o]] = 1;
+    }
+}
+
+static sqz_gctx make_gctx(sqz_tape *t, int k, const sqz_node *n, sqz_err *err) {
+    sqz_gctx c = {.node = n, .in = t->args, .n_in = n->n_in, .out = t->args + n->n_in, .n_out = n->n_out,
+                  .din = t->din, .dout = t->dout, .opset = t->g->opset, .threads = t->threads,
+                  .training = t->training, .state = t->state + (size_t)k * SQZ_GRAD_STATE_SLOTS,
+                  .scratch = t->scratch, .err = err};
+    /* splitmix64 of (seed, step, node): a fresh, reproducible stream per node and step */
+    uint64_t z = t->seed ^ (t->step * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)(k + 1) * 0xD1B54A32D192ED03ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    c.seed = z ^ (z >> 31);
+    return c;
+}
+
+static sqz_status run_node(sqz_tape *t, int step, sqz_err *err) {
+    const sqz_graph *g = t->g;
+    const int k = t->order[step];
+    const sqz_node *n = g->nodes[k];
+    const sqz_op *op = t->ops[k];
+    const sqz_grad_op *gop = t->gops[k];
+    sqz_tensor **in = t->args, **out = t->args + n->n_in;
+    for (int i = 0; i < n->n_in; i++) {
+        in[i] = n->in[i] >= 0 ? &t->vals[n->in[i]] : NULL;
+        if (in[i] && !t->avail[n->in[i]])
+            return sqz_err_set(err, SQZ_ERR_INTERNAL, "input '%s' has no value", in[i]->name);
+    }
+    for (int i = 0; i < n->n_out; i++) {
+        out[i] = NULL;
+        if (n->out[i] < 0) continue;
+        out[i] = &t->vals[n->out[i]];
+        *out[i] = *g->tensors[n->out[i]];
+        out[i]->data = NULL;
+        out[i]->nbytes = 0;
+    }
+    sqz_opctx c = {.node = n, .in = in, .n_in = n->n_in, .out = out, .n_out = n->n_out, .opset = g->opset,
+                   .threads = t->threads, .err = err};
+    sqz_status st = gop && gop->infer ? gop->infer(&c) : op->infer(&c);
+    if (st) return st;
+    for (int i = 0; i < n->n_out; i++) {
+        if (!out[i]) continue;
+        int64_t numel;
+        size_t nb;
+        if (!sqz_tensor_static(out[i]))
+            return sqz_err_set(err, SQZ_ERR_DATA, "output '%s' has a shape still unknown at run time", out[i]->name);
+        if ((st = sqz_shape_numel(out[i]->dims, out[i]->ndim, &numel, err)) ||
+            (st = sqz_dtype_nbytes(out[i]->dtype, numel, &nb, err)))
+            return st;
+        if (sqz_grad_buf_reserve(&t->act[n->out[i]], nb))
+            return sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory allocating %zu bytes for '%s'", nb, out[i]->name);
+        out[i]->data = t->act[n->out[i]].p;
+        out[i]->nbytes = nb;
+        t->avail[n->out[i]] = 1;
+    }
+    if (gop && gop->forward) {
+        sqz_gctx gc = make_gctx(t, k, n, err);
+        return gop->forward(&gc);
+    }
+    const size_t sb = op->scratch_bytes ? op->scratch_bytes(&c) : 0;
+    if (sb) {
+        if (sb == SIZE_MAX || sqz_grad_buf_reserve(&t->op_scratch, sb))
+            return sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory allocating %zu bytes of scratch", sb);
+        c.scratch = t->op_scratch.p;
+    }
+    return op->forward(&c);
+}
+
+sqz_status sqz_tape_forward(sqz_tape *t, int n_inputs, const sqz_tensor *const *inputs, sqz_err *err) {
+    if (!t) return sqz_err_set(err, SQZ_ERR_ARG, "tape: NULL");
+    const sqz_graph *g = t->g;
+    t->forwarded = 0;
+    t->step++;
+    for (int i = 0; i < g->n_tensors; i++) {
+        const sqz_tensor *d = g->tensors[i];
+        t->has_grad[i] = 0;
+        if (d->producer >= 0) {
+            t->avail[i] = 0;
+        } else if (t->param_of[i] < 0) {
+            t->vals[i] = *d;
+            t->avail[i] = (d->flags & SQZ_TF_INIT) != 0;
+        }
+    }
+    sqz_status st = bind_inputs(t, n_inputs, inputs, err);
+    if (st) return st;
+    bind_params(t);
+    for (int i = 0; i < t->n_params; i++) t->avail[t->param_t[i]] = 1;
+    for (int s = 0; s < g->n_nodes; s++) {
+        if ((st = run_node(t, s, err))) {
+            const sqz_node *n = g->nodes[t->order[s]];
+            sqz_err_prefix(err, "node '%s' (%s)", n->name, n->op_type);
+            return st;
+        }
+    }
+    mark_required(t);
+    t->forwarded = 1;
+    return SQZ_OK;
+}
+
+/* ---- backward ---- */
+
+/* The gradient buffer of tensor i, zeroed on first use in this pass (parameters accumulate). */
+static float *ensure_grad(sqz_tape *t, int i, sqz_err *err) {
+    if (t->param_of[i] >= 0) {
+        t->has_grad[i] = 1;
+        return t->grad[i] = t->pgrad[t->param_of[i]];
+    }
+    if (t->has_grad[i]) return t->grad[i];
+    const int64_t numel = sqz_tensor_numel(&t->vals[i]);
+    const size_t nb = sizeof(float) * (size_t)(numel > 0 ? numel : 1);
+    if (sqz_grad_buf_reserve(&t->gbuf[i], nb)) {
+        sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory for the gradient of '%s'", t->vals[i].name);
+        return NULL;
+    }
+    memset(t->gbuf[i].p, 0, nb);
+    t->has_grad[i] = 1;
+    return t->grad[i] = t->gbuf[i].p;
+}
+
+static sqz_status backward_node(sqz_tape *t, int step, sqz_err *err) {
+    const sqz_graph *g = t->g;
+    const int k = t->order[step];
+    const sqz_node *n = g->nodes[k];
+    int any_in = 0, any_out = 0;
+    for (int i = 0; i < n->n_in; i++) any_in |= n->in[i] >= 0 && t->req[n->in[i]];
+    for (int o = 0; o < n->n_out; o++) any_out |= n->out[o] >= 0 && t->has_grad[n->out[o]];
+    if (!any_in || !any_out) return SQZ_OK;
+    const sqz_grad_op *gop = t->gops[k];
+    if (!gop || !gop->backward)
+        return sqz_err_set(err, SQZ_ERR_UNSUPPORTED, "no gradient for operator %s", n->op_type);
+    for (int i = 0; i < n->n_in; i++) {
+        t->args[i] = n->in[i] >= 0 ? &t->vals[n->in[i]] : NULL;
+        t->din[i] = NULL;
+        if (n->in[i] >= 0 && t->req[n->in[i]] && !(t->din[i] = ensure_grad(t, n->in[i], err))) return SQZ_ERR_NOMEM;
+    }
+    for (int o = 0; o < n->n_out; o++) {
+        const int ti = n->out[o];
+        t->args[n->n_in + o] = ti >= 0 ? &t->vals[ti] : NULL;
+        t->dout[o] = NULL;
+        if (ti >= 0 && t->vals[ti].dtype == SQZ_DT_F32 && !(t->dout[o] = ensure_grad(t, ti, err)))
+            return SQZ_ERR_NOMEM;
+    }
+    sqz_gctx c = make_gctx(t, k, n, err);
+    return gop->backward(&c);
+}
+
+/* Masks and the straight-through estimator's clamp mask on parameter gradients. */
+static void finish_param_grads(sqz_tape *t) {
+    for (int i = 0; i < t->n_params; i++) {
+        const sqz_tensor *p = t->g->tensors[t->param_t[i]];
+        const int64_t n = sqz_tensor_numel(p);
+        float *gr = t->pgrad[i];
+        if (p->mask)
+            for (int64_t j = 0; j < n; j++) gr[j] = p->mask[j] ? gr[j] : 0.0f;
+        if (p->quant) sqz_fq_apply(p, p->data, NULL, gr);
+    }
+}
+
+static sqz_status backward_run(sqz_tape *t, int n_seeds, const int *seed_t, const float *const *seeds, sqz_err *err) {
+    const sqz_graph *g = t->g;
+    if (!t->forwarded) return sqz_err_set(err, SQZ_ERR_ARG, "tape: backward without a successful forward");
+    for (int i = 0; i < g->n_tensors; i++) t->has_grad[i] = 0;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (t->want_in[i] && t->req[g->inputs[i]] && !ensure_grad(t, g->inputs[i], err)) return SQZ_ERR_NOMEM;
+    for (int s = 0; s < n_seeds; s++) {
+        const int ti = seed_t[s];
+        if (!seeds[s] || !t->req[ti] || t->param_of[ti] >= 0) continue;
+        float *d = ensure_grad(t, ti, err);
+        if (!d) return SQZ_ERR_NOMEM;
+        sqz_grad_axpy1(d, seeds[s], sqz_tensor_numel(&t->vals[ti]));
+    }
+    for (int s = g->n_nodes - 1; s >= 0; s--) {
+        sqz_status st = backward_node(t, s, err);
+        if (st) {
+            const sqz_node *n = g->nodes[t->order[s]];
+            sqz_err_prefix(err, "backward of node '%s' (%s)", n->name, n->op_type);
+            return st;
+        }
+    }
+    finish_param_grads(t);
+    return SQZ_OK;
+}
+
+sqz_status sqz_tape_backward(sqz_tape *t, const float *const *dout, sqz_err *err) {
+    if (!t) return sqz_err_set(err, SQZ_ERR_ARG, "tape: NULL");
+    const int n = t->g->n_outputs;
+    int idx[64];
+    if (n > 64) return sqz_err_set(err, SQZ_ERR_UNSUPPORTED, "tape: more than 64 graph outputs");
+    for (int i = 0; i < n; i++) idx[i] = t->g->outputs[i];
+    return backward_run(t, dout ? n : 0, idx, dout, err);
+}
+
+sqz_status sqz_tape_backward_seeds(sqz_tape *t, int n, const char *const *names, const float *const *grads,
+                                   sqz_err *err) {
+    if (!t) return sqz_err_set(err, SQZ_ERR_ARG, "tape: NULL");
+    if (n < 0 || n > 64) return sqz_err_set(err, SQZ_ERR_ARG, "tape: %d seeds (at most 64)", n);
+    int idx[64];
+    for (int i = 0; i < n; i++) {
+        idx[i] = names && names[i] ? sqz_graph_find_tensor(t->g, names[i]) : -1;
+        if (idx[i] < 0)
+            return sqz_err_set(err, SQZ_ERR_ARG, "tape: no tensor named '%s'", names && names[i] ? names[i] : "");
+        if (!t->avail[idx[i]] || t->vals[idx[i]].dtype != SQZ_DT_F32)
+            return sqz_err_set(err, SQZ_ERR_ARG, "tape: tensor '%s' has no f32 value to seed", names[i]);
+    }
+    return backward_run(t, n, idx, grads, err);
+}

@@ -1,0 +1,233 @@
+/* train/grad_norm.c - BatchNormalization (training: batch statistics over N and the spatial
+ * dims, running statistics updated as running = momentum * running + (1 - momentum) * batch
+ * with the unbiased batch variance, as PyTorch; inference: the running statistics) and
+ * LayerNormalization; forward saves mean and 1/std for backward. f32.
+ *
+ * With xhat = (x - mean) * istd and m elements per statistic:
+ *   batch stats:  dx = scale * istd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat))
+ *   fixed stats:  dx = scale * istd * dy
+ *   dscale = sum(dy * xhat), dB = sum(dy). LayerNorm applies the batch-stats rule per row with
+ *   g = dy * scale in place of scale * dy. */
+#include <math.h>
+#include <string.h>
+
+#include "train/grad.h"
+
+/* ---- BatchNormalization ---- */
+static sqz_status bn_check(const sqz_opctx *c) {
+    const sqz_tensor *X = c->in[0];
+    if (X->dtype != SQZ_DT_F32)
+        return sqz_err_set(c->err, SQZ_ERR_UNSUPPORTED, "BatchNormalization: training supports f32 only");
+    if (X->ndim >= 0 && X->ndim < 2) return sqz_err_set(c->err, SQZ_ERR_DATA, "input needs rank >= 2");
+    const int64_t C = X->ndim >= 2 ? X->dims[1] : -1;
+    for (int i = 1; i < 5; i++) {
+        const sqz_tensor *t = c->in[i];
+        if (!t || t->dtype != SQZ_DT_F32 || (t->ndim >= 0 && C >= 0 && sqz_tensor_numel(t) != C))
+            return sqz_err_set(c->err, SQZ_ERR_DATA, "BatchNormalization: input %d must be f32 of shape [C]", i);
+    }
+    return SQZ_OK;
+}
+
+static sqz_status bn_infer(sqz_opctx *c) {
+    sqz_status st = bn_check(c);
+    if (st) return st;
+    const sqz_tensor *X = c->in[0];
+    sqz_op_set_shape(c->out[0], X->dtype, X->ndim, X->dims);
+    const int64_t C = X->ndim >= 2 ? X->dims[1] : -1;
+    for (int k = 1; k < c->n_out; k++)
+        if (c->out[k]) sqz_op_set_shape(c->out[k], X->dtype, 1, &C);
+    return SQZ_OK;
+}
+
+typedef struct bn_geo {
+    int64_t N, C, inner, m;
+} bn_geo;
+
+static bn_geo bn_geo_of(const sqz_tensor *X) {
+    bn_geo g = {X->dims[0], X->dims[1], 1, 0};
+    for (int i = 2; i < X->ndim; i++) g.inner *= X->dims[i];
+    g.m = g.N * g.inner;
+    return g;
+}
+
+static sqz_status bn_fwd(sqz_gctx *c) {
+    sqz_opctx oc = {.node = c->node, .in = c->in, .n_in = c->n_in, .out = c->out, .n_out = c->n_out,
+                    .opset = c->opset, .err = c->err};
+    sqz_status st = bn_check(&oc);
+    if (st) return st;
+    const sqz_tensor *X = c->in[0];
+    const bn_geo g = bn_geo_of(X);
+    const float *x = X->data, *scale = c->in[1]->data, *bias = c->in[2]->data;
+    float *rmean = c->in[3]->data, *rvar = c->in[4]->data, *y = c->out[0]->data;
+    const double eps = sqz_node_attr_float(c->node, "epsilon", 1e-5f);
+    const float momentum = sqz_node_attr_float(c->node, "momentum", 0.9f);
+    /* state 0: mean (C), istd (C); state 1: mode (1 = batch statistics) */
+    float *mean = sqz_grad_state(c, 0, sizeof(float) * (size_t)(2 * g.C + 1));
+    int *mode = sqz_grad_state(c, 1, sizeof(int));
+    if (!mean || !mode) return SQZ_ERR_NOMEM;
+    float *istd = mean + g.C;
+    const int batch = c->training && g.m > 0;
+    *mode = batch;
+    for (int64_t ch = 0; ch < g.C; ch++) {
+        double mu, var;
+        if (batch) {
+            double s = 0, s2 = 0;
+            for (int64_t n = 0; n < g.N; n++) {
+                const float *p = x + (n * g.C + ch) * g.inner;
+                float rs = 0;
+                for (int64_t i = 0; i < g.inner; i++) rs += p[i];
+                s += rs;
+            }
+            mu = s / (double)g.m;
+            const float muf = (float)mu;
+            for (int64_t n = 0; n < g.N; n++) {
+                const float *p = x + (n * g.C + ch) * g.inner;
+                float rs = 0;
+                for (int64_t i = 0; i < g.inner; i++) rs += (p[i] - muf) * (p[i] - muf);
+                s2 += rs;
+            }
+            var = s2 / (double)g.m;
+            const double unbiased = g.m > 1 ? var * (double)g.m / (double)(g.m - 1) : var;
+            rmean[ch] = momentum * rmean[ch] + (1.0f - momentum) * (float)mu;
+            rvar[ch] = momentum * rvar[ch] + (1.0f - momentum) * (float)unbiased;
+        } else {
+            mu = rmean[ch];
+            var = rvar[ch];
+        }
+        mean[ch] = (float)mu;
+        istd[ch] = (float)(1.0 / sqrt(var + eps));
+        const float a = istd[ch] * scale[ch], b = bias[ch] - mean[ch] * a;
+        for (int64_t n = 0; n < g.N; n++) {
+            const float *p = x + (n * g.C + ch) * g.inner;
+            float *q = y + (n * g.C + ch) * g.inner;
+            for (int64_t i = 0; i < g.inner; i++) q[i] = p[i] * a + b;
+        }
+        if (c->n_out > 1 && c->out[1]) ((float *)c->out[1]->data)[ch] = rmean[ch];
+        if (c->n_out > 2 && c->out[2]) ((float *)c->out[2]->data)[ch] = rvar[ch];
+        if (c->n_out > 3 && c->out[3]) ((float *)c->out[3]->data)[ch] = mean[ch];
+        if (c->n_out > 4 && c->out[4]) ((float *)c->out[4]->data)[ch] = (float)var;
+    }
+    return SQZ_OK;
+}
+
+static sqz_status bn_bwd(sqz_gctx *c) {
+    const sqz_tensor *X = c->in[0];
+    const bn_geo g = bn_geo_of(X);
+    const float *mean = c->state[0].p, *x = X->data, *scale = c->in[1]->data, *dy = c->dout[0];
+    const int *mode = c->state[1].p;
+    if (!mean || !mode) return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "BatchNormalization: no saved statistics");
+    const float *istd = mean + g.C;
+    float *dx = c->din[0], *dscale = c->din[1], *dbias = c->din[2];
+    for (int64_t ch = 0; ch < g.C; ch++) {
+        const float mu = mean[ch], is = istd[ch];
+        double sdy = 0, sdyx = 0;
+        for (int64_t n = 0; n < g.N; n++) {
+            const float *p = x + (n * g.C + ch) * g.inner, *d = dy + (n * g.C + ch) * g.inner;
+            float a = 0, b = 0;
+            for (int64_t i = 0; i < g.inner; i++) {
+                a += d[i];
+                b += d[i] * (p[i] - mu);
+            }
+            sdy += a;
+            sdyx += b;
+        }
+        sdyx *= is; /* sum(dy * xhat) */
+        if (dscale) dscale[ch] += (float)sdyx;
+        if (dbias) dbias[ch] += (float)sdy;
+        if (!dx) continue;
+        const float k = scale[ch] * is;
+        for (int64_t n = 0; n < g.N; n++) {
+            const float *p = x + (n * g.C + ch) * g.inner, *d = dy + (n * g.C + ch) * g.inner;
+            float *q = dx + (n * g.C + ch) * g.inner;
+            if (*mode) {
+                const float m1 = (float)(sdy / (double)g.m), m2 = (float)(sdyx / (double)g.m) * is;
+                /* m2 folds the xhat factor istd: xhat * mean(dy*xhat) = (x - mu) * m2 */
+                for (int64_t i = 0; i < g.inner; i++) q[i] += k * (d[i] - m1 - (p[i] - mu) * m2);
+            } else {
+                for (int64_t i = 0; i < g.inner; i++) q[i] += k * d[i];
+            }
+        }
+    }
+    return SQZ_OK;
+}
+
+const sqz_grad_op sqz_grad_batchnorm = {.op = "BatchNormalization", .param_slots = 0x6u, .infer = bn_infer,
+                                        .forward = bn_fwd, .backward = bn_bwd};
+
+/* ---- LayerNormalization ---- */
+typedef struct ln_geo {
+    int64_t outer, d;
+} ln_geo;
+
+static sqz_status ln_geo_make(sqz_gctx *c, ln_geo *g) {
+    const sqz_tensor *X = c->in[0], *S = c->in[1], *B = c->n_in > 2 ? c->in[2] : NULL;
+    sqz_status st;
+    if ((st = sqz_grad_check_f32(c, X, "X")) || (st = sqz_grad_check_f32(c, S, "Scale"))) return st;
+    if (B && (st = sqz_grad_check_f32(c, B, "B"))) return st;
+    int axis = 0;
+    if ((st = sqz_norm_axis(sqz_node_attr_int(c->node, "axis", -1), X->ndim, &axis, c->err))) return st;
+    g->outer = g->d = 1;
+    for (int i = 0; i < X->ndim; i++) *(i < axis ? &g->outer : &g->d) *= X->dims[i];
+    if (sqz_tensor_numel(S) != g->d || (B && sqz_tensor_numel(B) != g->d))
+        return sqz_err_set(c->err, SQZ_ERR_UNSUPPORTED,
+                           "LayerNormalization: training needs Scale and B of the full normalized shape");
+    return SQZ_OK;
+}
+
+static sqz_status ln_fwd(sqz_gctx *c) {
+    ln_geo g;
+    sqz_status st = ln_geo_make(c, &g);
+    if (st) return st;
+    const float *x = c->in[0]->data, *s = c->in[1]->data;
+    const float *b = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
+    float *y = c->out[0]->data;
+    float *mean = sqz_grad_state(c, 0, sizeof(float) * (size_t)(2 * g.outer + 1));
+    if (!mean) return SQZ_ERR_NOMEM;
+    float *istd = mean + g.outer;
+    const double eps = sqz_node_attr_float(c->node, "epsilon", 1e-5f);
+    for (int64_t r = 0; r < g.outer; r++) {
+        const float *p = x + r * g.d;
+        float *q = y + r * g.d;
+        double sum = 0, sum2 = 0;
+        for (int64_t i = 0; i < g.d; i++) sum += p[i];
+        const float mu = (float)(sum / (double)g.d);
+        for (int64_t i = 0; i < g.d; i++) sum2 += (double)((p[i] - mu) * (p[i] - mu));
+        const float is = (float)(1.0 / sqrt(sum2 / (double)g.d + eps));
+        mean[r] = mu;
+        istd[r] = is;
+        for (int64_t i = 0; i < g.d; i++) q[i] = (p[i] - mu) * is * s[i] + (b ? b[i] : 0.0f);
+        if (c->n_out > 1 && c->out[1]) ((float *)c->out[1]->data)[r] = mu;
+        if (c->n_out > 2 && c->out[2]) ((float *)c->out[2]->data)[r] = is;
+    }
+    return SQZ_OK;
+}
+
+static sqz_status ln_bwd(sqz_gctx *c) {
+    ln_geo g;
+    sqz_status st = ln_geo_make(c, &g);
+    if (st) return st;
+    const float *x = c->in[0]->data, *s = c->in[1]->data, *dy = c->dout[0], *mean = c->state[0].p;
+    if (!mean) return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "LayerNormalization: no saved statistics");
+    const float *istd = mean + g.outer;
+    float *dx = c->din[0], *ds = c->din[1], *db = c->n_in > 2 ? c->din[2] : NULL;
+    for (int64_t r = 0; r < g.outer; r++) {
+        const float *p = x + r * g.d, *d = dy + r * g.d;
+        const float mu = mean[r], is = istd[r];
+        double a = 0, b = 0;
+        for (int64_t i = 0; i < g.d; i++) {
+            const float xh = (p[i] - mu) * is, gi = d[i] * s[i];
+            if (ds) ds[i] += d[i] * xh;
+            if (db) db[i] += d[i];
+            a += gi;
+            b += gi * xh;
+        }
+        if (!dx) continue;
+        const float ma = (float)(a / (double)g.d), mb = (float)(b / (double)g.d);
+        float *q = dx + r * g.d;
+        for (int64_t i = 0; i < g.d; i++) q[i] += is * (d[i] * s[i] - ma - (p[i] - mu) * is * mb);
+    }
+    return SQZ_OK;
+}
+
+const sqz_grad_op sqz_grad_layernorm = {.op = "LayerNormalization", .param_slots = 0x6u, .forward = ln_fwd,
+                                        .backward = ln_bwd};

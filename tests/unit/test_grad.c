@@ -1,0 +1,772 @@
+/* tests/unit/test_grad.c - finite-difference checks of every gradient the tape knows, on small
+ * random graphs: L = sum(Y .* R) for a fixed random R, central differences in double with the
+ * tape's own f32 forward, relative error ||num - ana|| / max(||num||, ||ana||). Inputs of ops
+ * with kinks (Relu, Clip, MaxPool, HardSwish) are drawn away from the kinks. Also: BatchNorm
+ * running statistics, Dropout masks, masks and fake quantization (STE), determinism and buffer
+ * reuse across steps. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "sqz/analysis.h"
+#include "sqz/graph.h"
+#include "test.h"
+#include "train/autograd.h"
+
+static sqz_err E;
+static sqz_rng R;
+
+/* ---- graph building ---- */
+static int tens(sqz_graph *g, const char *name, sqz_dtype dt, int nd, const int64_t *d) {
+    int t = sqz_graph_add_tensor(g, name, dt, nd, d, &E);
+    CHECK_MSG(t >= 0, "add tensor %s: %s", name, E.msg);
+    return t;
+}
+static int act(sqz_graph *g, const char *name) { return tens(g, name, SQZ_DT_UNDEF, -1, NULL); }
+static int input(sqz_graph *g, const char *name, int nd, const int64_t *d) {
+    int t = tens(g, name, SQZ_DT_F32, nd, d);
+    sqz_graph_add_input(g, t, &E);
+    return t;
+}
+static int init_vals(sqz_graph *g, const char *name, sqz_dtype dt, int nd, const int64_t *d, const void *v) {
+    int t = tens(g, name, dt, nd, d);
+    int64_t n = sqz_tensor_numel(g->tensors[t]);
+    CHECK_OK(sqz_graph_set_data(g, g->tensors[t], v, sqz_dtype_size(dt) * (size_t)n, &E), &E);
+    return t;
+}
+/* f32 initializer uniform in [lo, hi) */
+static int param(sqz_graph *g, const char *name, int nd, const int64_t *d, float lo, float hi) {
+    int64_t n = 1;
+    for (int i = 0; i < nd; i++) n *= d[i];
+    float *v = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++) v[i] = lo + (hi - lo) * sqz_rng_uniform(&R);
+    int t = init_vals(g, name, SQZ_DT_F32, nd, d, v);
+    free(v);
+    return t;
+}
+static int i64s(sqz_graph *g, const char *name, int n, const int64_t *v) {
+    int64_t d = n;
+    return init_vals(g, name, SQZ_DT_I64, 1, &d, v);
+}
+static sqz_node *node(sqz_graph *g, const char *op, int n_in, const int *in, int n_out, const int *out) {
+    char name[64];
+    snprintf(name, sizeof name, "n%d_%s", g->n_nodes, op);
+    int k = sqz_graph_add_node(g, op, name, n_in, in, n_out, out, &E);
+    CHECK_MSG(k >= 0, "add node %s: %s", op, E.msg);
+    return k >= 0 ? g->nodes[k] : NULL;
+}
+static void attr_i(sqz_graph *g, sqz_node *n, const char *name, int64_t v) { sqz_node_add_attr(g, n, name, SQZ_ATTR_INT)->i = v; }
+static void attr_f(sqz_graph *g, sqz_node *n, const char *name, float v) { sqz_node_add_attr(g, n, name, SQZ_ATTR_FLOAT)->f = v; }
+static void attr_ints(sqz_graph *g, sqz_node *n, const char *name, int cnt, const int64_t *v) {
+    sqz_attr *a = sqz_node_add_attr(g, n, name, SQZ_ATTR_INTS);
+    a->n = cnt;
+    a->ints = sqz_arena_alloc(g->arena, sizeof(int64_t) * (size_t)cnt, 8);
+    memcpy(a->ints, v, sizeof(int64_t) * (size_t)cnt);
+}
+static sqz_graph *new_graph(void) {
+    sqz_graph *g = sqz_graph_new();
+    g->opset = 17;
+    return g;
+}
+
+/* ---- the checker ---- */
+typedef enum { X_UNIFORM, X_AWAY0, X_DISTINCT, X_CLIP6, X_SWISH } xkind;
+
+static sqz_tensor make_x(int nd, const int64_t *d, xkind k) {
+    sqz_tensor x;
+    sqz_tensor_init_owned(&x, "", SQZ_DT_F32, nd, d, &E);
+    int64_t n = sqz_tensor_numel(&x);
+    float *v = x.data;
+    for (int64_t i = 0; i < n; i++) {
+        float u = sqz_rng_uniform(&R);
+        switch (k) {
+        case X_UNIFORM: v[i] = 2.0f * u - 1.0f; break;
+        case X_AWAY0: v[i] = (u < 0.5f ? -1.0f : 1.0f) * (0.1f + 0.9f * sqz_rng_uniform(&R)); break;
+        case X_DISTINCT: v[i] = 0.01f * (float)i - 0.005f * (float)n; break;
+        case X_CLIP6: v[i] = -2.0f + 10.0f * u; if (fabsf(v[i]) < 0.1f || fabsf(v[i] - 6.0f) < 0.1f) v[i] += 0.25f; break;
+        case X_SWISH: v[i] = -5.0f + 10.0f * u; if (fabsf(fabsf(v[i]) - 3.0f) < 0.1f) v[i] += 0.25f; break;
+        }
+    }
+    if (k == X_DISTINCT) /* shuffle so windows see maxima anywhere */
+        for (int64_t i = n - 1; i > 0; i--) {
+            int64_t j = (int64_t)sqz_rng_below(&R, (uint32_t)(i + 1));
+            float t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+        }
+    return x;
+}
+
+static int g_training = 1;
+
+static double eval_loss(sqz_graph *g, const sqz_tensor *x, const float *r) {
+    sqz_tape_opts o = {.threads = 1, .training = g_training, .seed = 99};
+    sqz_tape *t = NULL;
+    double L = NAN;
+    if (sqz_tape_new(g, &o, &t, &E)) return NAN;
+    const sqz_tensor *in[1] = {x};
+    if (!sqz_tape_forward(t, 1, in, &E)) {
+        const sqz_tensor *y = sqz_tape_output(t, 0);
+        int64_t n = sqz_tensor_numel(y);
+        L = 0;
+        for (int64_t i = 0; i < n; i++) L += (double)((const float *)y->data)[i] * r[i];
+    }
+    sqz_tape_free(t);
+    return L;
+}
+
+/* Compares ana[idx] with central differences of eval_loss while perturbing v[idx]. */
+static double compare(sqz_graph *g, const sqz_tensor *x, const float *r, float *v, const float *ana, int64_t n,
+                      double eps) {
+    double num2 = 0, ana2 = 0, diff2 = 0;
+    int64_t step = n > 48 ? n / 48 : 1;
+    for (int64_t i = 0; i < n; i += step) {
+        const float keep = v[i];
+        v[i] = keep + (float)eps;
+        const double lp = eval_loss(g, x, r);
+        v[i] = keep - (float)eps;
+        const double lm = eval_loss(g, x, r);
+        v[i] = keep;
+        const double num = (lp - lm) / (2 * eps);
+        num2 += num * num;
+        ana2 += (double)ana[i] * ana[i];
+        diff2 += (num - ana[i]) * (num - ana[i]);
+    }
+    double den = sqrt(num2 > ana2 ? num2 : ana2);
+    return sqrt(diff2) / (den > 1e-3 ? den : 1e-3); /* gradients that vanish (a bias before BN) compare absolutely */
+}
+
+/* Prepares g, runs forward/backward on x and checks the input gradient and every parameter's. */
+static void gradcheck(const char *label, sqz_graph *g, sqz_tensor *x, int expect_params) {
+    CHECK_OK(sqz_tape_prepare_graph(g, &E), &E);
+    sqz_tape_opts o = {.threads = 1, .training = g_training, .seed = 99};
+    sqz_tape *t = NULL;
+    CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+    if (!t) return;
+    CHECK_MSG(sqz_tape_n_params(t) == expect_params, "%s: %d params, expected %d", label, sqz_tape_n_params(t),
+              expect_params);
+    sqz_tape_want_input_grad(t, 0, 1);
+    const sqz_tensor *in[1] = {x};
+    CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+    const sqz_tensor *y = sqz_tape_output(t, 0);
+    if (!y) {
+        sqz_tape_free(t);
+        return;
+    }
+    const int64_t ny = sqz_tensor_numel(y), nx = sqz_tensor_numel(x);
+    float *r = malloc(sizeof(float) * (size_t)ny);
+    for (int64_t i = 0; i < ny; i++) r[i] = 2.0f * sqz_rng_uniform(&R) - 1.0f;
+    sqz_tape_zero_grad(t);
+    const float *dout[1] = {r};
+    CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
+    const double tol = 1e-2, eps = 1e-3;
+    const float *gx = sqz_tape_input_grad(t, 0);
+    CHECK_MSG(gx != NULL, "%s: no input gradient", label);
+    if (gx) {
+        float *gxc = malloc(sizeof(float) * (size_t)nx);
+        memcpy(gxc, gx, sizeof(float) * (size_t)nx);
+        double e = compare(g, x, r, x->data, gxc, nx, eps);
+        CHECK_MSG(e < tol, "%s: input gradient relative error %g", label, e);
+        free(gxc);
+    }
+    for (int p = 0; p < sqz_tape_n_params(t); p++) {
+        sqz_tensor *pt = sqz_tape_param(t, p);
+        const int64_t n = sqz_tensor_numel(pt);
+        float *gp = malloc(sizeof(float) * (size_t)n);
+        memcpy(gp, sqz_tape_grad(t, p), sizeof(float) * (size_t)n);
+        double e = compare(g, x, r, pt->data, gp, n, eps);
+        CHECK_MSG(e < tol, "%s: gradient of '%s' relative error %g", label, pt->name, e);
+        free(gp);
+    }
+    free(r);
+    sqz_tape_free(t);
+}
+
+/* One-op graph: X -> op(X, extra inputs...) -> Y, checked. */
+static void check_unary(const char *label, const char *op, int nd, const int64_t *d, xkind k,
+                        void (*attrs)(sqz_graph *, sqz_node *)) {
+    sqz_graph *g = new_graph();
+    int x = input(g, "x", nd, d), y = act(g, "y");
+    sqz_node *n = node(g, op, 1, &x, 1, &y);
+    if (attrs) attrs(g, n);
+    sqz_graph_add_output(g, y, &E);
+    sqz_tensor xv = make_x(nd, d, k);
+    gradcheck(label, g, &xv, 0);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
+static void a_leaky(sqz_graph *g, sqz_node *n) { attr_f(g, n, "alpha", 0.1f); }
+static void a_hsig(sqz_graph *g, sqz_node *n) { attr_f(g, n, "alpha", 0.25f); attr_f(g, n, "beta", 0.4f); }
+static void a_axis1(sqz_graph *g, sqz_node *n) { attr_i(g, n, "axis", 1); }
+static void a_axism1(sqz_graph *g, sqz_node *n) { attr_i(g, n, "axis", -1); }
+static void a_pool2(sqz_graph *g, sqz_node *n) {
+    attr_ints(g, n, "kernel_shape", 2, (int64_t[]){2, 2});
+    attr_ints(g, n, "strides", 2, (int64_t[]){2, 2});
+}
+static void a_pool3p(sqz_graph *g, sqz_node *n) {
+    attr_ints(g, n, "kernel_shape", 2, (int64_t[]){3, 3});
+    attr_ints(g, n, "strides", 2, (int64_t[]){2, 1});
+    attr_ints(g, n, "pads", 4, (int64_t[]){1, 1, 1, 0});
+}
+static void a_pool3p_cip(sqz_graph *g, sqz_node *n) {
+    a_pool3p(g, n);
+    attr_i(g, n, "count_include_pad", 1);
+}
+static void a_perm(sqz_graph *g, sqz_node *n) { attr_ints(g, n, "perm", 3, (int64_t[]){2, 0, 1}); }
+static void a_flat2(sqz_graph *g, sqz_node *n) { attr_i(g, n, "axis", 2); }
+static void a_rm(sqz_graph *g, sqz_node *n) {
+    attr_ints(g, n, "axes", 2, (int64_t[]){0, 2});
+    attr_i(g, n, "keepdims", 0);
+}
+
+static void test_activations(void) {
+    const int64_t d[2] = {3, 7}, d3[3] = {2, 5, 3};
+    check_unary("Relu", "Relu", 2, d, X_AWAY0, NULL);
+    check_unary("LeakyRelu", "LeakyRelu", 2, d, X_AWAY0, a_leaky);
+    check_unary("Sigmoid", "Sigmoid", 2, d, X_UNIFORM, NULL);
+    check_unary("Tanh", "Tanh", 2, d, X_UNIFORM, NULL);
+    check_unary("HardSigmoid", "HardSigmoid", 2, d, X_SWISH, a_hsig);
+    check_unary("HardSwish", "HardSwish", 2, d, X_SWISH, NULL);
+    check_unary("Softmax axis1", "Softmax", 3, d3, X_UNIFORM, a_axis1);
+    check_unary("Softmax last", "Softmax", 3, d3, X_UNIFORM, NULL);
+    check_unary("LogSoftmax axis1", "LogSoftmax", 3, d3, X_UNIFORM, a_axis1);
+    check_unary("LogSoftmax last", "LogSoftmax", 3, d3, X_UNIFORM, a_axism1);
+    /* Clip as ReLU6 with min/max inputs */
+    sqz_graph *g = new_graph();
+    float lo = 0.0f, hi = 6.0f;
+    int x = input(g, "x", 2, d), y = act(g, "y");
+    int mn = init_vals(g, "mn", SQZ_DT_F32, 0, NULL, &lo), mx = init_vals(g, "mx", SQZ_DT_F32, 0, NULL, &hi);
+    node(g, "Clip", 3, (int[]){x, mn, mx}, 1, &y);
+    sqz_graph_add_output(g, y, &E);
+    sqz_tensor xv = make_x(2, d, X_CLIP6);
+    gradcheck("Clip", g, &xv, 0);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
+static void test_pool_shape(void) {
+    const int64_t d4[4] = {2, 3, 6, 5}, d3[3] = {2, 3, 4}, d2[2] = {4, 6};
+    check_unary("MaxPool 2x2", "MaxPool", 4, d4, X_DISTINCT, a_pool2);
+    check_unary("MaxPool 3x3 pad", "MaxPool", 4, d4, X_DISTINCT, a_pool3p);
+    check_unary("AveragePool", "AveragePool", 4, d4, X_UNIFORM, a_pool3p);
+    check_unary("AveragePool cip", "AveragePool", 4, d4, X_UNIFORM, a_pool3p_cip);
+    check_unary("GlobalAveragePool", "GlobalAveragePool", 4, d4, X_UNIFORM, NULL);
+    check_unary("Transpose", "Transpose", 3, d3, X_UNIFORM, a_perm);
+    check_unary("Flatten", "Flatten", 4, d4, X_UNIFORM, a_flat2);
+    check_unary("Identity", "Identity", 2, d2, X_UNIFORM, NULL);
+    check_unary("ReduceMean", "ReduceMean", 3, d3, X_UNIFORM, a_rm);
+    check_unary("ReduceMean all", "ReduceMean", 3, d3, X_UNIFORM, NULL);
+    /* Reshape, Squeeze, Unsqueeze (opset 13 inputs) and Slice, then a multiply by a parameter */
+    sqz_graph *g = new_graph();
+    int x = input(g, "x", 2, d2), a = act(g, "a"), b = act(g, "b"), c = act(g, "c"), s = act(g, "s"), y = act(g, "y");
+    int shp = i64s(g, "shp", 3, (int64_t[]){2, 1, 12}), ax = i64s(g, "ax", 1, (int64_t[]){1});
+    int ax0 = i64s(g, "ax0", 1, (int64_t[]){0});
+    node(g, "Reshape", 2, (int[]){x, shp}, 1, &a);
+    node(g, "Squeeze", 2, (int[]){a, ax}, 1, &b);
+    node(g, "Unsqueeze", 2, (int[]){b, ax0}, 1, &c);
+    int st = i64s(g, "st", 2, (int64_t[]){1, -1}), en = i64s(g, "en", 2, (int64_t[]){2, 0});
+    int axs = i64s(g, "axs", 2, (int64_t[]){1, 2}), sp = i64s(g, "sp", 2, (int64_t[]){1, -3});
+    node(g, "Slice", 5, (int[]){c, st, en, axs, sp}, 1, &s); /* (1,1,4) */
+    int p = param(g, "p", 3, (int64_t[]){1, 1, 4}, 0.5f, 1.5f);
+    node(g, "Mul", 2, (int[]){s, p}, 1, &y);
+    sqz_graph_add_output(g, y, &E);
+    sqz_tensor xv = make_x(2, d2, X_UNIFORM);
+    gradcheck("Reshape/Squeeze/Unsqueeze/Slice/Mul", g, &xv, 1);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+    /* Split then Concat in the other order, with a parameter joined in */
+    g = new_graph();
+    x = input(g, "x", 2, (int64_t[]){3, 6});
+    int p0 = act(g, "p0"), p1 = act(g, "p1");
+    y = act(g, "y");
+    int spl = i64s(g, "spl", 1 + 1, (int64_t[]){2, 4});
+    sqz_node *n = node(g, "Split", 2, (int[]){x, spl}, 2, (int[]){p0, p1});
+    attr_i(g, n, "axis", 1);
+    int q = param(g, "q", 2, (int64_t[]){3, 2}, -1.0f, 1.0f), m = act(g, "m");
+    node(g, "Mul", 2, (int[]){p0, q}, 1, &m);
+    n = node(g, "Concat", 3, (int[]){p1, m, q}, 1, &y);
+    attr_i(g, n, "axis", 1);
+    sqz_graph_add_output(g, y, &E);
+    xv = make_x(2, (int64_t[]){3, 6}, X_UNIFORM);
+    gradcheck("Split/Concat", g, &xv, 1);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
+/* X op P (or P op X) with broadcasting */
+static void check_binary(const char *op, int nd, const int64_t *dx, int np, const int64_t *dp, int p_first,
+                         float lo, float hi) {
+    char label[96];
+    snprintf(label, sizeof label, "%s %s rank %d vs %d", op, p_first ? "P,X" : "X,P", nd, np);
+    sqz_graph *g = new_graph();
+    int x = input(g, "x", nd, dx), y = act(g, "y");
+    int p = param(g, "p", np, dp, lo, hi);
+    node(g, op, 2, p_first ? (int[]){p, x} : (int[]){x, p}, 1, &y);
+    sqz_graph_add_output(g, y, &E);
+    sqz_tensor xv = make_x(nd, dx, !strcmp(op, "Div") && p_first ? X_AWAY0 : !strcmp(op, "PRelu") ? X_AWAY0 : X_UNIFORM);
+    if (!strcmp(op, "Div") && p_first)
+        for (int64_t i = 0; i < sqz_tensor_numel(&xv); i++) ((float *)xv.data)[i] += ((float *)xv.data)[i] > 0 ? 1 : -1;
+    gradcheck(label, g, &xv, 1);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
+static void test_arith(void) {
+    const int64_t d[3] = {2, 3, 4}, c31[2] = {3, 1}, c4[1] = {4}, full[3] = {2, 3, 4}, b1[3] = {2, 1, 4};
+    const char *ops[4] = {"Add", "Sub", "Mul", "Div"};
+    for (int k = 0; k < 4; k++) {
+        check_binary(ops[k], 3, d, 2, c31, 0, 1.0f, 2.0f);
+        check_binary(ops[k], 3, d, 1, c4, 1, 1.0f, 2.0f);
+        check_binary(ops[k], 3, d, 3, b1, 0, 1.0f, 2.0f);
+    }
+    check_binary("Mul", 3, d, 3, full, 0, -1.0f, 1.0f);
+    check_binary("PRelu", 3, d, 2, c31, 0, 0.1f, 0.5f);
+    /* both operands activations, broadcast both ways: (x * s) + relu(x)[.., :1] style */
+    sqz_graph *g = new_graph();
+    int x = input(g, "x", 3, d), a = act(g, "a"), y = act(g, "y");
+    int rm = act(g, "rm"), axes = i64s(g, "axes", 1, (int64_t[]){2});
+    node(g, "Sigmoid", 1, &x, 1, &a);
+    sqz_node *n = node(g, "ReduceMean", 2, (int[]){a, axes}, 1, &rm); /* (2,3,1) */
+    (void)n;
+    g->opset = 18;
+    node(g, "Mul", 2, (int[]){x, rm}, 1, &y);
+    sqz_graph_add_output(g, y, &E);
+    sqz_tensor xv = make_x(3, d, X_UNIFORM);
+    gradcheck("Mul of two activations with broadcast", g, &xv, 0);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
+typedef struct conv_case {
+    const char *label;
+    int nsp;
+    int64_t N, C, M, group;
+    int64_t in[3], k[3], stride[3], dil[3], pads[6];
+    int bias;
+} conv_case;
+
+static void check_conv(const conv_case *cc) {
+    sqz_graph *g = new_graph();
+    int64_t xd[5] = {cc->N, cc->C}, wd[5] = {cc->M, cc->C / cc->group};
+    for (int i = 0; i < cc->nsp; i++) {
+        xd[2 + i] = cc->in[i];
+        wd[2 + i] = cc->k[i];
+    }
+    int x = input(g, "x", 2 + cc->nsp, xd), y = act(g, "y");
+    int w = param(g, "w", 2 + cc->nsp, wd, -0.5f, 0.5f);
+    int b = cc->bias ? param(g, "b", 1, &cc->M, -0.5f, 0.5f) : -1;
+    sqz_node *n = node(g, "Conv", cc->bias ? 3 : 2, (int[]){x, w, b}, 1, &y);
+    attr_i(g, n, "group", cc->group);
+    attr_ints(g, n, "strides", cc->nsp, cc->stride);
+    attr_ints(g, n, "dilations", cc->nsp, cc->dil);
+    attr_ints(g, n, "pads", 2 * cc->nsp, cc->pads);
+    sqz_graph_add_output(g, y, &E);
+    sqz_tensor xv = make_x(2 + cc->nsp, xd, X_UNIFORM);
+    gradcheck(cc->label, g, &xv, cc->bias ? 2 : 1);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
+static void test_conv(void) {
+    static const conv_case cases[] = {
+        {"conv 3x3 pad1", 2, 2, 3, 4, 1, {6, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
+        {"conv groups=2 stride2 asym pad", 2, 2, 4, 6, 2, {7, 6}, {3, 2}, {2, 2}, {1, 1}, {1, 0, 0, 1}, 1},
+        {"conv depthwise dil2", 2, 2, 4, 8, 4, {7, 7}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}, 1},
+        {"conv depthwise stride2", 2, 1, 3, 3, 3, {6, 7}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, 0},
+        {"conv pointwise", 2, 2, 5, 3, 1, {4, 3}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},
+        {"conv 1d", 1, 2, 3, 2, 1, {9}, {3}, {2}, {2}, {1, 2}, 1},
+        {"conv 3d", 3, 1, 2, 2, 1, {4, 3, 4}, {2, 2, 3}, {1, 2, 1}, {1, 1, 1}, {0, 1, 1, 1, 0, 1}, 0},
+        {"conv 1d depthwise (generic path)", 1, 2, 2, 4, 2, {8}, {3}, {1}, {1}, {1, 1}, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_conv(&cases[i]);
+}
+
+static void test_gemm_matmul(void) {
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            const int64_t M = 3, K = 5, N = 4;
+            sqz_graph *g = new_graph();
+            int64_t ad[2] = {ta ? K : M, ta ? M : K}, bd[2] = {tb ? N : K, tb ? K : N};
+            int64_t cd[2] = {M, N};
+            int a = input(g, "a", 2, ad), y = act(g, "y");
+            int b = param(g, "b", 2, bd, -1.0f, 1.0f);
+            int c = ta ? param(g, "c", 1, &cd[1], -1.0f, 1.0f) : param(g, "c", 2, (int64_t[]){M, 1}, -1.0f, 1.0f);
+            sqz_node *n = node(g, "Gemm", 3, (int[]){a, b, c}, 1, &y);
+            attr_i(g, n, "transA", ta);
+            attr_i(g, n, "transB", tb);
+            attr_f(g, n, "alpha", 0.7f);
+            attr_f(g, n, "beta", tb ? 1.0f : 1.3f);
+            sqz_graph_add_output(g, y, &E);
+            sqz_tensor xv = make_x(2, ad, X_UNIFORM);
+            char label[64];
+            snprintf(label, sizeof label, "Gemm transA=%d transB=%d", ta, tb);
+            gradcheck(label, g, &xv, 2);
+            sqz_tensor_release(&xv);
+            sqz_graph_free(g);
+        }
+    /* MatMul: (3,2,5) x (5,4) shared; (2,3,5) x (2,5,4) batched; (1,2,3) x (2,3,4) broadcast A; 1-D B */
+    struct {
+        int na, nb;
+        int64_t ad[3], bd[3];
+        int x_is_a;
+    } mm[] = {
+        {3, 2, {3, 2, 5}, {5, 4}, 1},
+        {3, 3, {2, 3, 5}, {2, 5, 4}, 1},
+        {3, 3, {1, 2, 3}, {2, 3, 4}, 0},
+        {2, 1, {3, 5}, {5}, 1},
+        {1, 2, {5}, {5, 3}, 0},
+    };
+    for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++) {
+        sqz_graph *g = new_graph();
+        int a, b, y = act(g, "y");
+        if (mm[i].x_is_a) {
+            a = input(g, "a", mm[i].na, mm[i].ad);
+            b = param(g, "b", mm[i].nb, mm[i].bd, -1.0f, 1.0f);
+        } else {
+            b = input(g, "b", mm[i].nb, mm[i].bd);
+            a = param(g, "a", mm[i].na, mm[i].ad, -1.0f, 1.0f);
+        }
+        node(g, "MatMul", 2, (int[]){a, b}, 1, &y);
+        sqz_graph_add_output(g, y, &E);
+        sqz_tensor xv = mm[i].x_is_a ? make_x(mm[i].na, mm[i].ad, X_UNIFORM) : make_x(mm[i].nb, mm[i].bd, X_UNIFORM);
+        char label[64];
+        snprintf(label, sizeof label, "MatMul case %zu", i);
+        gradcheck(label, g, &xv, 1);
+        sqz_tensor_release(&xv);
+        sqz_graph_free(g);
+    }
+}
+
+/* BatchNormalization graph: x (N,C,H,W) -> BN -> y; returns the tensor indices of mean and var. */
+static sqz_graph *bn_graph(const int64_t *d, int *mean_t, int *var_t, float momentum) {
+    sqz_graph *g = new_graph();
+    int x = input(g, "x", 4, d), y = act(g, "y");
+    int64_t C = d[1];
+    int s = param(g, "scale", 1, &C, 0.5f, 1.5f), b = param(g, "bias", 1, &C, -0.5f, 0.5f);
+    int m = param(g, "mean", 1, &C, -0.2f, 0.2f), v = param(g, "var", 1, &C, 0.5f, 1.5f);
+    sqz_node *n = node(g, "BatchNormalization", 5, (int[]){x, s, b, m, v}, 1, &y);
+    attr_f(g, n, "momentum", momentum);
+    attr_f(g, n, "epsilon", 1e-3f);
+    sqz_graph_add_output(g, y, &E);
+    *mean_t = m;
+    *var_t = v;
+    return g;
+}
+
+static void test_batchnorm(void) {
+    const int64_t d[4] = {3, 4, 3, 2};
+    int mt, vt;
+    for (int tr = 1; tr >= 0; tr--) {
+        g_training = tr;
+        sqz_graph *g = bn_graph(d, &mt, &vt, 0.9f);
+        sqz_tensor xv = make_x(4, d, X_UNIFORM);
+        gradcheck(tr ? "BatchNorm training" : "BatchNorm inference", g, &xv, 2);
+        sqz_tensor_release(&xv);
+        sqz_graph_free(g);
+    }
+    g_training = 1;
+    /* running statistics: running = m * running + (1 - m) * batch, unbiased variance */
+    sqz_graph *g = bn_graph(d, &mt, &vt, 0.8f);
+    CHECK_OK(sqz_tape_prepare_graph(g, &E), &E);
+    float m0[4], v0[4];
+    memcpy(m0, g->tensors[mt]->data, sizeof m0);
+    memcpy(v0, g->tensors[vt]->data, sizeof v0);
+    sqz_tensor xv = make_x(4, d, X_UNIFORM);
+    sqz_tape_opts o = {.threads = 1, .training = 1, .seed = 1};
+    sqz_tape *t = NULL;
+    CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+    const sqz_tensor *in[1] = {&xv};
+    CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+    const float *xs = xv.data, *rm = g->tensors[mt]->data, *rv = g->tensors[vt]->data;
+    for (int c = 0; c < 4; c++) {
+        double s = 0, s2 = 0;
+        int m = 0;
+        for (int n = 0; n < 3; n++)
+            for (int i = 0; i < 6; i++, m++) s += xs[(n * 4 + c) * 6 + i];
+        double mu = s / m;
+        for (int n = 0; n < 3; n++)
+            for (int i = 0; i < 6; i++) s2 += (xs[(n * 4 + c) * 6 + i] - mu) * (xs[(n * 4 + c) * 6 + i] - mu);
+        CHECK_NEAR(rm[c], 0.8 * m0[c] + 0.2 * mu, 1e-5);
+        CHECK_NEAR(rv[c], 0.8 * v0[c] + 0.2 * s2 / (m - 1), 1e-5);
+    }
+    /* inference mode leaves them alone */
+    float m1[4];
+    memcpy(m1, rm, sizeof m1);
+    sqz_tape_set_training(t, 0);
+    CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+    CHECK(memcmp(m1, rm, sizeof m1) == 0);
+    sqz_tape_free(t);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
+static void test_layernorm_dropout(void) {
+    for (int axis = -1; axis <= 1; axis += 2) {
+        const int64_t d[3] = {3, 2, 5};
+        sqz_graph *g = new_graph();
+        int x = input(g, "x", 3, d), y = act(g, "y");
+        const int64_t *pd = axis == -1 ? d + 2 : d + 1;
+        int s = param(g, "scale", axis == -1 ? 1 : 2, pd, 0.5f, 1.5f), b = param(g, "b", axis == -1 ? 1 : 2, pd, -0.5f, 0.5f);
+        sqz_node *n = node(g, "LayerNormalization", 3, (int[]){x, s, b}, 1, &y);
+        attr_i(g, n, "axis", axis);
+        sqz_graph_add_output(g, y, &E);
+        sqz_tensor xv = make_x(3, d, X_UNIFORM);
+        gradcheck(axis == -1 ? "LayerNorm last axis" : "LayerNorm axis 1", g, &xv, 2);
+        sqz_tensor_release(&xv);
+        sqz_graph_free(g);
+    }
+    /* Dropout (ratio 0.3) between two parameters: mask fixed by the seed */
+    const int64_t d[2] = {4, 8};
+    sqz_graph *g = new_graph();
+    float ratio = 0.3f;
+    int x = input(g, "x", 2, d), a = act(g, "a"), dr = act(g, "dr"), y = act(g, "y");
+    int p = param(g, "p", 1, d + 1, 0.5f, 1.5f), r = init_vals(g, "ratio", SQZ_DT_F32, 0, NULL, &ratio);
+    node(g, "Mul", 2, (int[]){x, p}, 1, &a);
+    node(g, "Dropout", 2, (int[]){a, r}, 1, &dr);
+    node(g, "Tanh", 1, &dr, 1, &y);
+    sqz_graph_add_output(g, y, &E);
+    sqz_tensor xv = make_x(2, d, X_AWAY0);
+    gradcheck("Dropout training", g, &xv, 1);
+    /* some values dropped, kept ones scaled by 1/(1-p) */
+    sqz_tape_opts o = {.threads = 1, .training = 1, .seed = 5};
+    sqz_tape *t = NULL;
+    CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+    const sqz_tensor *in[1] = {&xv};
+    CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+    const sqz_tensor *av = sqz_tape_value(t, "a"), *dv = sqz_tape_value(t, "dr");
+    int zeros = 0, scaled = 0;
+    for (int i = 0; i < 32 && av && dv; i++) {
+        const float u = ((const float *)av->data)[i], w = ((const float *)dv->data)[i];
+        zeros += w == 0.0f;
+        scaled += fabsf(w - u / 0.7f) < 1e-5f;
+    }
+    CHECK_MSG(zeros > 2 && zeros < 20 && zeros + scaled == 32, "dropout: %d zeros, %d scaled", zeros, scaled);
+    /* inference: identity */
+    sqz_tape_set_training(t, 0);
+    CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+    av = sqz_tape_value(t, "a");
+    dv = sqz_tape_value(t, "dr");
+    CHECK(av && dv && memcmp(av->data, dv->data, 32 * sizeof(float)) == 0);
+    sqz_tape_free(t);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
+/* Conv-BN-Relu-MaxPool-Flatten-Gemm end to end */
+static sqz_graph *small_net(int with_dropout) {
+    sqz_graph *g = new_graph();
+    const int64_t xd[4] = {2, 2, 6, 6}, wd[4] = {3, 2, 3, 3}, C = 3, gd[2] = {4, 27}, gc = 4;
+    int x = input(g, "x", 4, xd);
+    int w = param(g, "w", 4, wd, -0.5f, 0.5f);
+    int s = param(g, "s", 1, &C, 0.5f, 1.5f), b = param(g, "b", 1, &C, -0.1f, 0.1f);
+    int m = param(g, "m", 1, &C, -0.1f, 0.1f), v = param(g, "v", 1, &C, 0.5f, 1.5f);
+    int gw = param(g, "gw", 2, gd, -0.3f, 0.3f), gb = param(g, "gb", 1, &gc, -0.1f, 0.1f);
+    int c1 = act(g, "c1"), b1 = act(g, "b1"), r1 = act(g, "r1"), p1 = act(g, "p1"), f1 = act(g, "f1"),
+        y = act(g, "y");
+    sqz_node *n = node(g, "Conv", 2, (int[]){x, w}, 1, &c1);
+    attr_ints(g, n, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    node(g, "BatchNormalization", 5, (int[]){c1, s, b, m, v}, 1, &b1);
+    node(g, "Relu", 1, &b1, 1, &r1);
+    n = node(g, "MaxPool", 1, &r1, 1, &p1);
+    attr_ints(g, n, "kernel_shape", 2, (int64_t[]){2, 2});
+    attr_ints(g, n, "strides", 2, (int64_t[]){2, 2});
+    int fin = p1;
+    if (with_dropout) {
+        float ratio = 0.25f;
+        int r = init_vals(g, "ratio", SQZ_DT_F32, 0, NULL, &ratio), dp = act(g, "dp");
+        node(g, "Dropout", 2, (int[]){p1, r}, 1, &dp);
+        fin = dp;
+    }
+    node(g, "Flatten", 1, &fin, 1, &f1);
+    n = node(g, "Gemm", 3, (int[]){f1, gw, gb}, 1, &y);
+    attr_i(g, n, "transB", 1);
+    sqz_graph_add_output(g, y, &E);
+    return g;
+}
+
+static void test_end_to_end(void) {
+    sqz_graph *g = small_net(0);
+    const int64_t xd[4] = {2, 2, 6, 6};
+    sqz_tensor xv = make_x(4, xd, X_UNIFORM);
+    gradcheck("Conv-BN-Relu-MaxPool-Flatten-Gemm", g, &xv, 5);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
+/* Runs forward + backward of small_net(1) twice on one tape; copies all gradients into out. */
+static size_t run_twice(uint64_t seed, float *out, size_t cap, void **act_ptr) {
+    sqz_rng keep = R;
+    sqz_rng_seed(&R, 1234);
+    sqz_graph *g = small_net(1);
+    const int64_t xd[4] = {2, 2, 6, 6};
+    sqz_tensor xv = make_x(4, xd, X_UNIFORM);
+    R = keep;
+    size_t used = 0;
+    CHECK_OK(sqz_tape_prepare_graph(g, &E), &E);
+    sqz_tape_opts o = {.threads = 2, .training = 1, .seed = seed};
+    sqz_tape *t = NULL;
+    CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+    const sqz_tensor *in[1] = {&xv};
+    float r[8] = {0.5f, -1, 0.25f, 2, -0.5f, 1, 0.75f, -0.25f};
+    const float *dout[1] = {r};
+    sqz_tape_zero_grad(t);
+    for (int step = 0; step < 2; step++) {
+        CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+        if (step == 0) *act_ptr = sqz_tape_output(t, 0)->data;
+        else CHECK_MSG(*act_ptr == sqz_tape_output(t, 0)->data, "output buffer reallocated between steps");
+        CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
+    }
+    for (int p = 0; p < sqz_tape_n_params(t); p++) {
+        size_t n = (size_t)sqz_tensor_numel(sqz_tape_param(t, p));
+        if (used + n <= cap) memcpy(out + used, sqz_tape_grad(t, p), n * sizeof(float));
+        used += n;
+    }
+    sqz_tape_free(t);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+    return used;
+}
+
+static void test_determinism(void) {
+    static float a[4096], b[4096], c[4096];
+    void *pa, *pb, *pc;
+    size_t na = run_twice(42, a, 4096, &pa), nb = run_twice(42, b, 4096, &pb), nc = run_twice(43, c, 4096, &pc);
+    CHECK(na == nb && na == nc && na > 0 && na <= 4096);
+    CHECK_MSG(memcmp(a, b, na * sizeof(float)) == 0, "same seed, different gradients");
+    CHECK_MSG(memcmp(a, c, na * sizeof(float)) != 0, "different seeds, same dropout");
+}
+
+/* Gemm with a masked, then a fake-quantized weight. */
+static void test_mask_quant(void) {
+    const int64_t ad[2] = {3, 4}, bd[2] = {4, 5};
+    sqz_graph *g = new_graph();
+    int a = input(g, "a", 2, ad), y = act(g, "y");
+    int b = param(g, "b", 2, bd, -1.0f, 1.0f);
+    node(g, "Gemm", 2, (int[]){a, b}, 1, &y);
+    sqz_graph_add_output(g, y, &E);
+    CHECK_OK(sqz_tape_prepare_graph(g, &E), &E);
+    sqz_tensor xv = make_x(2, ad, X_UNIFORM);
+    float r[15], g0[20], g1[20];
+    for (int i = 0; i < 15; i++) r[i] = 2.0f * sqz_rng_uniform(&R) - 1.0f;
+    const float *dout[1] = {r};
+    const sqz_tensor *in[1] = {&xv};
+    sqz_tape_opts o = {.threads = 1, .training = 1, .seed = 1};
+    sqz_tape *t = NULL;
+    CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+    CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+    sqz_tape_zero_grad(t);
+    CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
+    memcpy(g0, sqz_tape_grad(t, 0), sizeof g0);
+    sqz_tape_free(t);
+    /* mask: pruned weights get zero gradient, kept ones are unchanged */
+    sqz_tensor *bt = g->tensors[b];
+    uint8_t mask[20];
+    for (int i = 0; i < 20; i++) mask[i] = (uint8_t)(i % 3 != 0);
+    bt->mask = mask;
+    CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+    CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+    sqz_tape_zero_grad(t);
+    CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
+    memcpy(g1, sqz_tape_grad(t, 0), sizeof g1);
+    sqz_tape_free(t);
+    int ok = 1;
+    for (int i = 0; i < 20; i++) ok &= mask[i] ? g1[i] == g0[i] : g1[i] == 0.0f;
+    CHECK_MSG(ok, "mask did not zero exactly the pruned gradients");
+    bt->mask = NULL;
+    /* fake quant per output column: axis 1 of B (5 channels), symmetric int8; two weights clipped */
+    float *w = bt->data, scale[5] = {0.010f, 0.012f, 0.009f, 0.011f, 0.013f}; /* |w| <= 1 stays in range */
+    w[3] = 2.0f;   /* column 3: 2.0 / 0.011 = 182 > 127: clipped */
+    w[6] = -2.0f;  /* column 1: -167 < -127: clipped */
+    sqz_qparams q = {.axis = 1, .group_size = 0, .count = 5, .scale = scale, .zero_point = NULL};
+    bt->quant = &q;
+    CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+    CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+    float y_fq[15];
+    memcpy(y_fq, sqz_tape_output(t, 0)->data, sizeof y_fq);
+    sqz_tape_zero_grad(t);
+    CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
+    memcpy(g1, sqz_tape_grad(t, 0), sizeof g1);
+    sqz_tape_free(t);
+    /* reference: the same graph with the dequantized weights baked in and no quant */
+    float wq[20], wkeep[20];
+    memcpy(wkeep, w, sizeof wkeep);
+    for (int i = 0; i < 20; i++) {
+        const float s = scale[i % 5];
+        float v = nearbyintf(w[i] / s);
+        v = v < -127 ? -127 : v > 127 ? 127 : v;
+        wq[i] = v * s;
+    }
+    bt->quant = NULL;
+    memcpy(w, wq, sizeof wq);
+    CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+    CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+    CHECK(memcmp(y_fq, sqz_tape_output(t, 0)->data, sizeof y_fq) == 0);
+    sqz_tape_zero_grad(t);
+    CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
+    memcpy(g0, sqz_tape_grad(t, 0), sizeof g0);
+    sqz_tape_free(t);
+    ok = 1;
+    for (int i = 0; i < 20; i++) ok &= (i == 3 || i == 6) ? g1[i] == 0.0f : g1[i] == g0[i];
+    CHECK_MSG(ok && g0[3] != 0.0f, "fake quant: STE gradient wrong: %g %g %g %g %g", g1[3], g1[6], g0[3], g1[0], g0[0]);
+    memcpy(w, wkeep, sizeof wkeep);
+    /* a bad scale is an error, not a crash */
+    scale[2] = 0.0f;
+    bt->quant = &q;
+    CHECK(sqz_tape_new(g, &o, &t, &E) == SQZ_ERR_DATA && t == NULL);
+    bt->quant = NULL;
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
+static void test_errors(void) {
+    /* an op without a gradient on the path is a clear error at backward */
+    const int64_t d[2] = {2, 3};
+    sqz_graph *g = new_graph();
+    int x = input(g, "x", 2, d), a = act(g, "a"), y = act(g, "y");
+    int p = param(g, "p", 2, d, -1.0f, 1.0f);
+    node(g, "Mul", 2, (int[]){x, p}, 1, &a);
+    node(g, "Erf", 1, &a, 1, &y);
+    sqz_graph_add_output(g, y, &E);
+    CHECK_OK(sqz_tape_prepare_graph(g, &E), &E);
+    sqz_tensor xv = make_x(2, d, X_UNIFORM);
+    sqz_tape *t = NULL;
+    CHECK_OK(sqz_tape_new(g, NULL, &t, &E), &E);
+    const sqz_tensor *in[1] = {&xv};
+    float r[6] = {1, 1, 1, 1, 1, 1};
+    const float *dout[1] = {r};
+    CHECK(sqz_tape_backward(t, dout, &E) == SQZ_ERR_ARG); /* before any forward */
+    CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+    CHECK(sqz_tape_backward(t, dout, &E) == SQZ_ERR_UNSUPPORTED && strstr(E.msg, "Erf"));
+    /* seeds on an intermediate tensor skip the output */
+    const char *names[1] = {"a"};
+    const float *seeds[1] = {r};
+    sqz_tape_zero_grad(t);
+    CHECK_OK(sqz_tape_backward_seeds(t, 1, names, seeds, &E), &E);
+    const float *gp = sqz_tape_grad(t, 0);
+    int ok = 1;
+    for (int i = 0; i < 6; i++) ok &= gp[i] == ((float *)xv.data)[i];
+    CHECK_MSG(ok, "seeded gradient of Mul parameter");
+    const char *bad[1] = {"nope"};
+    CHECK(sqz_tape_backward_seeds(t, 1, bad, seeds, &E) == SQZ_ERR_ARG);
+    sqz_tape_free(t);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
+int main(void) {
+    sqz_rng_seed(&R, 20240601);
+    test_activations();
+    test_pool_shape();
+    test_arith();
+    test_conv();
+    test_gemm_matmul();
+    test_batchnorm();
+    test_layernorm_dropout();
+    test_end_to_end();
+    test_determinism();
+    test_mask_quant();
+    test_errors();
+    TEST_MAIN_END();
+}
