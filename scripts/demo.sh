@@ -53,5 +53,13 @@ if [ -f "$FMNIST/t10k-images-idx3-ubyte.gz" ]; then
         run info models/fm_flat.onnx
         run eval models/fm_flat.onnx --data fashion-mnist --limit 2000
     fi
+    if [ -f "$FMNIST/train-images-idx3-ubyte.gz" ]; then
+        say "train a LeNet-5 from the zoo on 6,000 training images (2 epochs), then evaluate it"
+        run zoo
+        run train --arch lenet5 --data fashion-mnist --limit 6000 --test-limit 2000 --epochs 2 \
+            --optimizer adam --lr 2e-3 --schedule cosine --checkpoint ckpt -o lenet5.onnx
+        run eval lenet5.onnx --data fashion-mnist
+        run info lenet5.onnx
+    fi
 fi
 say "done"

@@ -9,5 +9,8 @@ extern const cli_cmd sqz_cmd_run;
 extern const cli_cmd sqz_cmd_eval;
 extern const cli_cmd sqz_cmd_convert;
 extern const cli_cmd sqz_cmd_tensor;
+extern const cli_cmd sqz_cmd_bench;
+extern const cli_cmd sqz_cmd_train;
+extern const cli_cmd sqz_cmd_zoo;
 
 #endif

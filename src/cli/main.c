@@ -6,7 +6,8 @@
 #include "cli/commands.h"
 
 static const cli_cmd *const commands[] = {
-    &sqz_cmd_info, &sqz_cmd_run, &sqz_cmd_eval, &sqz_cmd_convert, &sqz_cmd_tensor,
+    &sqz_cmd_info, &sqz_cmd_run, &sqz_cmd_eval, &sqz_cmd_convert, &sqz_cmd_tensor, &sqz_cmd_bench,
+    &sqz_cmd_train, &sqz_cmd_zoo,
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 
