@@ -62,9 +62,12 @@ typedef struct sqz_op {
     void (*release_state)(void *state);
     /* 1: forward honours c->act (a following Relu/Clip may be fused into it). */
     int fuse_act;
+    /* NULL: the default ONNX domain ("" / "ai.onnx"); else the op's domain, e.g. "com.microsoft". */
+    const char *domain;
 } sqz_op;
 
-/* Finds the operator for domain ("" or "ai.onnx") and type; NULL if unsupported. */
+/* Finds the operator for domain ("" or "ai.onnx" for ops with domain NULL, else the op's own
+ * domain) and type; NULL if unsupported. */
 const sqz_op *sqz_op_find(const char *domain, const char *op_type);
 /* All registered ops (for docs and `sqz info --ops`). */
 int sqz_op_count(void);
@@ -77,6 +80,8 @@ extern const sqz_op *const sqz_ops_elementwise[]; /* unary, binary, reductions, 
 extern const int sqz_ops_elementwise_count;
 extern const sqz_op *const sqz_ops_shape[];       /* reshape, transpose, concat, slice, ... */
 extern const int sqz_ops_shape_count;
+extern const sqz_op *const sqz_ops_quant[];       /* QuantizeLinear, QLinearConv, MatMulInteger, ... */
+extern const int sqz_ops_quant_count;
 
 /* ---- helpers shared by op implementations (ops/op_util.c) ---- */
 /* Sets out shape; copies dims. */
