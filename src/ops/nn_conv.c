@@ -1,8 +1,10 @@
 /* ops/nn_conv.c - Conv (ONNX opset 1-17): 1-D, 2-D and 3-D (up to 6-D) spatial, group and
  * depthwise, strides, pads, dilations, auto_pad, optional bias; kernel_shape taken from W.
- * X (N, C, D1...), W (M, C/group, k1...), B (M) -> Y (N, M, O1...). f32 and f64. */
+ * X (N, C, D1...), W (M, C/group, k1...), B (M) -> Y (N, M, O1...). f32 and f64; f32 runs the
+ * fast kernels of the CPU's ISA level (kernels/conv_f32.h), f64 the reference. */
 #include <string.h>
 
+#include "kernels/conv_f32.h"
 #include "kernels/ref/kernels_ref.h"
 #include "ops/nn_util.h"
 
@@ -77,6 +79,7 @@ static size_t conv_scratch(const sqz_opctx *c) {
     int yndim;
     int64_t ydims[SQZ_MAX_DIMS];
     if (conv_geometry(c, &p, &yndim, ydims) || yndim < 0) return 0;
+    if (c->in[0]->dtype == SQZ_DT_F32) return sqz_conv_f32_scratch_bytes(sqz_cpu_isa(), c->threads, &p);
     return sqz_conv_scratch_bytes(&p, sqz_dtype_size(c->in[0]->dtype));
 }
 
@@ -88,11 +91,14 @@ static sqz_status conv_forward(sqz_opctx *c) {
     if (st) return st;
     const sqz_tensor *X = c->in[0], *W = c->in[1], *B = sqz_nn_in(c, 2);
     void *owned;
-    const size_t need = sqz_conv_scratch_bytes(&p, sqz_dtype_size(X->dtype));
+    const int f32 = X->dtype == SQZ_DT_F32;
+    const sqz_isa isa = sqz_cpu_isa();
+    const size_t need = f32 ? sqz_conv_f32_scratch_bytes(isa, c->threads, &p)
+                            : sqz_conv_scratch_bytes(&p, sqz_dtype_size(X->dtype));
     void *scratch = sqz_nn_scratch_get(c, need, &owned);
     if (need && !scratch) return SQZ_ERR_NOMEM;
-    if (X->dtype == SQZ_DT_F32)
-        sqz_conv_f32_ref(&p, X->data, W->data, B ? B->data : NULL, c->out[0]->data, scratch);
+    if (f32)
+        sqz_conv_f32(isa, c->threads, &p, X->data, W->data, B ? B->data : NULL, NULL, c->out[0]->data, scratch);
     else
         sqz_conv_f64_ref(&p, X->data, W->data, B ? B->data : NULL, c->out[0]->data, scratch);
     sqz_nn_scratch_release(owned);

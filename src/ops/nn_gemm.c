@@ -1,5 +1,8 @@
 /* ops/nn_gemm.c - Gemm (ONNX opset 1-17): Y = alpha * A' * B' + beta * C, A' = transA ? A^T : A,
- * B' likewise; C optional and unidirectionally broadcast to (M, N). f32 and f64. */
+ * B' likewise; C optional and unidirectionally broadcast to (M, N). f32 and f64.
+ * f32 runs the fast GEMM of the CPU's ISA level (kernels/gemm_f32.h); a C that is a row (N) or a
+ * column (M, 1) with beta == 1 becomes the fused bias of its epilogue. */
+#include "kernels/gemm_f32.h"
 #include "kernels/ref/kernels_ref.h"
 #include "ops/nn_util.h"
 
@@ -54,6 +57,28 @@ static sqz_status gemm_infer(sqz_opctx *c) {
                 yv[i * N + j] = (T)beta * cv[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];       \
     } while (0)
 
+/* For f32: the epilogue bias when C is a full row or column vector and beta == 1 (then C need not
+ * be materialized into Y); 0 otherwise. */
+static int gemm_bias_from_c(const sqz_tensor *C, double beta, int64_t M, int64_t N, sqz_gemm_epi *epi) {
+    if (!C || beta != 1.0 || C->ndim < 1) return 0;
+    const int64_t cr = C->ndim == 2 ? C->dims[0] : 1, cc = C->dims[C->ndim - 1];
+    if (cr == 1 && cc == N && N > 1) {
+        epi->bias_n = C->data;
+        return 1;
+    }
+    if (C->ndim == 2 && cc == 1 && cr == M && M > 1) {
+        epi->bias_m = C->data;
+        return 1;
+    }
+    return 0;
+}
+
+static size_t gemm_scratch(const sqz_opctx *c) {
+    int64_t M, N, K;
+    if (c->in[0]->dtype != SQZ_DT_F32 || gemm_dims(c, &M, &N, &K) || M < 0 || N < 0 || K < 0) return 0;
+    return sqz_gemm_f32_scratch_bytes(sqz_cpu_isa(), c->threads, M, N, K);
+}
+
 static sqz_status gemm_forward(sqz_opctx *c) {
     int64_t M, N, K;
     sqz_status st = gemm_dims(c, &M, &N, &K);
@@ -65,8 +90,19 @@ static sqz_status gemm_forward(sqz_opctx *c) {
     const double beta = sqz_node_attr_float(c->node, "beta", 1.0f);
     const int64_t lda = A->dims[1], ldb = B->dims[1];
     if (A->dtype == SQZ_DT_F32) {
-        if (C) FILL_C(float);
-        sqz_gemm_f32_ref(ta, tb, M, N, K, (float)alpha, A->data, lda, B->data, ldb, C ? 1.0f : 0.0f, Y->data, N);
+        sqz_gemm_epi epi = {0};
+        const int fused = gemm_bias_from_c(C, beta, M, N, &epi);
+        if (C && !fused) FILL_C(float);
+        const sqz_isa isa = sqz_cpu_isa();
+        void *owned;
+        const size_t need = sqz_gemm_f32_scratch_bytes(isa, c->threads, M, N, K);
+        void *scratch = sqz_nn_scratch_get(c, need, &owned);
+        if (need && !scratch) return SQZ_ERR_NOMEM;
+        const sqz_gemm_f32_args g = {.trans_a = ta, .trans_b = tb, .M = M, .N = N, .K = K, .alpha = (float)alpha,
+                                     .beta = C && !fused ? 1.0f : 0.0f, .A = A->data, .lda = lda, .B = B->data,
+                                     .ldb = ldb, .C = Y->data, .ldc = N, .epi = fused ? &epi : NULL};
+        sqz_gemm_f32(isa, c->threads, &g, scratch);
+        sqz_nn_scratch_release(owned);
     } else {
         if (C) FILL_C(double);
         sqz_gemm_f64_ref(ta, tb, M, N, K, alpha, A->data, lda, B->data, ldb, C ? 1.0 : 0.0, Y->data, N);
@@ -88,5 +124,6 @@ const sqz_op sqz_op_gemm = {
     .n_out_max = 1,
     .infer = gemm_infer,
     .forward = gemm_forward,
+    .scratch_bytes = gemm_scratch,
     .macs = gemm_macs,
 };

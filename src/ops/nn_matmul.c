@@ -1,8 +1,9 @@
 /* ops/nn_matmul.c - MatMul (ONNX opset 1-17) with numpy semantics: a 1-D A is a row vector
  * and a 1-D B a column vector (their unit dim is dropped from the result), leading batch
- * dims broadcast. f32 and f64. */
+ * dims broadcast. f32 and f64; f32 runs the fast GEMM of the CPU's ISA level (kernels/gemm_f32.h). */
 #include <string.h>
 
+#include "kernels/gemm_f32.h"
 #include "kernels/ref/kernels_ref.h"
 #include "ops/nn_util.h"
 
@@ -67,6 +68,38 @@ static sqz_status mm_infer(sqz_opctx *c) {
     return SQZ_OK;
 }
 
+/* Rows of one GEMM call: all batches stacked when B is shared (bcount == 1), else M. */
+static int64_t mm_gemm_rows(const mm_shape *s, int64_t *nbatch, int64_t *bcount) {
+    *nbatch = *bcount = 1;
+    for (int i = 0; i < s->nb; i++) {
+        *nbatch *= s->batch[i];
+        *bcount *= s->bbatch[i];
+    }
+    return *bcount == 1 ? *nbatch * s->M : s->M;
+}
+
+static size_t mm_scratch(const sqz_opctx *c) {
+    mm_shape s;
+    int yndim;
+    int64_t ydims[SQZ_MAX_DIMS], nbatch, bcount;
+    if (c->in[0]->dtype != SQZ_DT_F32 || mm_dims(c, &s, &yndim, ydims) || yndim < 0) return 0;
+    const int64_t rows = mm_gemm_rows(&s, &nbatch, &bcount);
+    if (rows < 0 || s.N < 0 || s.K < 0) return 0;
+    return sqz_gemm_f32_scratch_bytes(sqz_cpu_isa(), c->threads, rows, s.N, s.K);
+}
+
+/* y = a * b for one (possibly stacked) GEMM of m rows. */
+static void mm_gemm(const sqz_opctx *c, int f32, int64_t m, int64_t N, int64_t K, const void *a, const void *b,
+                    void *y, void *scratch) {
+    if (f32) {
+        const sqz_gemm_f32_args g = {.M = m, .N = N, .K = K, .alpha = 1.0f, .beta = 0.0f, .A = a, .lda = K,
+                                     .B = b, .ldb = N, .C = y, .ldc = N};
+        sqz_gemm_f32(sqz_cpu_isa(), c->threads, &g, scratch);
+    } else {
+        sqz_gemm_f64_ref(0, 0, m, N, K, 1.0, a, K, b, N, 0.0, y, N);
+    }
+}
+
 static sqz_status mm_forward(sqz_opctx *c) {
     mm_shape s;
     int yndim;
@@ -77,16 +110,19 @@ static sqz_status mm_forward(sqz_opctx *c) {
     const int f32 = A->dtype == SQZ_DT_F32;
     const size_t es = f32 ? 4 : 8;
     const int64_t M = s.M, N = s.N, K = s.K;
-    int64_t nbatch = 1, bcount = 1;
-    for (int i = 0; i < s.nb; i++) {
-        nbatch *= s.batch[i];
-        bcount *= s.bbatch[i];
+    int64_t nbatch, bcount;
+    const int64_t rows = mm_gemm_rows(&s, &nbatch, &bcount);
+    void *owned = NULL, *scratch = NULL;
+    if (f32) {
+        const size_t need = sqz_gemm_f32_scratch_bytes(sqz_cpu_isa(), c->threads, rows, N, K);
+        scratch = sqz_nn_scratch_get(c, need, &owned);
+        if (need && !scratch) return SQZ_ERR_NOMEM;
     }
     char *y = c->out[0]->data;
     const char *a = A->data, *b = B->data;
     if (bcount == 1) { /* B shared by every batch: the batches of A stack into one tall GEMM */
-        if (f32) sqz_gemm_f32_ref(0, 0, nbatch * M, N, K, 1.0f, (const float *)a, K, (const float *)b, N, 0.0f, (float *)y, N);
-        else sqz_gemm_f64_ref(0, 0, nbatch * M, N, K, 1.0, (const double *)a, K, (const double *)b, N, 0.0, (double *)y, N);
+        mm_gemm(c, f32, rows, N, K, a, b, y, scratch);
+        sqz_nn_scratch_release(owned);
         return SQZ_OK;
     }
     int64_t pos[SQZ_MAX_DIMS] = {0};
@@ -98,13 +134,13 @@ static sqz_status mm_forward(sqz_opctx *c) {
         }
         const void *ap = a + (size_t)(ai * M * K) * es, *bp = b + (size_t)(bj * K * N) * es;
         void *yp = y + (size_t)(bi * M * N) * es;
-        if (f32) sqz_gemm_f32_ref(0, 0, M, N, K, 1.0f, ap, K, bp, N, 0.0f, yp, N);
-        else sqz_gemm_f64_ref(0, 0, M, N, K, 1.0, ap, K, bp, N, 0.0, yp, N);
+        mm_gemm(c, f32, M, N, K, ap, bp, yp, scratch);
         for (int i = s.nb - 1; i >= 0; i--) {
             if (++pos[i] < s.batch[i]) break;
             pos[i] = 0;
         }
     }
+    sqz_nn_scratch_release(owned);
     return SQZ_OK;
 }
 
@@ -126,5 +162,6 @@ const sqz_op sqz_op_matmul = {
     .n_out_max = 1,
     .infer = mm_infer,
     .forward = mm_forward,
+    .scratch_bytes = mm_scratch,
     .macs = mm_macs,
 };

@@ -1,0 +1,211 @@
+/* kernels/conv_f32.c - fast fp32 convolution driver (see conv_f32.h): depthwise planes, 1x1 as
+ * GEMM on the input, im2col + GEMM otherwise, with bias and clamp fused. */
+#include "kernels/conv_f32.h"
+
+#include <math.h>
+#include <stdint.h>
+
+#include "kernels/gemm_f32.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static size_t mul_sat(size_t a, int64_t b) {
+    if (a == SIZE_MAX || b < 0) return SIZE_MAX;
+    if (b != 0 && a > SIZE_MAX / (size_t)b) return SIZE_MAX;
+    return a * (size_t)b;
+}
+
+static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+static sqz_isa clamp_isa(sqz_isa isa) {
+    const sqz_isa s = sqz_cpu_isa_supported();
+    return isa > s ? s : isa;
+}
+
+static int is_depthwise(const sqz_conv_params *p) { return p->c_in == p->group && p->nsp <= 2; }
+
+static int is_pointwise(const sqz_conv_params *p) {
+    for (int d = 0; d < p->nsp; d++)
+        if (p->kernel[d] != 1 || p->stride[d] != 1 || p->pad_begin[d] != 0 || p->in[d] != p->out[d]) return 0;
+    return 1;
+}
+
+static void geometry(const sqz_conv_params *p, int64_t *insp, int64_t *outsp, int64_t *kk) {
+    *insp = *outsp = *kk = 1;
+    for (int d = 0; d < p->nsp; d++) {
+        *insp *= p->in[d];
+        *outsp *= p->out[d];
+        *kk *= p->kernel[d];
+    }
+}
+
+/* Bytes of the im2col buffer, rounded up to 64. */
+static size_t col_bytes(const sqz_conv_params *p) {
+    if (is_depthwise(p) || is_pointwise(p)) return 0;
+    int64_t insp, outsp, kk;
+    geometry(p, &insp, &outsp, &kk);
+    const size_t n = mul_sat(mul_sat(mul_sat(sizeof(float), p->c_in / p->group), kk), outsp);
+    return add_sat(n, 63) & ~(size_t)63;
+}
+
+size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_params *p) {
+    if (p->group <= 0) return 0;
+    isa = clamp_isa(isa);
+    if (isa == SQZ_ISA_REF) return sqz_conv_scratch_bytes(p, sizeof(float));
+    if (is_depthwise(p)) return 0;
+    int64_t insp, outsp, kk;
+    geometry(p, &insp, &outsp, &kk);
+    const size_t col = col_bytes(p);
+    if (col == SIZE_MAX) return SIZE_MAX;
+    const int64_t mg = p->c_out / p->group, kdim = (p->c_in / p->group) * kk;
+    return add_sat(col, sqz_gemm_f32_scratch_bytes(isa, threads, mg, outsp, kdim));
+}
+
+void sqz_dwconv2d_f32_plane(const sqz_dw_plane *g, const float *x, const float *w, float bias,
+                            const sqz_conv_act *act, float *y) {
+    for (int64_t i = 0; i < g->OH * g->OW; i++) y[i] = bias;
+    for (int64_t oy = 0; oy < g->OH; oy++) {
+        float *yrow = y + oy * g->OW;
+        for (int64_t ky = 0; ky < g->KH; ky++) {
+            const int64_t iy = oy * g->sh - g->ph + ky * g->dh;
+            if (iy < 0 || iy >= g->H) continue;
+            const float *xrow = x + iy * g->W;
+            for (int64_t kx = 0; kx < g->KW; kx++) {
+                const float wv = w[ky * g->KW + kx];
+                const int64_t off = kx * g->dw - g->pw;
+                int64_t lo = off < 0 ? (-off + g->sw - 1) / g->sw : 0;
+                int64_t hi = g->W - 1 - off >= 0 ? (g->W - 1 - off) / g->sw + 1 : 0;
+                if (hi > g->OW) hi = g->OW;
+                if (g->sw == 1)
+                    for (int64_t ox = lo; ox < hi; ox++) yrow[ox] += wv * xrow[ox + off];
+                else
+                    for (int64_t ox = lo; ox < hi; ox++) yrow[ox] += wv * xrow[ox * g->sw + off];
+            }
+        }
+    }
+    if (act && act->clamp)
+        for (int64_t i = 0; i < g->OH * g->OW; i++) y[i] = fminf(fmaxf(y[i], act->lo), act->hi);
+}
+
+static void conv_depthwise(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
+                           const float *bias, const sqz_conv_act *act, float *y) {
+    const int two = p->nsp == 2;
+    const sqz_dw_plane g = {.H = two ? p->in[0] : 1, .W = p->in[two], .OH = two ? p->out[0] : 1,
+                            .OW = p->out[two], .KH = two ? p->kernel[0] : 1, .KW = p->kernel[two],
+                            .sh = two ? p->stride[0] : 1, .sw = p->stride[two], .dh = two ? p->dilation[0] : 1,
+                            .dw = p->dilation[two], .ph = two ? p->pad_begin[0] : 0, .pw = p->pad_begin[two]};
+    const int64_t mult = p->c_out / p->group, planes = p->batch * p->c_out;
+    const int64_t work = planes * g.OH * g.OW * g.KH * g.KW;
+    const int nt = threads > 1 && work >= 65536 ? threads : 1;
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t n = pl / p->c_out, oc = pl % p->c_out;
+        const float *xp = x + (n * p->c_in + oc / mult) * g.H * g.W;
+        const float *wk = w + oc * g.KH * g.KW;
+        float *yp = y + pl * g.OH * g.OW;
+        const float b = bias ? bias[oc] : 0.0f;
+        int done = 0;
+#if defined(__x86_64__)
+        if (isa >= SQZ_ISA_AVX512) done = sqz_dwconv2d_f32_plane__avx512(&g, xp, wk, b, act, yp);
+#endif
+        if (!done) sqz_dwconv2d_f32_plane(&g, xp, wk, b, act, yp);
+    }
+    (void)isa;
+}
+
+/* im2col of one image group: col (channels*kk, outsp), row (ch, kernel offset), column = output
+ * position; image positions outside the input read as 0. Rows split over threads. */
+static void im2col(int threads, const sqz_conv_params *p, int64_t channels, const float *img, float *col) {
+    int64_t insp, outsp, kk;
+    geometry(p, &insp, &outsp, &kk);
+    const int nsp = p->nsp, last = nsp - 1;
+    const int64_t L = p->out[last], IL = p->in[last], s = p->stride[last];
+    const int64_t outer = L ? outsp / L : 0;
+    const int nt = threads > 1 && channels * kk * outsp >= 65536 ? threads : 1;
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t rowi = 0; rowi < channels * kk; rowi++) {
+        const int64_t ch = rowi / kk;
+        int64_t kv[SQZ_REF_MAX_SPATIAL], rem = rowi % kk;
+        for (int d = last; d >= 0; d--) {
+            kv[d] = rem % p->kernel[d];
+            rem /= p->kernel[d];
+        }
+        const float *im = img + ch * insp;
+        float *row = col + rowi * outsp;
+        const int64_t off = kv[last] * p->dilation[last] - p->pad_begin[last];
+        int64_t lo = off < 0 ? (-off + s - 1) / s : 0;
+        int64_t hi = IL - 1 - off >= 0 ? (IL - 1 - off) / s + 1 : 0;
+        if (hi > L) hi = L;
+        if (lo > hi) lo = hi;
+        int64_t pos[SQZ_REF_MAX_SPATIAL] = {0};
+        for (int64_t o = 0; o < outer; o++) {
+            int valid = 1;
+            int64_t base = 0;
+            for (int d = 0; d < last; d++) {
+                const int64_t q = pos[d] * p->stride[d] - p->pad_begin[d] + kv[d] * p->dilation[d];
+                if (q < 0 || q >= p->in[d]) valid = 0;
+                base = base * p->in[d] + q;
+            }
+            float *r = row + o * L;
+            if (!valid) {
+                for (int64_t i = 0; i < L; i++) r[i] = 0.0f;
+            } else {
+                const float *src = im + base * IL + off;
+                for (int64_t i = 0; i < lo; i++) r[i] = 0.0f;
+                if (s == 1)
+                    for (int64_t i = lo; i < hi; i++) r[i] = src[i];
+                else
+                    for (int64_t i = lo; i < hi; i++) r[i] = src[i * s];
+                for (int64_t i = hi; i < L; i++) r[i] = 0.0f;
+            }
+            for (int d = last - 1; d >= 0; d--) {
+                if (++pos[d] < p->out[d]) break;
+                pos[d] = 0;
+            }
+        }
+    }
+}
+
+void sqz_conv_f32(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
+                  const float *bias, const sqz_conv_act *act, float *y, void *scratch) {
+    isa = clamp_isa(isa);
+    int64_t insp, outsp, kk;
+    geometry(p, &insp, &outsp, &kk);
+    if (isa == SQZ_ISA_REF) {
+        sqz_conv_f32_ref(p, x, w, bias, y, scratch);
+        if (act && act->clamp) {
+            const int64_t n = p->batch * p->c_out * outsp;
+            for (int64_t i = 0; i < n; i++) y[i] = fminf(fmaxf(y[i], act->lo), act->hi);
+        }
+        return;
+    }
+    if (outsp == 0 || p->c_out == 0 || p->batch == 0) return;
+    if (is_depthwise(p)) {
+        conv_depthwise(isa, threads, p, x, w, bias, act, y);
+        return;
+    }
+    const int64_t cg = p->c_in / p->group, mg = p->c_out / p->group, kdim = cg * kk;
+    const int pointwise = is_pointwise(p);
+    float *col = scratch;
+    char *gemm_scratch = (char *)scratch + col_bytes(p);
+    sqz_gemm_epi epi = {.clamp = act ? act->clamp : 0, .lo = act ? act->lo : 0.0f, .hi = act ? act->hi : 0.0f};
+    for (int64_t n = 0; n < p->batch; n++)
+        for (int64_t g = 0; g < p->group; g++) {
+            const float *xg = x + (n * p->c_in + g * cg) * insp;
+            if (!pointwise) im2col(threads, p, cg, xg, col);
+            epi.bias_m = bias ? bias + g * mg : NULL;
+            const sqz_gemm_f32_args ga = {.M = mg, .N = outsp, .K = kdim, .alpha = 1.0f, .beta = 0.0f,
+                                          .A = w + g * mg * kdim, .lda = kdim, .B = pointwise ? xg : col,
+                                          .ldb = outsp, .C = y + (n * p->c_out + g * mg) * outsp, .ldc = outsp,
+                                          .epi = &epi};
+            sqz_gemm_f32(isa, threads, &ga, gemm_scratch);
+        }
+}

@@ -1,0 +1,42 @@
+/* kernels/conv_f32.h - fast fp32 convolution, dispatched by ISA level.
+ *
+ * Layouts and geometry as sqz_conv_f32_ref (kernels/ref/kernels_ref.h). Paths:
+ *  - depthwise (c_in/group == 1, spatial rank <= 2): direct, one output plane at a time, split over
+ *    threads by plane; AVX-512 paths for 3x3 and 5x5 kernels with stride 1 or 2 and no dilation;
+ *  - 1x1 with unit stride and no padding: one GEMM per image and group on the input itself;
+ *  - everything else: im2col into scratch, then one GEMM per image and group.
+ * Bias and the optional clamp (ReLU / ReLU6 / Clip) are fused into the GEMM epilogue.
+ * SQZ_ISA_REF runs sqz_conv_f32_ref and a scalar clamp: the oracle. */
+#ifndef SQZ_KERNELS_CONV_F32_H
+#define SQZ_KERNELS_CONV_F32_H
+
+#include <stddef.h>
+
+#include "core/cpu.h"
+#include "kernels/ref/kernels_ref.h"
+
+typedef struct sqz_conv_act {
+    int clamp;    /* 0: identity; 1: clamp to [lo, hi] (ReLU: lo = 0, hi = +inf) */
+    float lo, hi;
+} sqz_conv_act;
+
+/* Scratch bytes sqz_conv_f32 needs (0: none; SIZE_MAX on overflow). */
+size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_params *p);
+/* bias (c_out) and act may be NULL. scratch: sqz_conv_f32_scratch_bytes bytes, 64-byte aligned. */
+void sqz_conv_f32(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
+                  const float *bias, const sqz_conv_act *act, float *y, void *scratch);
+
+/* One depthwise output plane, portable: y (OH, OW) = bias + conv(x (H, W), w (KH, KW)), clamped. */
+typedef struct sqz_dw_plane {
+    int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw;
+} sqz_dw_plane;
+void sqz_dwconv2d_f32_plane(const sqz_dw_plane *g, const float *x, const float *w, float bias,
+                            const sqz_conv_act *act, float *y);
+#if defined(__x86_64__)
+/* AVX-512 plane for KH == KW in {3, 5}, sh == sw in {1, 2}, dh == dw == 1; returns 0 (and does
+ * nothing) for other geometries. */
+int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float *x, const float *w, float bias,
+                                   const sqz_conv_act *act, float *y);
+#endif
+
+#endif

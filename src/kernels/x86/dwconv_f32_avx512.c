@@ -1,0 +1,82 @@
+/* kernels/x86/dwconv_f32_avx512.c - AVX-512 depthwise conv planes: 3x3 and 5x5 kernels, stride 1
+ * or 2, no dilation. 16 outputs of a row per vector; each tap loads the input under a lane mask
+ * that zeroes positions outside the image, so borders need no scalar code. For stride 2 two
+ * 16-lane loads cover 32 inputs and a permute keeps the even ones. */
+#include "kernels/conv_f32.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <stdint.h>
+
+#define SQZ_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,fma")))
+
+/* Lanes l in [0,16) with 0 <= start + l < W. */
+static inline __mmask16 range_mask(int64_t start, int64_t W) {
+    int64_t lo = -start, hi = W - start;
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return 0;
+    const uint32_t up = hi >= 16 ? 0xffffu : (1u << hi) - 1u;
+    return (__mmask16)(up & ~((1u << lo) - 1u));
+}
+
+/* row + off as an address (off may point before row: only masked-in lanes are read). */
+static inline const float *at(const float *row, int64_t off) {
+    return (const float *)((uintptr_t)row + (uintptr_t)(off * (int64_t)sizeof(float)));
+}
+
+static inline SQZ_AVX512 void dw_plane(const sqz_dw_plane *g, const float *x, const float *w, float bias,
+                                       const sqz_conv_act *act, float *y, const int K, const int S) {
+    const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, ph = g->ph, pw = g->pw;
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const int clamp = act && act->clamp;
+    const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
+    __m512 wv[25];
+    for (int i = 0; i < K * K; i++) wv[i] = _mm512_set1_ps(w[i]);
+    for (int64_t ox0 = 0; ox0 < OW; ox0 += 16) {
+        __mmask16 m0[5], m1[5];
+        for (int kx = 0; kx < K; kx++) {
+            const int64_t start = ox0 * S - pw + kx;
+            m0[kx] = range_mask(start, W);
+            m1[kx] = S == 2 ? range_mask(start + 16, W) : 0;
+        }
+        const __mmask16 om = range_mask(ox0, OW);
+        for (int64_t oy = 0; oy < OH; oy++) {
+            __m512 acc = _mm512_set1_ps(bias);
+#pragma GCC unroll 5
+            for (int ky = 0; ky < K; ky++) {
+                const int64_t iy = oy * S - ph + ky;
+                if (iy < 0 || iy >= H) continue;
+                const float *row = x + iy * W;
+#pragma GCC unroll 5
+                for (int kx = 0; kx < K; kx++) {
+                    const int64_t start = ox0 * S - pw + kx;
+                    __m512 v;
+                    if (S == 1) {
+                        v = _mm512_maskz_loadu_ps(m0[kx], at(row, start));
+                    } else {
+                        const __m512 a = _mm512_maskz_loadu_ps(m0[kx], at(row, start));
+                        const __m512 b = _mm512_maskz_loadu_ps(m1[kx], at(row, start + 16));
+                        v = _mm512_permutex2var_ps(a, even, b);
+                    }
+                    acc = _mm512_fmadd_ps(wv[ky * K + kx], v, acc);
+                }
+            }
+            if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
+            _mm512_mask_storeu_ps(y + oy * OW + ox0, om, acc);
+        }
+    }
+}
+
+SQZ_AVX512 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float *x, const float *w, float bias,
+                                              const sqz_conv_act *act, float *y) {
+    if (g->KH != g->KW || g->sh != g->sw || g->dh != 1 || g->dw != 1) return 0;
+    if (g->KH == 3 && g->sh == 1) dw_plane(g, x, w, bias, act, y, 3, 1);
+    else if (g->KH == 3 && g->sh == 2) dw_plane(g, x, w, bias, act, y, 3, 2);
+    else if (g->KH == 5 && g->sh == 1) dw_plane(g, x, w, bias, act, y, 5, 1);
+    else if (g->KH == 5 && g->sh == 2) dw_plane(g, x, w, bias, act, y, 5, 2);
+    else return 0;
+    return 1;
+}
+
+#endif

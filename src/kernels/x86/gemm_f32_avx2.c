@@ -1,0 +1,62 @@
+/* kernels/x86/gemm_f32_avx2.c - AVX2/FMA fp32 GEMM microkernel 6x16 (12 ymm accumulators).
+ * Full tiles are stored from registers; edge tiles go through a small buffer and the portable
+ * store rule (sqz_gemm_f32_store_tile). */
+#include "kernels/x86/gemm_f32_ukernel.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define SQZ_AVX2 __attribute__((target("avx2,fma")))
+#define MR 6
+#define NR 16
+
+static inline SQZ_AVX2 __m256 finish(__m256 x, const float *c, const sqz_gemm_f32_store *st, const float *bn,
+                                     float bm) {
+    x = _mm256_mul_ps(x, _mm256_set1_ps(st->alpha));
+    if (!st->first) x = _mm256_add_ps(x, _mm256_loadu_ps(c));
+    else if (st->beta != 0.0f) x = _mm256_fmadd_ps(_mm256_set1_ps(st->beta), _mm256_loadu_ps(c), x);
+    if (st->last) {
+        if (st->bias_m) x = _mm256_add_ps(x, _mm256_set1_ps(bm));
+        if (bn) x = _mm256_add_ps(x, _mm256_loadu_ps(bn));
+        if (st->clamp) x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(st->lo)), _mm256_set1_ps(st->hi));
+    }
+    return x;
+}
+
+SQZ_AVX2 void sqz_gemm_f32_ukernel_6x16__avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                                              int mr, int nr, const sqz_gemm_f32_store *st) {
+    __m256 acc[MR][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            const __m256 av = _mm256_broadcast_ss(a + r);
+            acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+        }
+        a += MR;
+        b += NR;
+    }
+    if (mr == MR && nr == NR) {
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            float *cr = c + r * ldc;
+            const float bm = st->bias_m ? st->bias_m[r] : 0.0f;
+            const float *bn = st->bias_n;
+            _mm256_storeu_ps(cr, finish(acc[r][0], cr, st, bn, bm));
+            _mm256_storeu_ps(cr + 8, finish(acc[r][1], cr + 8, st, bn ? bn + 8 : 0, bm));
+        }
+        return;
+    }
+    float t[MR * NR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        _mm256_storeu_ps(t + r * NR, acc[r][0]);
+        _mm256_storeu_ps(t + r * NR + 8, acc[r][1]);
+    }
+    sqz_gemm_f32_store_tile(t, NR, c, ldc, mr, nr, st);
+}
+
+#endif

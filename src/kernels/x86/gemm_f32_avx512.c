@@ -1,0 +1,68 @@
+/* kernels/x86/gemm_f32_avx512.c - AVX-512 fp32 GEMM microkernels: 14x32 and 8x32 (the driver
+ * picks the row count that pads M least), and 14x16 / 8x16 twins that read only the left half of
+ * a 32-wide B panel, for the last panel of N when it has at most 16 columns.
+ * Register tiles of MR rows x NV zmm vectors; A values are broadcast, B rows loaded. Edges in N
+ * use store masks; edges in M store fewer rows (the packed panels are zero-padded). */
+#include "kernels/x86/gemm_f32_ukernel.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define SQZ_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,fma")))
+
+/* Stores one vector of the tile: x holds raw sums for columns under mask mk. */
+static inline SQZ_AVX512 void store_vec(__m512 x, float *c, __mmask16 mk, const sqz_gemm_f32_store *st,
+                                        const float *bn, float bm) {
+    x = _mm512_mul_ps(x, _mm512_set1_ps(st->alpha));
+    if (!st->first) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk, c));
+    else if (st->beta != 0.0f) x = _mm512_fmadd_ps(_mm512_set1_ps(st->beta), _mm512_maskz_loadu_ps(mk, c), x);
+    if (st->last) {
+        if (st->bias_m) x = _mm512_add_ps(x, _mm512_set1_ps(bm));
+        if (bn) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk, bn));
+        if (st->clamp)
+            x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(st->lo)), _mm512_set1_ps(st->hi));
+    }
+    _mm512_mask_storeu_ps(c, mk, x);
+}
+
+static inline __mmask16 col_mask(int nr, int v) {
+    const int n = nr - 16 * v;
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+#define UKERNEL(MR, NV, BS, NAME)                                                                        \
+    SQZ_AVX512 void NAME(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr,     \
+                         int nr, const sqz_gemm_f32_store *st) {                                        \
+        __m512 acc[MR][NV];                                                                          \
+        _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)                                        \
+            _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();    \
+        for (int64_t k = 0; k < kc; k++) {                                                           \
+            __m512 bv[NV];                                                                           \
+            _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + 16 * v); \
+            _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {                                  \
+                const __m512 av = _mm512_set1_ps(a[r]);                                              \
+                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                 \
+                    acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);                               \
+            }                                                                                        \
+            a += MR;                                                                                 \
+            b += BS;                                                                                 \
+        }                                                                                            \
+        __mmask16 mk[NV];                                                                            \
+        _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) mk[v] = col_mask(nr, v);                \
+        _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {                                      \
+            if (r >= mr) break;                                                                      \
+            const float bm = st->bias_m ? st->bias_m[r] : 0.0f;                                      \
+            _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {                                   \
+                if (!mk[v]) continue;                                                                \
+                store_vec(acc[r][v], c + r * ldc + 16 * v, mk[v], st, st->bias_n ? st->bias_n + 16 * v : 0, \
+                          bm);                                                                       \
+            }                                                                                        \
+        }                                                                                            \
+    }
+
+UKERNEL(14, 2, 32, sqz_gemm_f32_ukernel_14x32__avx512)
+UKERNEL(8, 2, 32, sqz_gemm_f32_ukernel_8x32__avx512)
+UKERNEL(14, 1, 32, sqz_gemm_f32_ukernel_14x16__avx512)
+UKERNEL(8, 1, 32, sqz_gemm_f32_ukernel_8x16__avx512)
+
+#endif

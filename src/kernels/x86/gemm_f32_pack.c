@@ -1,0 +1,145 @@
+/* kernels/x86/gemm_f32_pack.c - panel packing for the fp32 GEMM microkernels (see
+ * gemm_f32_ukernel.h). When op(X) rows run along k in memory (!trans) a panel is a transpose:
+ * blocks of 8 k are read row by row and written k-major; otherwise each k is one contiguous
+ * (masked) vector copy. */
+#include "kernels/x86/gemm_f32_ukernel.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define SQZ_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,fma")))
+#define SQZ_AVX2 __attribute__((target("avx2,fma")))
+
+/* Transposing pack of n <= R rows x kc: portable loops with constant R (the compiler unrolls). */
+#define PACK_T(R)                                                                                 \
+    static inline void pack_t_##R(const float *X, int64_t ld, int64_t x0, int64_t n, int64_t k0,    \
+                                  int64_t kc, float *dst) {                                       \
+        int64_t k = 0;                                                                            \
+        for (; k + 8 <= kc; k += 8) {                                                             \
+            for (int64_t r = 0; r < n; r++) {                                                     \
+                const float *s = X + (x0 + r) * ld + k0 + k;                                      \
+                _Pragma("GCC unroll 8") for (int u = 0; u < 8; u++) dst[(k + u) * R + r] = s[u];  \
+            }                                                                                     \
+            for (int64_t r = n; r < R; r++)                                                       \
+                _Pragma("GCC unroll 8") for (int u = 0; u < 8; u++) dst[(k + u) * R + r] = 0.0f;  \
+        }                                                                                         \
+        for (; k < kc; k++) {                                                                     \
+            for (int64_t r = 0; r < n; r++) dst[k * R + r] = X[(x0 + r) * ld + k0 + k];           \
+            for (int64_t r = n; r < R; r++) dst[k * R + r] = 0.0f;                                \
+        }                                                                                         \
+    }
+PACK_T(6)
+PACK_T(16)
+
+/* Loads rows x[0 .. n) (n <= 16, stride ld) over kn <= 16 columns and transposes them: t[u] holds
+ * column u, lane r = x[r*ld + u]; missing rows and columns are zero. */
+static inline SQZ_AVX512 void load_t16(const float *x, int64_t ld, int64_t n, int64_t kn, __m512 t[16]) {
+    const __mmask16 km = kn >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << kn) - 1u);
+    __m512 r[16], s[16];
+    for (int i = 0; i < 16; i++) r[i] = i < n ? _mm512_maskz_loadu_ps(km, x + i * ld) : _mm512_setzero_ps();
+    for (int i = 0; i < 16; i += 2) {
+        s[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        s[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        const __m512d a = _mm512_castps_pd(s[i]), b = _mm512_castps_pd(s[i + 1]);
+        const __m512d c = _mm512_castps_pd(s[i + 2]), d = _mm512_castps_pd(s[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    /* r[4q + j] holds, in each 128-bit lane L, rows 4q..4q+3 of column 4L + j */
+    for (int j = 0; j < 4; j++) {
+        const __m512 a0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);  /* lanes 0,1 of q0 | 0,1 of q1 */
+        const __m512 a1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xee);  /* lanes 2,3 */
+        const __m512 b0 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
+        const __m512 b1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xee);
+        t[0 + j] = _mm512_shuffle_f32x4(a0, b0, 0x88);  /* lane 0 of q0,q1,q2,q3 */
+        t[4 + j] = _mm512_shuffle_f32x4(a0, b0, 0xdd);  /* lane 1 */
+        t[8 + j] = _mm512_shuffle_f32x4(a1, b1, 0x88);  /* lane 2 */
+        t[12 + j] = _mm512_shuffle_f32x4(a1, b1, 0xdd); /* lane 3 */
+    }
+}
+
+/* Panel of R <= 16 rows. */
+static inline SQZ_AVX512 void pack_le16(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
+                                        int64_t kc, float *dst, const int R) {
+    const __mmask16 rm = (__mmask16)((1u << R) - 1u);
+    if (!trans) {
+        for (int64_t k = 0; k < kc; k += 16) {
+            __m512 t[16];
+            const int64_t kn = kc - k < 16 ? kc - k : 16;
+            load_t16(X + x0 * ld + k0 + k, ld, n, kn, t);
+            for (int64_t u = 0; u < kn; u++) _mm512_mask_storeu_ps(dst + (k + u) * R, rm, t[u]);
+        }
+        return;
+    }
+    const __mmask16 m = (__mmask16)((1u << n) - 1u);
+    for (int64_t k = 0; k < kc; k++)
+        _mm512_mask_storeu_ps(dst + k * R, rm, _mm512_maskz_loadu_ps(m, X + (k0 + k) * ld + x0));
+}
+
+SQZ_AVX512 void sqz_gemm_f32_pack_14__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n,
+                                             int64_t k0, int64_t kc, float *dst) {
+    pack_le16(X, ld, trans, x0, n, k0, kc, dst, 14);
+}
+SQZ_AVX512 void sqz_gemm_f32_pack_8__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n,
+                                             int64_t k0, int64_t kc, float *dst) {
+    pack_le16(X, ld, trans, x0, n, k0, kc, dst, 8);
+}
+SQZ_AVX512 void sqz_gemm_f32_pack_32__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n,
+                                             int64_t k0, int64_t kc, float *dst) {
+    if (!trans) {
+        for (int64_t k = 0; k < kc; k += 16) {
+            __m512 t[16];
+            const int64_t kn = kc - k < 16 ? kc - k : 16;
+            load_t16(X + x0 * ld + k0 + k, ld, n < 16 ? n : 16, kn, t);
+            for (int64_t u = 0; u < kn; u++) _mm512_storeu_ps(dst + (k + u) * 32, t[u]);
+            load_t16(X + (x0 + 16) * ld + k0 + k, ld, n > 16 ? n - 16 : 0, kn, t);
+            for (int64_t u = 0; u < kn; u++) _mm512_storeu_ps(dst + (k + u) * 32 + 16, t[u]);
+        }
+        return;
+    }
+    const __mmask16 m0 = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+    const __mmask16 m1 = n >= 32 ? (__mmask16)0xffff : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1u);
+    for (int64_t k = 0; k < kc; k++) {
+        const float *s = X + (k0 + k) * ld + x0;
+        _mm512_storeu_ps(dst + k * 32, _mm512_maskz_loadu_ps(m0, s));
+        _mm512_storeu_ps(dst + k * 32 + 16, _mm512_maskz_loadu_ps(m1, s + 16));
+    }
+}
+
+SQZ_AVX2 void sqz_gemm_f32_pack_6__avx2(const float *X, int64_t ld, int trans, int64_t x0, int64_t n,
+                                        int64_t k0, int64_t kc, float *dst) {
+    if (!trans) {
+        pack_t_6(X, ld, x0, n, k0, kc, dst);
+        return;
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        const float *s = X + (k0 + k) * ld + x0;
+        for (int r = 0; r < 6; r++) dst[k * 6 + r] = r < n ? s[r] : 0.0f;
+    }
+}
+
+SQZ_AVX2 void sqz_gemm_f32_pack_16__avx2(const float *X, int64_t ld, int trans, int64_t x0, int64_t n,
+                                         int64_t k0, int64_t kc, float *dst) {
+    if (!trans) {
+        pack_t_16(X, ld, x0, n, k0, kc, dst);
+        return;
+    }
+    if (n == 16) {
+        for (int64_t k = 0; k < kc; k++) {
+            const float *s = X + (k0 + k) * ld + x0;
+            _mm256_storeu_ps(dst + k * 16, _mm256_loadu_ps(s));
+            _mm256_storeu_ps(dst + k * 16 + 8, _mm256_loadu_ps(s + 8));
+        }
+        return;
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        const float *s = X + (k0 + k) * ld + x0;
+        for (int r = 0; r < 16; r++) dst[k * 16 + r] = r < n ? s[r] : 0.0f;
+    }
+}
+
+#endif

@@ -1,0 +1,60 @@
+/* kernels/x86/gemm_f32_ukernel.h - the fp32 GEMM microkernel interface (private to the GEMM
+ * driver in kernels/gemm_f32.c and its tests).
+ *
+ * A microkernel multiplies a packed MR x kc panel of A (a[k*MR + r]) by a packed kc x NR panel
+ * of B (b[k*NR + j]) and stores the top-left mr x nr corner of the tile into C (row stride ldc):
+ *   first: C = alpha*acc + beta*C   (beta == 0: C = alpha*acc, C not read)
+ *   else:  C = alpha*acc + C
+ *   last:  then C += bias_m[r] + bias_n[j], then clamp to [lo, hi] when clamp is set. */
+#ifndef SQZ_KERNELS_X86_GEMM_F32_UKERNEL_H
+#define SQZ_KERNELS_X86_GEMM_F32_UKERNEL_H
+
+#include <stdint.h>
+
+typedef struct sqz_gemm_f32_store {
+    float alpha, beta;
+    int first, last;
+    const float *bias_m; /* at the tile's first row, or NULL */
+    const float *bias_n; /* at the tile's first column, or NULL */
+    int clamp;
+    float lo, hi;
+} sqz_gemm_f32_store;
+
+typedef void (*sqz_gemm_f32_ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                                        int mr, int nr, const sqz_gemm_f32_store *st);
+
+/* Packs rows x0 .. x0+n (n <= R, zero-padded to R) of op(X) over k0 .. k0+kc into one panel
+ * dst[k*R + r], for the panel width R of the function. op(X)[x][k] = X[x*ld + k] when !trans,
+ * X[k*ld + x] when trans. A panels use it with X = A; B panels with X = B^T, i.e. trans = !trans_b. */
+typedef void (*sqz_gemm_f32_pack_fn)(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
+                                     int64_t kc, float *dst);
+
+#if defined(__x86_64__)
+void sqz_gemm_f32_pack_14__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
+                                  int64_t kc, float *dst);
+void sqz_gemm_f32_pack_32__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
+                                  int64_t kc, float *dst);
+void sqz_gemm_f32_pack_8__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
+                                 int64_t kc, float *dst);
+void sqz_gemm_f32_pack_6__avx2(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
+                               int64_t kc, float *dst);
+void sqz_gemm_f32_pack_16__avx2(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
+                                int64_t kc, float *dst);
+#define SQZ_UKERNEL_DECL(name)                                                                     \
+    void name(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr,   \
+              const sqz_gemm_f32_store *st)
+/* AVX-512 kernels take 32-wide B panels; the x16 ones read their left 16 columns (b stride 32). */
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_14x32__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_8x32__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_14x16__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_8x16__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_6x16__avx2);
+#undef SQZ_UKERNEL_DECL
+#endif
+
+/* Portable edge/epilogue helper: applies the store rule to an MR x NR tile t (row stride NR)
+ * holding raw sums, for the top-left mr x nr corner. */
+void sqz_gemm_f32_store_tile(const float *t, int NR, float *c, int64_t ldc, int mr, int nr,
+                             const sqz_gemm_f32_store *st);
+
+#endif

@@ -1,0 +1,221 @@
+/* Unit tests for the fast fp32 kernels: every ISA path the CPU supports (ref, avx2, avx512)
+ * against the reference oracle (SQZ_ISA_REF) by normalized error, on shapes below, at, between
+ * and above the tile sizes, with transposes, alpha/beta, bias and clamp epilogues and 1 or 2
+ * threads (which must give bit-identical results); convolutions (depthwise fast paths, 1x1,
+ * im2col) on random geometries. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "core/cpu.h"
+#include "core/rng.h"
+#include "kernels/conv_f32.h"
+#include "kernels/gemm_f32.h"
+#include "test.h"
+
+static const int sizes[] = {1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 33, 64, 65, 100, 127, 255, 257};
+#define NSIZES ((int)(sizeof sizes / sizeof sizes[0]))
+
+static float *rnd(sqz_rng *r, int64_t n) {
+    float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    for (int64_t i = 0; i < n; i++) p[i] = 2.0f * sqz_rng_uniform(r) - 1.0f;
+    return p;
+}
+
+static void *scratch_for(size_t bytes) { return bytes ? aligned_alloc(64, (bytes + 63) / 64 * 64) : NULL; }
+
+/* max |x - y| / max(max |y|, 1e-3) */
+static double norm_err(const float *x, const float *y, int64_t n) {
+    double md = 0, my = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const double d = fabs((double)x[i] - (double)y[i]);
+        if (d > md || d != d) md = d != d ? INFINITY : d;
+        if (fabs((double)y[i]) > my) my = fabs((double)y[i]);
+    }
+    return md / (my > 1e-3 ? my : 1e-3);
+}
+
+static int gemm_failures;
+
+static void gemm_case(sqz_rng *r, sqz_isa isa, int M, int N, int K) {
+    const int ta = sqz_rng_below(r, 2), tb = sqz_rng_below(r, 2), ep = sqz_rng_below(r, 6);
+    const float alphas[] = {1.0f, -0.5f, 2.0f}, betas[] = {0.0f, 1.0f, 0.5f};
+    const float alpha = alphas[sqz_rng_below(r, 3)], beta = betas[sqz_rng_below(r, 3)];
+    const int64_t lda = (ta ? M : K) + sqz_rng_below(r, 3), ldb = (tb ? K : N) + sqz_rng_below(r, 3);
+    const int64_t ldc = N + sqz_rng_below(r, 3);
+    float *A = rnd(r, (int64_t)(ta ? K : M) * lda), *B = rnd(r, (int64_t)(tb ? N : K) * ldb);
+    float *C0 = rnd(r, (int64_t)M * ldc), *bm = rnd(r, M), *bn = rnd(r, N);
+    if (beta == 0.0f) C0[0] = NAN; /* beta == 0 must not read C */
+    float *Cr = malloc(sizeof(float) * (size_t)M * ldc), *C1 = malloc(sizeof(float) * (size_t)M * ldc),
+          *C2 = malloc(sizeof(float) * (size_t)M * ldc);
+    sqz_gemm_epi epi = {0};
+    if (ep == 1 || ep == 4) epi.bias_m = bm;
+    if (ep == 2 || ep == 4) epi.bias_n = bn;
+    if (ep == 3 || ep == 4) epi = (sqz_gemm_epi){.bias_m = epi.bias_m, .bias_n = epi.bias_n, .clamp = 1, .lo = 0.0f, .hi = INFINITY};
+    if (ep == 5) epi = (sqz_gemm_epi){.bias_n = bn, .clamp = 1, .lo = -0.25f, .hi = 0.75f};
+    sqz_gemm_f32_args g = {.trans_a = ta, .trans_b = tb, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
+                           .A = A, .lda = lda, .B = B, .ldb = ldb, .ldc = ldc, .epi = ep ? &epi : NULL};
+    memcpy(Cr, C0, sizeof(float) * (size_t)M * ldc);
+    g.C = Cr;
+    sqz_gemm_f32(SQZ_ISA_REF, 1, &g, NULL);
+    void *s1 = scratch_for(sqz_gemm_f32_scratch_bytes(isa, 1, M, N, K));
+    void *s2 = scratch_for(sqz_gemm_f32_scratch_bytes(isa, 2, M, N, K));
+    memcpy(C1, C0, sizeof(float) * (size_t)M * ldc);
+    g.C = C1;
+    sqz_gemm_f32(isa, 1, &g, s1);
+    memcpy(C2, C0, sizeof(float) * (size_t)M * ldc);
+    g.C = C2;
+    sqz_gemm_f32(isa, 2, &g, s2);
+    /* compare only the M x N part; the padding columns must be untouched */
+    double err = 0;
+    int pad_ok = 1, same = 1;
+    for (int i = 0; i < M; i++) {
+        const double e = norm_err(C1 + (int64_t)i * ldc, Cr + (int64_t)i * ldc, N);
+        if (e > err) err = e;
+        for (int64_t j = N; j < ldc; j++)
+            if (memcmp(&C1[i * ldc + j], &C0[i * ldc + j], 4) || memcmp(&C2[i * ldc + j], &C0[i * ldc + j], 4))
+                pad_ok = 0;
+    }
+    same = !memcmp(C1, C2, sizeof(float) * (size_t)M * ldc);
+    const double tol = 1e-5 * sqrt((double)K + 1);
+    const int ok = err <= tol && pad_ok && same;
+    if (!ok && gemm_failures++ < 10)
+        fprintf(stderr, "gemm %s M=%d N=%d K=%d ta=%d tb=%d alpha=%g beta=%g epi=%d: err %.3g (tol %.3g) pad %d same %d\n",
+                sqz_isa_name(isa), M, N, K, ta, tb, alpha, beta, ep, err, tol, pad_ok, same);
+    CHECK(ok);
+    free(A), free(B), free(C0), free(bm), free(bn), free(Cr), free(C1), free(C2), free(s1), free(s2);
+}
+
+static void test_gemm(sqz_isa isa) {
+    sqz_rng r;
+    sqz_rng_seed(&r, 1234 + (uint64_t)isa);
+    const int before = test_failed_;
+    for (int i = 0; i < NSIZES; i++) {
+        gemm_case(&r, isa, sizes[i], sizes[sqz_rng_below(&r, NSIZES)], sizes[sqz_rng_below(&r, 12)]);
+        gemm_case(&r, isa, sizes[sqz_rng_below(&r, 12)], sizes[i], sizes[sqz_rng_below(&r, NSIZES)]);
+        gemm_case(&r, isa, sizes[sqz_rng_below(&r, NSIZES)], sizes[sqz_rng_below(&r, 12)], sizes[i]);
+    }
+    for (int i = 0; i < 60; i++)
+        gemm_case(&r, isa, sizes[sqz_rng_below(&r, NSIZES)], sizes[sqz_rng_below(&r, NSIZES)],
+                  sizes[sqz_rng_below(&r, NSIZES)]);
+    gemm_case(&r, isa, 300, 520, 600); /* several MC/KC blocks */
+    gemm_case(&r, isa, 1, 1100, 3);    /* a row vector across the NC block */
+    gemm_case(&r, isa, 5, 7, 0);       /* K == 0: beta * C + epilogue */
+    printf("gemm %-10s %s\n", sqz_isa_name(isa), test_failed_ == before ? "ok" : "FAILED");
+}
+
+/* ---- convolution ---- */
+static int conv_failures;
+
+static void conv_case(sqz_rng *r, sqz_isa isa, const sqz_conv_params *p, int clamp) {
+    int64_t insp = 1, outsp = 1, kk = 1;
+    for (int d = 0; d < p->nsp; d++) insp *= p->in[d], outsp *= p->out[d], kk *= p->kernel[d];
+    float *x = rnd(r, p->batch * p->c_in * insp), *w = rnd(r, p->c_out * (p->c_in / p->group) * kk);
+    float *b = rnd(r, p->c_out);
+    const int64_t ny = p->batch * p->c_out * outsp;
+    float *yr = malloc(sizeof(float) * (size_t)(ny ? ny : 1)), *y1 = malloc(sizeof(float) * (size_t)(ny ? ny : 1)),
+          *y2 = malloc(sizeof(float) * (size_t)(ny ? ny : 1));
+    const sqz_conv_act act = {.clamp = 1, .lo = -0.5f, .hi = 6.0f};
+    const sqz_conv_act *ap = clamp ? &act : NULL;
+    const float *bias = sqz_rng_below(r, 4) ? b : NULL;
+    void *sr = scratch_for(sqz_conv_f32_scratch_bytes(SQZ_ISA_REF, 1, p));
+    void *s1 = scratch_for(sqz_conv_f32_scratch_bytes(isa, 1, p)), *s2 = scratch_for(sqz_conv_f32_scratch_bytes(isa, 2, p));
+    sqz_conv_f32(SQZ_ISA_REF, 1, p, x, w, bias, ap, yr, sr);
+    sqz_conv_f32(isa, 1, p, x, w, bias, ap, y1, s1);
+    sqz_conv_f32(isa, 2, p, x, w, bias, ap, y2, s2);
+    const double err = norm_err(y1, yr, ny);
+    const int same = !memcmp(y1, y2, sizeof(float) * (size_t)ny);
+    const double tol = 4e-6 * sqrt((double)(p->c_in / p->group * kk) + 1);
+    const int ok = err <= tol && same;
+    if (!ok && conv_failures++ < 10) {
+        fprintf(stderr, "conv %s nsp=%d n=%lld ci=%lld co=%lld g=%lld in0=%lld inL=%lld k=%lld s=%lld d=%lld p=%lld: err %.3g same %d\n",
+                sqz_isa_name(isa), p->nsp, (long long)p->batch, (long long)p->c_in, (long long)p->c_out, (long long)p->group,
+                (long long)p->in[0], (long long)p->in[p->nsp - 1], (long long)p->kernel[p->nsp - 1],
+                (long long)p->stride[p->nsp - 1], (long long)p->dilation[p->nsp - 1], (long long)p->pad_begin[p->nsp - 1],
+                err, same);
+    }
+    CHECK(ok);
+    free(x), free(w), free(b), free(yr), free(y1), free(y2), free(sr), free(s1), free(s2);
+}
+
+/* Fills the geometry; returns 0 when the window does not fit. */
+static int conv_geom(sqz_conv_params *p, int nsp, int64_t batch, int64_t ci, int64_t co, int64_t group,
+                     const int64_t *in, const int64_t *k, const int64_t *s, const int64_t *d, const int64_t *pb,
+                     const int64_t *pe) {
+    memset(p, 0, sizeof *p);
+    p->nsp = nsp, p->batch = batch, p->c_in = ci, p->c_out = co, p->group = group;
+    for (int i = 0; i < nsp; i++) {
+        p->in[i] = in[i], p->kernel[i] = k[i], p->stride[i] = s[i], p->dilation[i] = d[i], p->pad_begin[i] = pb[i];
+        const int64_t span = in[i] + pb[i] + pe[i] - d[i] * (k[i] - 1) - 1;
+        if (span < 0) return 0;
+        p->out[i] = span / s[i] + 1;
+    }
+    return 1;
+}
+
+static void test_conv(sqz_isa isa) {
+    sqz_rng r;
+    sqz_rng_seed(&r, 99 + (uint64_t)isa);
+    const int before = test_failed_;
+    sqz_conv_params p;
+    /* depthwise 2-D: the vector paths (3x3, 5x5, stride 1/2) and others, many widths */
+    for (int i = 0; i < 60; i++) {
+        const int64_t K = i % 4 == 3 ? 1 + sqz_rng_below(&r, 4) : (sqz_rng_below(&r, 2) ? 3 : 5);
+        const int64_t S = 1 + sqz_rng_below(&r, 2), D = i % 5 == 4 ? 2 : 1, P = sqz_rng_below(&r, 3);
+        const int64_t in[2] = {1 + sqz_rng_below(&r, 20), 1 + sqz_rng_below(&r, 40)};
+        const int64_t k[2] = {K, K}, s[2] = {S, S}, d[2] = {D, D}, pb[2] = {P, P}, pe[2] = {P, (P + 1) % 3};
+        const int64_t c = 1 + sqz_rng_below(&r, 5), mult = 1 + (i % 7 == 6);
+        if (conv_geom(&p, 2, 1 + sqz_rng_below(&r, 2), c, c * mult, c, in, k, s, d, pb, pe))
+            conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
+    }
+    /* depthwise 1-D */
+    for (int i = 0; i < 8; i++) {
+        const int64_t in[1] = {1 + sqz_rng_below(&r, 50)}, k[1] = {1 + sqz_rng_below(&r, 5)}, s[1] = {1 + sqz_rng_below(&r, 2)};
+        const int64_t d[1] = {1}, pb[1] = {sqz_rng_below(&r, 3)}, pe[1] = {sqz_rng_below(&r, 3)};
+        if (conv_geom(&p, 1, 1, 4, 4, 4, in, k, s, d, pb, pe)) conv_case(&r, isa, &p, 0);
+    }
+    /* general: 1-D/2-D/3-D, groups, strides, pads, dilations, 1x1 */
+    for (int i = 0; i < 50; i++) {
+        const int nsp = i % 10 == 9 ? 3 : i % 10 == 8 ? 1 : 2;
+        int64_t in[3], k[3], s[3], d[3], pb[3], pe[3];
+        const int pointwise = i % 4 == 0;
+        for (int j = 0; j < nsp; j++) {
+            in[j] = 1 + sqz_rng_below(&r, nsp == 3 ? 6 : 20);
+            k[j] = pointwise ? 1 : 1 + sqz_rng_below(&r, 3);
+            s[j] = pointwise ? 1 : 1 + sqz_rng_below(&r, 2);
+            d[j] = pointwise ? 1 : 1 + (sqz_rng_below(&r, 4) == 0);
+            pb[j] = pointwise ? 0 : sqz_rng_below(&r, 2);
+            pe[j] = pointwise ? 0 : sqz_rng_below(&r, 2);
+        }
+        const int64_t group = 1 + (i % 3 == 1) + 2 * (i % 7 == 3);
+        const int64_t ci = group * (1 + sqz_rng_below(&r, 9)), co = group * (1 + sqz_rng_below(&r, 20));
+        if (conv_geom(&p, nsp, 1 + sqz_rng_below(&r, 2), ci, co, group, in, k, s, d, pb, pe))
+            conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
+    }
+    {   /* a ResNet-like 3x3 layer: several GEMM blocks */
+        const int64_t in[2] = {14, 14}, k[2] = {3, 3}, s[2] = {1, 1}, d[2] = {1, 1}, pb[2] = {1, 1}, pe[2] = {1, 1};
+        if (conv_geom(&p, 2, 1, 64, 96, 1, in, k, s, d, pb, pe)) conv_case(&r, isa, &p, 1);
+    }
+    printf("conv %-10s %s\n", sqz_isa_name(isa), test_failed_ == before ? "ok" : "FAILED");
+}
+
+static void test_cpu(void) {
+    const sqz_isa s = sqz_cpu_isa_supported(), c = sqz_cpu_isa();
+    CHECK(c <= s);
+    CHECK(!strcmp(sqz_isa_name(SQZ_ISA_REF), "ref"));
+    CHECK(!strcmp(sqz_isa_name(SQZ_ISA_AVX512), "avx512"));
+    const sqz_cpu_features *f = sqz_cpu_features_get();
+    CHECK(f != NULL);
+    if (s >= SQZ_ISA_AVX512) CHECK(f->avx512f && f->avx512bw && f->avx512vl && f->avx2 && f->fma);
+    printf("cpu: supported %s, chosen %s%s\n", sqz_isa_name(s), sqz_isa_name(c),
+           sqz_cpu_isa_clamped() ? " (SQZ_ISA clamped)" : "");
+}
+
+int main(void) {
+    test_cpu();
+    const sqz_isa top = sqz_cpu_isa_supported() >= SQZ_ISA_AVX512 ? SQZ_ISA_AVX512 : sqz_cpu_isa_supported();
+    for (int i = SQZ_ISA_REF; i <= (int)top; i++) {
+        test_gemm((sqz_isa)i);
+        test_conv((sqz_isa)i);
+    }
+    TEST_MAIN_END();
+}
