@@ -97,10 +97,14 @@ static sqz_status conv_forward(sqz_opctx *c) {
                             : sqz_conv_scratch_bytes(&p, sqz_dtype_size(X->dtype));
     void *scratch = sqz_nn_scratch_get(c, need, &owned);
     if (need && !scratch) return SQZ_ERR_NOMEM;
-    if (f32)
-        sqz_conv_f32(isa, c->threads, &p, X->data, W->data, B ? B->data : NULL, NULL, c->out[0]->data, scratch);
-    else
+    const sqz_conv_act act = {.clamp = c->act != 0, .lo = c->act_lo, .hi = c->act_hi};
+    if (f32) {
+        sqz_conv_f32(isa, c->threads, &p, X->data, W->data, B ? B->data : NULL, c->act ? &act : NULL,
+                     c->out[0]->data, scratch);
+    } else {
         sqz_conv_f64_ref(&p, X->data, W->data, B ? B->data : NULL, c->out[0]->data, scratch);
+        sqz_nn_post_act(c, c->out[0]);
+    }
     sqz_nn_scratch_release(owned);
     return SQZ_OK;
 }
@@ -125,4 +129,5 @@ const sqz_op sqz_op_conv = {
     .forward = conv_forward,
     .scratch_bytes = conv_scratch,
     .macs = conv_macs,
+    .fuse_act = 1,
 };

@@ -92,6 +92,11 @@ static sqz_status gemm_forward(sqz_opctx *c) {
     if (A->dtype == SQZ_DT_F32) {
         sqz_gemm_epi epi = {0};
         const int fused = gemm_bias_from_c(C, beta, M, N, &epi);
+        if (c->act) {
+            epi.clamp = 1;
+            epi.lo = c->act_lo;
+            epi.hi = c->act_hi;
+        }
         if (C && !fused) FILL_C(float);
         const sqz_isa isa = sqz_cpu_isa();
         void *owned;
@@ -100,12 +105,13 @@ static sqz_status gemm_forward(sqz_opctx *c) {
         if (need && !scratch) return SQZ_ERR_NOMEM;
         const sqz_gemm_f32_args g = {.trans_a = ta, .trans_b = tb, .M = M, .N = N, .K = K, .alpha = (float)alpha,
                                      .beta = C && !fused ? 1.0f : 0.0f, .A = A->data, .lda = lda, .B = B->data,
-                                     .ldb = ldb, .C = Y->data, .ldc = N, .epi = fused ? &epi : NULL};
+                                     .ldb = ldb, .C = Y->data, .ldc = N, .epi = fused || c->act ? &epi : NULL};
         sqz_gemm_f32(isa, c->threads, &g, scratch);
         sqz_nn_scratch_release(owned);
     } else {
         if (C) FILL_C(double);
         sqz_gemm_f64_ref(ta, tb, M, N, K, alpha, A->data, lda, B->data, ldb, C ? 1.0 : 0.0, Y->data, N);
+        sqz_nn_post_act(c, Y);
     }
     return SQZ_OK;
 }
@@ -126,4 +132,5 @@ const sqz_op sqz_op_gemm = {
     .forward = gemm_forward,
     .scratch_bytes = gemm_scratch,
     .macs = gemm_macs,
+    .fuse_act = 1,
 };

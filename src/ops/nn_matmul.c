@@ -92,11 +92,16 @@ static size_t mm_scratch(const sqz_opctx *c) {
 static void mm_gemm(const sqz_opctx *c, int f32, int64_t m, int64_t N, int64_t K, const void *a, const void *b,
                     void *y, void *scratch) {
     if (f32) {
+        const sqz_gemm_epi epi = {.clamp = 1, .lo = c->act_lo, .hi = c->act_hi};
         const sqz_gemm_f32_args g = {.M = m, .N = N, .K = K, .alpha = 1.0f, .beta = 0.0f, .A = a, .lda = K,
-                                     .B = b, .ldb = N, .C = y, .ldc = N};
+                                     .B = b, .ldb = N, .C = y, .ldc = N, .epi = c->act ? &epi : NULL};
         sqz_gemm_f32(sqz_cpu_isa(), c->threads, &g, scratch);
     } else {
         sqz_gemm_f64_ref(0, 0, m, N, K, 1.0, a, K, b, N, 0.0, y, N);
+        if (c->act) {
+            double *v = y;
+            for (int64_t i = 0; i < m * N; i++) v[i] = v[i] < c->act_lo ? c->act_lo : (v[i] > c->act_hi ? c->act_hi : v[i]);
+        }
     }
 }
 
@@ -164,4 +169,5 @@ const sqz_op sqz_op_matmul = {
     .forward = mm_forward,
     .scratch_bytes = mm_scratch,
     .macs = mm_macs,
+    .fuse_act = 1,
 };

@@ -136,3 +136,17 @@ void *sqz_nn_scratch_get(sqz_opctx *c, size_t bytes, void **owned) {
 }
 
 void sqz_nn_scratch_release(void *owned) { free(owned); }
+
+void sqz_nn_post_act(const sqz_opctx *c, sqz_tensor *y) {
+    if (!c->act) return;
+    int64_t n = sqz_tensor_numel(y);
+    if (y->dtype == SQZ_DT_F32) {
+        float *v = y->data;
+        const float lo = c->act_lo, hi = c->act_hi;
+        for (int64_t i = 0; i < n; i++) v[i] = v[i] < lo ? lo : (v[i] > hi ? hi : v[i]);
+    } else if (y->dtype == SQZ_DT_F64) {
+        double *v = y->data;
+        const double lo = c->act_lo, hi = c->act_hi;
+        for (int64_t i = 0; i < n; i++) v[i] = v[i] < lo ? lo : (v[i] > hi ? hi : v[i]);
+    }
+}

@@ -45,6 +45,9 @@ sqz_status sqz_nn_window_out(sqz_nn_window *w, int d, int64_t in, int64_t *out, 
  * sqz_nn_scratch_release. NULL (and err set) on out of memory. */
 void *sqz_nn_scratch_get(sqz_opctx *c, size_t bytes, void **owned);
 void sqz_nn_scratch_release(void *owned);
+/* Applies the activation the session fused into this node (c->act) to y in place,
+ * for kernels that did not apply it in their own epilogue (f32 and f64). */
+void sqz_nn_post_act(const sqz_opctx *c, sqz_tensor *y);
 
 /* Optional input / output i, or NULL when omitted. */
 static inline sqz_tensor *sqz_nn_in(const sqz_opctx *c, int i) { return i < c->n_in ? c->in[i] : NULL; }
