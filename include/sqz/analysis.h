@@ -39,8 +39,20 @@ sqz_status sqz_graph_fold_constants(sqz_graph *g, int *n_folded, sqz_err *err);
  * graph is freed. *n_removed (may be NULL) receives the number of tensors dropped. */
 sqz_status sqz_graph_compact(sqz_graph *g, int *n_removed, sqz_err *err);
 
-/* resolve_ops + verify + fold_constants + infer_shapes: what a user calls after loading. */
+/* Inference-time simplifications that keep inference results up to float rounding: removes
+ * Identity and inference Dropout nodes, folds an inference BatchNormalization into the Conv /
+ * ConvTranspose / Gemm right before it (new weight and bias initializers). Graph output
+ * names are kept. Not for graphs that will be trained (BatchNorm batch statistics, Dropout
+ * masks) or analysed node by node (BN-scale pruning): see sqz_graph_prepare_inference. */
+sqz_status sqz_graph_optimize(sqz_graph *g, sqz_err *err);
+
+/* resolve_ops + verify + fold_constants + infer_shapes: what a user calls after loading.
+ * Keeps every node that is not constant (BatchNorm, Dropout, Identity stay). */
 sqz_status sqz_graph_prepare(sqz_graph *g, sqz_err *err);
+
+/* resolve_ops + verify + fold_constants + optimize + infer_shapes: for a graph that will only
+ * be run for inference (sqz run / eval / bench load models this way). */
+sqz_status sqz_graph_prepare_inference(sqz_graph *g, sqz_err *err);
 
 /* Multiply-accumulates of node k for its inferred shapes; -1 when unknown or not defined. */
 int64_t sqz_node_macs(const sqz_graph *g, int node);

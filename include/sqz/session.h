@@ -23,7 +23,9 @@ typedef struct sqz_session sqz_session;
 typedef struct sqz_session_opts {
     int threads;        /* 0 = default (1) */
     int no_reuse;       /* 1: every activation gets its own buffer (planner off) */
-    int keep_all;       /* 1: keep every intermediate value readable after run */
+    int keep_all;       /* 1: keep every intermediate value readable after run (no fusion) */
+    int no_fuse;        /* 1: run Relu/Clip as their own nodes (no activation fusion) */
+    int profile;        /* 1: time every node (see sqz_session_profile) */
 } sqz_session_opts;
 
 /* Does not take ownership of g; g must outlive the session and not change. */
@@ -41,6 +43,18 @@ const sqz_tensor *sqz_session_value(const sqz_session *s, const char *name);
  * during the last run. */
 size_t sqz_session_arena_bytes(const sqz_session *s);
 size_t sqz_session_peak_bytes(const sqz_session *s);
+/* With opts.profile: mean time in ms (shape inference + allocation + forward) of graph node
+ * `node` (index into g->nodes) over the runs so far (0 before any run; a fused activation's
+ * time counts in its producer).
+ * SQZ_ERR_ARG when profiling is off or node is out of range. */
+sqz_status sqz_session_profile(const sqz_session *s, int node, double *ms);
+/* Runs summed into the profile (0 when profiling is off). */
+int sqz_session_profile_runs(const sqz_session *s);
+/* Forgets the runs profiled so far (e.g. after warm-up runs). */
+void sqz_session_profile_reset(sqz_session *s);
+/* Activation fusion of graph node `node`: 0 none, 1 runs a fused Relu/Clip as its epilogue,
+ * 2 is a Relu/Clip fused into its producer (a no-op). */
+int sqz_session_fused(const sqz_session *s, int node);
 void sqz_session_free(sqz_session *s);
 
 #ifdef __cplusplus

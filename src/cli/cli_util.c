@@ -179,7 +179,7 @@ sqz_status cli_load_model(const char *path, int prepare, sqz_graph **g, sqz_err 
         return st;
     }
     if (prepare) {
-        st = sqz_graph_prepare(*g, err);
+        st = sqz_graph_prepare_inference(*g, err);
         if (st) {
             sqz_err_prefix(err, "%s", path);
             sqz_graph_free(*g);

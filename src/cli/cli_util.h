@@ -70,7 +70,8 @@ int cli_parse_floats(const cli_parser *p, const char *s, float *out, int max, in
 int cli_parse_threads(const cli_parser *p, const char *s, int *out);
 
 /* ---- small helpers ---- */
-/* Loads a model (.onnx / .sqz) and, when prepare != 0, runs sqz_graph_prepare. The error
+/* Loads a model (.onnx / .sqz) and, when prepare != 0, runs sqz_graph_prepare_inference
+ * (BatchNorm folded, Identity/Dropout removed: for run/eval/bench, not for training). The error
  * message names the file. */
 sqz_status cli_load_model(const char *path, int prepare, sqz_graph **g, sqz_err *err);
 /* Reads a tensor file by content/extension: .npy (NPY), .pb (ONNX TensorProto),

@@ -302,3 +302,12 @@ sqz_status sqz_graph_prepare(sqz_graph *g, sqz_err *err) {
     if ((st = sqz_graph_fold_constants(g, NULL, err))) return st;
     return sqz_graph_infer_shapes(g, err);
 }
+
+sqz_status sqz_graph_prepare_inference(sqz_graph *g, sqz_err *err) {
+    sqz_status st;
+    if ((st = sqz_graph_resolve_ops(g, err))) return st;
+    if ((st = sqz_graph_verify(g, err))) return st;
+    if ((st = sqz_graph_fold_constants(g, NULL, err))) return st;
+    if ((st = sqz_graph_optimize(g, err))) return st;
+    return sqz_graph_infer_shapes(g, err);
+}

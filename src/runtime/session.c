@@ -6,12 +6,22 @@
  * input value present, so data-dependent and dynamic shapes resolve; the outputs are
  * then allocated and forward() called. A buffer goes back to the planner right after
  * the last node that reads it (never for graph outputs, or with keep_all).
+ *
+ * Activation fusion (runtime/fuse.h; off with no_fuse or keep_all): a producer that
+ * honours c->act runs with the Relu/Clip bounds, and the activation node is a no-op
+ * whose output takes over the producer's buffer (block ownership moves to it, so the
+ * buffer is released after the activation output's last reader).
+ *
+ * With opts.profile, each node's time (CLOCK_MONOTONIC; shape inference, allocation and
+ * forward) adds up per node.
  */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "graph/passes.h"
+#include "runtime/fuse.h"
 #include "runtime/planner.h"
 #include "sqz/analysis.h"
 #include "sqz/session.h"
@@ -32,6 +42,11 @@ struct sqz_session {
     void *scratch;
     size_t scratch_cap;
     void **state;           /* (n_nodes) per-node op state (packed weights), see op.h */
+    uint8_t *fuse;          /* (n_nodes) SQZ_FUSE_* */
+    float *act_lo, *act_hi; /* (n_nodes) bounds for SQZ_FUSE_PRODUCER nodes */
+    int profile;
+    double *prof_ms;        /* (n_nodes) summed forward time, when profiling */
+    int prof_runs;          /* runs summed into prof_ms */
 };
 
 void sqz_session_free(sqz_session *s) {
@@ -50,6 +65,10 @@ void sqz_session_free(sqz_session *s) {
     free(s->is_act);
     free(s->args);
     free(s->scratch);
+    free(s->fuse);
+    free(s->act_lo);
+    free(s->act_hi);
+    free(s->prof_ms);
     free(s);
 }
 
@@ -73,6 +92,12 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
     s->avail = calloc(nt, 1);
     s->is_act = calloc(nt, 1);
     s->state = calloc(nn, sizeof *s->state);
+    s->fuse = calloc(nn, 1);
+    s->act_lo = calloc(nn, sizeof(float));
+    s->act_hi = calloc(nn, sizeof(float));
+    s->profile = opts ? opts->profile : 0;
+    s->prof_ms = calloc(nn, sizeof(double));
+    if (!s->fuse || !s->act_lo || !s->act_hi || !s->prof_ms) goto oom;
     if (!s->state || !s->order || !s->ops || !s->vals || !s->last_use || !s->block || !s->avail || !s->is_act) goto oom;
     if ((st = sqz_graph_topo_order(g, s->order, err))) goto fail;
     for (int k = 0; k < g->n_nodes; k++) {
@@ -82,6 +107,7 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
     }
     s->args = malloc(sizeof(sqz_tensor *) * (size_t)(s->max_args ? s->max_args : 1));
     if (!s->args) goto oom;
+    if (!(opts && opts->no_fuse) && !s->keep_all) sqz_fuse_plan(g, s->ops, s->fuse, s->act_lo, s->act_hi);
     for (int t = 0; t < g->n_tensors; t++) {
         s->vals[t] = *g->tensors[t];
         s->block[t] = -1;
@@ -211,11 +237,45 @@ static sqz_status alloc_output(sqz_session *s, int t, sqz_err *err) {
     return SQZ_OK;
 }
 
+/* An activation fused into its producer: the output takes over the input's buffer. */
+static sqz_status run_alias(sqz_session *s, int step, const sqz_node *n, sqz_err *err) {
+    int p = n->in[0], r = n->out[0];
+    if (!s->avail[p] || s->block[p] < 0)
+        return sqz_err_set(err, SQZ_ERR_INTERNAL, "fused input '%s' has no buffer", s->vals[p].name);
+    sqz_tensor *v = &s->vals[r];
+    const sqz_tensor *src = &s->vals[p];
+    *v = *s->g->tensors[r];
+    v->dtype = src->dtype;
+    v->ndim = src->ndim;
+    memcpy(v->dims, src->dims, sizeof v->dims);
+    v->data = src->data;
+    v->nbytes = src->nbytes;
+    s->block[r] = s->block[p];
+    s->avail[r] = 1;
+    s->block[p] = -1;
+    s->avail[p] = 0;
+    s->vals[p].data = NULL;
+    if (s->last_use[r] == step) { /* never read */
+        sqz_planner_release(&s->plan, s->block[r], v->nbytes);
+        s->block[r] = -1;
+        s->avail[r] = 0;
+        v->data = NULL;
+    }
+    return SQZ_OK;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
 static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
     const sqz_graph *g = s->g;
     int k = s->order[step];
     const sqz_node *n = g->nodes[k];
     const sqz_op *op = s->ops[k];
+    if (s->fuse[k] == SQZ_FUSE_NOOP) return run_alias(s, step, n, err);
     sqz_tensor **in = s->args, **out = s->args + n->n_in;
     for (int i = 0; i < n->n_in; i++) {
         in[i] = n->in[i] >= 0 ? &s->vals[n->in[i]] : NULL;
@@ -233,6 +293,11 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
     sqz_opctx c = {.node = n, .in = in, .n_in = n->n_in, .out = out, .n_out = n->n_out,
                    .opset = g->opset, .threads = s->threads, .scratch = NULL, .err = err,
                    .state = &s->state[k]};
+    if (s->fuse[k] == SQZ_FUSE_PRODUCER) {
+        c.act = 1;
+        c.act_lo = s->act_lo[k];
+        c.act_hi = s->act_hi[k];
+    }
     sqz_status st = op->infer(&c);
     for (int i = 0; i < n->n_out && !st; i++)
         if (out[i]) st = alloc_output(s, n->out[i], err);
@@ -275,12 +340,16 @@ sqz_status sqz_session_run(sqz_session *s, int n_inputs, const sqz_tensor *const
     sqz_status st = bind_inputs(s, n_inputs, inputs, err);
     if (st) return st;
     for (int step = 0; step < g->n_nodes; step++) {
-        if ((st = run_node(s, step, err))) {
+        double t0 = s->profile ? now_ms() : 0;
+        st = run_node(s, step, err);
+        if (s->profile && s->fuse[s->order[step]] != SQZ_FUSE_NOOP) s->prof_ms[s->order[step]] += now_ms() - t0;
+        if (st) {
             const sqz_node *n = g->nodes[s->order[step]];
             sqz_err_prefix(err, "node '%s' (%s)", n->name, n->op_type);
             return st;
         }
     }
+    if (s->profile) s->prof_runs++;
     return SQZ_OK;
 }
 
@@ -301,3 +370,25 @@ const sqz_tensor *sqz_session_value(const sqz_session *s, const char *name) {
 size_t sqz_session_arena_bytes(const sqz_session *s) { return s ? sqz_planner_bytes(&s->plan) : 0; }
 
 size_t sqz_session_peak_bytes(const sqz_session *s) { return s ? s->plan.peak : 0; }
+
+sqz_status sqz_session_profile(const sqz_session *s, int node, double *ms) {
+    if (ms) *ms = 0;
+    if (!s || !ms) return SQZ_ERR_ARG;
+    if (!s->profile) return SQZ_ERR_ARG;
+    if (node < 0 || node >= s->g->n_nodes) return SQZ_ERR_ARG;
+    *ms = s->prof_runs ? s->prof_ms[node] / s->prof_runs : 0.0;
+    return SQZ_OK;
+}
+
+int sqz_session_profile_runs(const sqz_session *s) { return s && s->profile ? s->prof_runs : 0; }
+
+void sqz_session_profile_reset(sqz_session *s) {
+    if (!s) return;
+    for (int k = 0; k < s->g->n_nodes; k++) s->prof_ms[k] = 0;
+    s->prof_runs = 0;
+}
+
+int sqz_session_fused(const sqz_session *s, int node) {
+    if (!s || node < 0 || node >= s->g->n_nodes) return 0;
+    return s->fuse[node];
+}
