@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/gemm_f32.h"
 
@@ -41,12 +42,31 @@ static void geometry(const sqz_conv_params *p, int64_t *insp, int64_t *outsp, in
     }
 }
 
-/* Bytes of the im2col buffer, rounded up to 64. */
-static size_t col_bytes(const sqz_conv_params *p) {
-    if (is_depthwise(p) || is_pointwise(p)) return 0;
+/* Images per GEMM: small outputs (LeNet, the 7x7 / 14x14 layers of ImageNet models) stack the
+ * im2col of several images side by side so one GEMM sees about 1024 columns, with the im2col
+ * buffer kept under 4 MiB; 1 = one GEMM per image. */
+static int64_t images_per_gemm(const sqz_conv_params *p) {
+    if (is_depthwise(p) || p->batch < 2) return 1;
     int64_t insp, outsp, kk;
     geometry(p, &insp, &outsp, &kk);
-    const size_t n = mul_sat(mul_sat(mul_sat(sizeof(float), p->c_in / p->group), kk), outsp);
+    if (outsp <= 0 || outsp >= 512) return 1;
+    const int64_t kdim = (p->c_in / p->group) * kk;
+    int64_t nb = 1024 / outsp;
+    const int64_t cap = kdim > 0 ? ((int64_t)4 << 20) / (4 * kdim * outsp) : nb;
+    if (nb > cap) nb = cap;
+    if (nb > p->batch) nb = p->batch;
+    return nb < 2 ? 1 : nb;
+}
+
+/* Bytes of the im2col buffer (and, when images are stacked, of the GEMM output they share),
+ * rounded up to 64. */
+static size_t col_bytes(const sqz_conv_params *p) {
+    const int64_t nb = images_per_gemm(p);
+    if (is_depthwise(p) || (nb == 1 && is_pointwise(p))) return 0;
+    int64_t insp, outsp, kk;
+    geometry(p, &insp, &outsp, &kk);
+    size_t n = mul_sat(mul_sat(mul_sat(sizeof(float), p->c_in / p->group), kk), outsp);
+    if (nb > 1) n = add_sat(mul_sat(n, nb), add_sat(mul_sat(mul_sat(sizeof(float), p->c_out / p->group), outsp * nb), 63));
     return add_sat(n, 63) & ~(size_t)63;
 }
 
@@ -60,7 +80,7 @@ size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_param
     const size_t col = col_bytes(p);
     if (col == SIZE_MAX) return SIZE_MAX;
     const int64_t mg = p->c_out / p->group, kdim = (p->c_in / p->group) * kk;
-    return add_sat(col, sqz_gemm_f32_scratch_bytes(isa, threads, mg, outsp, kdim));
+    return add_sat(col, sqz_gemm_f32_scratch_bytes(isa, threads, mg, outsp * images_per_gemm(p), kdim));
 }
 
 void sqz_dwconv2d_f32_plane(const sqz_dw_plane *g, const float *x, const float *w, float bias,
@@ -118,11 +138,69 @@ static void conv_depthwise(sqz_isa isa, int threads, const sqz_conv_params *p, c
     (void)isa;
 }
 
-/* im2col of one image group: col (channels*kk, outsp), row (ch, kernel offset), column = output
- * position; image positions outside the input read as 0. Rows split over threads. */
-static void im2col(int threads, const sqz_conv_params *p, int64_t channels, const float *img, float *col) {
+/* 2-D im2col (as im2col below): per row (channel, ky, kx), each output row oy copies the valid
+ * span of one input row (contiguous for stride 1) and zeroes the rest. */
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) static void im2col_2d(int threads, const sqz_conv_params *p, int64_t channels, const float *img, float *col,
+                      int64_t ldcol) {
+    const int64_t H = p->in[0], W = p->in[1], OH = p->out[0], OW = p->out[1], KH = p->kernel[0], KW = p->kernel[1];
+    const int64_t sh = p->stride[0], sw = p->stride[1], dh = p->dilation[0], dw = p->dilation[1];
+    const int64_t ph = p->pad_begin[0], pw = p->pad_begin[1];
+    const int nt = threads > 1 && channels * KH * KW * OH * OW >= 65536 ? threads : 1;
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t rowi = 0; rowi < channels * KH * KW; rowi++) {
+        const int64_t ch = rowi / (KH * KW), ky = rowi / KW % KH, kx = rowi % KW;
+        const float *im = img + ch * H * W;
+        float *row = col + rowi * ldcol;
+        const int64_t off = kx * dw - pw;
+        int64_t lo = off < 0 ? (-off + sw - 1) / sw : 0;
+        int64_t hi = W - 1 - off >= 0 ? (W - 1 - off) / sw + 1 : 0;
+        if (hi > OW) hi = OW;
+        if (lo > hi) lo = hi;
+        for (int64_t oy = 0; oy < OH; oy++) {
+            float *r = row + oy * OW;
+            const int64_t iy = oy * sh - ph + ky * dh;
+            /* plain loops: rows are short (LeNet: 10 floats), a library call per span costs more */
+            if (iy < 0 || iy >= H) {
+                for (int64_t i = 0; i < OW; i++) r[i] = 0.0f;
+                continue;
+            }
+            const float *src = im + iy * W + off;
+            for (int64_t i = 0; i < lo; i++) r[i] = 0.0f;
+            if (sw == 1)
+                for (int64_t i = lo; i < hi; i++) r[i] = src[i];
+            else
+                for (int64_t i = lo; i < hi; i++) r[i] = src[i * sw];
+            for (int64_t i = hi; i < OW; i++) r[i] = 0.0f;
+        }
+    }
+}
+
+/* im2col of one image group: col (channels*kk, outsp; row stride ldcol), row (ch, kernel offset),
+ * column = output position; image positions outside the input read as 0. Rows split over threads. */
+static void im2col(sqz_isa isa, int threads, const sqz_conv_params *p, int64_t channels, const float *img,
+                   float *col, int64_t ldcol) {
     int64_t insp, outsp, kk;
     geometry(p, &insp, &outsp, &kk);
+    if (p->nsp == 2) {
+#if defined(__x86_64__)
+        if (isa >= SQZ_ISA_AVX512 && p->stride[1] <= 2) {
+            const int64_t rows = channels * kk;
+            const int nt = threads > 1 && rows * outsp >= 65536 ? threads : 1;
+            (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+            for (int t = 0; t < nt; t++)
+                sqz_im2col2d_f32__avx512(p, rows * t / nt, rows * (t + 1) / nt, img, col, ldcol);
+            return;
+        }
+#endif
+        im2col_2d(threads, p, channels, img, col, ldcol);
+        return;
+    }
     const int nsp = p->nsp, last = nsp - 1;
     const int64_t L = p->out[last], IL = p->in[last], s = p->stride[last];
     const int64_t outer = L ? outsp / L : 0;
@@ -139,7 +217,7 @@ static void im2col(int threads, const sqz_conv_params *p, int64_t channels, cons
             rem /= p->kernel[d];
         }
         const float *im = img + ch * insp;
-        float *row = col + rowi * outsp;
+        float *row = col + rowi * ldcol;
         const int64_t off = kv[last] * p->dilation[last] - p->pad_begin[last];
         int64_t lo = off < 0 ? (-off + s - 1) / s : 0;
         int64_t hi = IL - 1 - off >= 0 ? (IL - 1 - off) / s + 1 : 0;
@@ -176,6 +254,20 @@ static void im2col(int threads, const sqz_conv_params *p, int64_t channels, cons
 
 void sqz_conv_f32(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
                   const float *bias, const sqz_conv_act *act, float *y, void *scratch) {
+    sqz_conv_f32_packed(isa, threads, p, x, w, NULL, 0, bias, act, y, scratch);
+}
+
+size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p) {
+    isa = clamp_isa(isa);
+    if (isa == SQZ_ISA_REF || p->group <= 0 || is_depthwise(p)) return 0;
+    int64_t insp, outsp, kk;
+    geometry(p, &insp, &outsp, &kk);
+    return sqz_gemm_f32_packed_a_bytes(isa, p->c_out / p->group, (p->c_in / p->group) * kk);
+}
+
+void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
+                         const float *packed_w, int64_t packed_stride, const float *bias, const sqz_conv_act *act,
+                         float *y, void *scratch) {
     isa = clamp_isa(isa);
     int64_t insp, outsp, kk;
     geometry(p, &insp, &outsp, &kk);
@@ -193,19 +285,32 @@ void sqz_conv_f32(sqz_isa isa, int threads, const sqz_conv_params *p, const floa
         return;
     }
     const int64_t cg = p->c_in / p->group, mg = p->c_out / p->group, kdim = cg * kk;
-    const int pointwise = is_pointwise(p);
+    const int64_t nb = images_per_gemm(p);
+    const int pointwise = nb == 1 && is_pointwise(p);
     float *col = scratch;
-    char *gemm_scratch = (char *)scratch + col_bytes(p);
+    const size_t cb = col_bytes(p);
+    char *gemm_scratch = (char *)scratch + cb;
+    /* stacked images: col (kdim, nb * outsp), then the shared output (mg, nb * outsp) */
+    float *tmp_out = nb > 1 ? col + ((size_t)kdim * (size_t)(nb * outsp) + 15) / 16 * 16 : NULL;
     sqz_gemm_epi epi = {.clamp = act ? act->clamp : 0, .lo = act ? act->lo : 0.0f, .hi = act ? act->hi : 0.0f};
-    for (int64_t n = 0; n < p->batch; n++)
+    for (int64_t n0 = 0; n0 < p->batch; n0 += nb) {
+        const int64_t nbi = p->batch - n0 < nb ? p->batch - n0 : nb, cols = nbi * outsp;
         for (int64_t g = 0; g < p->group; g++) {
-            const float *xg = x + (n * p->c_in + g * cg) * insp;
-            if (!pointwise) im2col(threads, p, cg, xg, col);
+            for (int64_t b = 0; b < nbi && !pointwise; b++)
+                im2col(isa, threads, p, cg, x + ((n0 + b) * p->c_in + g * cg) * insp, col + b * outsp, cols);
             epi.bias_m = bias ? bias + g * mg : NULL;
-            const sqz_gemm_f32_args ga = {.M = mg, .N = outsp, .K = kdim, .alpha = 1.0f, .beta = 0.0f,
-                                          .A = w + g * mg * kdim, .lda = kdim, .B = pointwise ? xg : col,
-                                          .ldb = outsp, .C = y + (n * p->c_out + g * mg) * outsp, .ldc = outsp,
-                                          .epi = &epi};
+            float *out = nb > 1 ? tmp_out : y + (n0 * p->c_out + g * mg) * outsp;
+            const sqz_gemm_f32_args ga = {.M = mg, .N = cols, .K = kdim, .alpha = 1.0f, .beta = 0.0f,
+                                          .A = w + g * mg * kdim, .lda = kdim,
+                                          .B = pointwise ? x + (n0 * p->c_in + g * cg) * insp : col, .ldb = cols,
+                                          .C = out, .ldc = cols, .epi = &epi,
+                                          .packed_a = packed_w ? packed_w + g * packed_stride : NULL};
             sqz_gemm_f32(isa, threads, &ga, gemm_scratch);
+            if (nb > 1)
+                for (int64_t m = 0; m < mg; m++)
+                    for (int64_t b = 0; b < nbi; b++)
+                        memcpy(y + ((n0 + b) * p->c_out + g * mg + m) * outsp, out + m * cols + b * outsp,
+                               sizeof(float) * (size_t)outsp);
         }
+    }
 }

@@ -4,7 +4,9 @@
  *  - depthwise (c_in/group == 1, spatial rank <= 2): direct, one output plane at a time, split over
  *    threads by plane; AVX-512 paths for 3x3 and 5x5 kernels with stride 1 or 2 and no dilation;
  *  - 1x1 with unit stride and no padding: one GEMM per image and group on the input itself;
- *  - everything else: im2col into scratch, then one GEMM per image and group.
+ *  - everything else: im2col into scratch, then one GEMM per image and group; when the output
+ *    has under 512 positions several images share one GEMM (their im2col side by side), and
+ *    the result is copied into place.
  * Bias and the optional clamp (ReLU / ReLU6 / Clip) are fused into the GEMM epilogue.
  * SQZ_ISA_REF runs sqz_conv_f32_ref and a scalar clamp: the oracle. */
 #ifndef SQZ_KERNELS_CONV_F32_H
@@ -26,6 +28,15 @@ size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_param
 void sqz_conv_f32(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
                   const float *bias, const sqz_conv_act *act, float *y, void *scratch);
 
+/* As sqz_conv_f32, with the weights of each group optionally packed once (packed_w, NULL for
+ * none): group g's c_out/group x (c_in/group * kernel) block packed by sqz_gemm_f32_pack_a for the
+ * same isa at packed_w + g * packed_stride floats. Same bits as the unpacked call. */
+void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
+                         const float *packed_w, int64_t packed_stride, const float *bias, const sqz_conv_act *act,
+                         float *y, void *scratch);
+/* Bytes of one group's packed weights (0: this isa / geometry takes no packed weights). */
+size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p);
+
 /* One depthwise output plane, portable: y (OH, OW) = bias + conv(x (H, W), w (KH, KW)), clamped. */
 typedef struct sqz_dw_plane {
     int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw;
@@ -35,6 +46,10 @@ void sqz_dwconv2d_f32_plane(const sqz_dw_plane *g, const float *x, const float *
 #if defined(__x86_64__)
 /* AVX-512 plane for KH == KW in {3, 5}, sh == sw in {1, 2}, dh == dw == 1; returns 0 (and does
  * nothing) for other geometries. */
+/* im2col rows [r0, r1) of a 2-D convolution's image group into col (row stride ldcol), as the
+ * portable im2col; returns 0 (and does nothing) for a horizontal stride above 2. */
+int sqz_im2col2d_f32__avx512(const sqz_conv_params *p, int64_t r0, int64_t r1, const float *img, float *col,
+                             int64_t ldcol);
 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float *x, const float *w, float bias,
                                    const sqz_conv_act *act, float *y);
 #endif

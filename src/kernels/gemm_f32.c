@@ -32,13 +32,25 @@ typedef struct gemm_cfg {
 
 /* Fills cfg for isa and M; returns 0 when isa has no packed path (ref).
  * AVX-512: 14x32 tiles, or 8x32 when that pads M less (weighing 8-row tiles as 4% slower per row,
- * as measured). Blocks: KC = 256 (a 14 x 256 A panel is 14 KB, in L1), MC = 168 rows (A block
+ * as measured); M = 1..4 (matrix-vector products) uses M x 32 tiles so no padded rows are
+ * computed. The tile height never changes what a C element's sum is. Blocks: KC = 256 (a 14 x 256 A panel is 14 KB, in L1), MC = 168 rows (A block
  * 168 KB, in L2), NC = 1024. */
 static int gemm_config(sqz_isa isa, int64_t M, gemm_cfg *cfg) {
 #if defined(__x86_64__)
     if (isa >= SQZ_ISA_AVX512) {
+        static const sqz_gemm_f32_ukernel_fn small[4][2] = {
+            {sqz_gemm_f32_ukernel_1x32__avx512, sqz_gemm_f32_ukernel_1x16__avx512},
+            {sqz_gemm_f32_ukernel_2x32__avx512, sqz_gemm_f32_ukernel_2x16__avx512},
+            {sqz_gemm_f32_ukernel_3x32__avx512, sqz_gemm_f32_ukernel_3x16__avx512},
+            {sqz_gemm_f32_ukernel_4x32__avx512, sqz_gemm_f32_ukernel_4x16__avx512}};
+        static const sqz_gemm_f32_pack_fn small_pack[4] = {sqz_gemm_f32_pack_1__avx512, sqz_gemm_f32_pack_2__avx512,
+                                                           sqz_gemm_f32_pack_3__avx512, sqz_gemm_f32_pack_4__avx512};
         const int64_t rows14 = (M + 13) / 14 * 14, rows8 = (M + 7) / 8 * 8;
-        if (rows8 * 104 < rows14 * 100)
+        if (M >= 1 && M <= 4)
+            *cfg = (gemm_cfg){.mr = (int)M, .nr = 32, .kc = 256, .mc = 168, .nc = 1024,
+                              .ukernel = small[M - 1][0], .ukernel_half = small[M - 1][1],
+                              .pack_a = small_pack[M - 1], .pack_b = sqz_gemm_f32_pack_32__avx512};
+        else if (rows8 * 104 < rows14 * 100)
             *cfg = (gemm_cfg){.mr = 8, .nr = 32, .kc = 256, .mc = 160, .nc = 1024,
                               .ukernel = sqz_gemm_f32_ukernel_8x32__avx512,
                               .ukernel_half = sqz_gemm_f32_ukernel_8x16__avx512,
@@ -51,9 +63,17 @@ static int gemm_config(sqz_isa isa, int64_t M, gemm_cfg *cfg) {
         return 1;
     }
     if (isa == SQZ_ISA_AVX2) {
-        *cfg = (gemm_cfg){.mr = 6, .nr = 16, .kc = 256, .mc = 120, .nc = 1024,
-                          .ukernel = sqz_gemm_f32_ukernel_6x16__avx2, .ukernel_half = NULL,
-                          .pack_a = sqz_gemm_f32_pack_6__avx2, .pack_b = sqz_gemm_f32_pack_16__avx2};
+        static const sqz_gemm_f32_ukernel_fn small[4] = {sqz_gemm_f32_ukernel_1x16__avx2, sqz_gemm_f32_ukernel_2x16__avx2,
+                                                         sqz_gemm_f32_ukernel_3x16__avx2, sqz_gemm_f32_ukernel_4x16__avx2};
+        static const sqz_gemm_f32_pack_fn small_pack[4] = {sqz_gemm_f32_pack_1__avx2, sqz_gemm_f32_pack_2__avx2,
+                                                           sqz_gemm_f32_pack_3__avx2, sqz_gemm_f32_pack_4__avx2};
+        if (M >= 1 && M <= 4)
+            *cfg = (gemm_cfg){.mr = (int)M, .nr = 16, .kc = 256, .mc = 120, .nc = 1024, .ukernel = small[M - 1],
+                              .ukernel_half = NULL, .pack_a = small_pack[M - 1], .pack_b = sqz_gemm_f32_pack_16__avx2};
+        else
+            *cfg = (gemm_cfg){.mr = 6, .nr = 16, .kc = 256, .mc = 120, .nc = 1024,
+                              .ukernel = sqz_gemm_f32_ukernel_6x16__avx2, .ukernel_half = NULL,
+                              .pack_a = sqz_gemm_f32_pack_6__avx2, .pack_b = sqz_gemm_f32_pack_16__avx2};
         return 1;
     }
 #endif
@@ -134,7 +154,7 @@ void sqz_gemm_f32_store_tile(const float *t, int NR, float *c, int64_t ldc, int 
 static void gemm_region(const gemm_cfg *cfg, const sqz_gemm_f32_args *g, int64_t m0, int64_t m1, int64_t n0,
                         int64_t n1, float *buf, int64_t a_floats) {
     const int MR = cfg->mr, NR = cfg->nr;
-    float *ap = buf, *bp = buf + a_floats;
+    float *ap = buf, *bp = buf + a_floats; /* packing space, or the prepacked operands */
     const sqz_gemm_epi *epi = g->epi;
     sqz_gemm_f32_store st = {.alpha = g->alpha, .beta = g->beta, .clamp = epi ? epi->clamp : 0,
                              .lo = epi ? epi->lo : 0.0f, .hi = epi ? epi->hi : 0.0f};
@@ -144,12 +164,17 @@ static void gemm_region(const gemm_cfg *cfg, const sqz_gemm_f32_args *g, int64_t
             const int64_t kc = min64(cfg->kc, g->K - pc);
             st.first = pc == 0;
             st.last = pc + kc == g->K;
-            for (int64_t p = 0; p < nc; p += NR)
-                cfg->pack_b(g->B, g->ldb, !g->trans_b, jc + p, min64(NR, nc - p), pc, kc, bp + p * kc);
+            if (g->packed_b)
+                bp = (float *)g->packed_b + pc * round_up(g->N, NR) + jc * kc;
+            else
+                for (int64_t p = 0; p < nc; p += NR)
+                    cfg->pack_b(g->B, g->ldb, !g->trans_b, jc + p, min64(NR, nc - p), pc, kc, bp + p * kc);
             for (int64_t ic = m0; ic < m1; ic += cfg->mc) {
                 const int64_t mc = min64(cfg->mc, m1 - ic);
-                for (int64_t p = 0; p < mc; p += MR)
-                    cfg->pack_a(g->A, g->lda, g->trans_a, ic + p, min64(MR, mc - p), pc, kc, ap + p * kc);
+                if (g->packed_a) ap = (float *)g->packed_a + pc * round_up(g->M, MR) + ic * kc;
+                else
+                    for (int64_t p = 0; p < mc; p += MR)
+                        cfg->pack_a(g->A, g->lda, g->trans_a, ic + p, min64(MR, mc - p), pc, kc, ap + p * kc);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     const int nr = (int)min64(NR, nc - jr);
                     const sqz_gemm_f32_ukernel_fn uk = cfg->ukernel_half && 2 * nr <= NR ? cfg->ukernel_half : cfg->ukernel;
@@ -179,6 +204,7 @@ void sqz_gemm_f32(sqz_isa isa, int threads, const sqz_gemm_f32_args *g, void *sc
     if (g->M <= 0 || g->N <= 0) return;
     gemm_cfg cfg;
     if (!gemm_config(clamp_isa(isa), g->M, &cfg) || !scratch) {
+        if (g->packed_a || g->packed_b) return; /* misuse: packed for a level without packed path */
         sqz_gemm_f32_ref(g->trans_a, g->trans_b, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B, g->ldb, g->beta,
                          g->C, g->ldc);
         sqz_gemm_f32_epilogue_ref(g->M, g->N, g->C, g->ldc, g->epi);
@@ -211,4 +237,43 @@ void sqz_gemm_f32(sqz_isa isa, int threads, const sqz_gemm_f32_args *g, void *sc
         }
         gemm_region(&cfg, g, m0, m1, n0, n1, base + per * t, a_floats);
     }
+}
+
+/* ---- operands packed once (constant weights) ---- */
+
+/* Floats of op(X) (rows x K) packed in panels of R rows: every KC block holds round_up(rows, R)
+ * rows; the panel of row r0 in the block at pc starts at pc * round_up(rows, R) + r0 * kc. */
+static int64_t packed_floats(int64_t rows, int64_t K, int R) { return round_up(rows, R) * K; }
+
+static void pack_all(const gemm_cfg *cfg, sqz_gemm_f32_pack_fn fn, int R, int trans, int64_t rows, int64_t K,
+                     const float *X, int64_t ld, float *dst) {
+    const int64_t rp = round_up(rows, R);
+    for (int64_t pc = 0; pc < K; pc += cfg->kc) {
+        const int64_t kc = min64(cfg->kc, K - pc);
+        for (int64_t r = 0; r < rows; r += R) fn(X, ld, trans, r, min64(R, rows - r), pc, kc, dst + pc * rp + r * kc);
+    }
+}
+
+size_t sqz_gemm_f32_packed_a_bytes(sqz_isa isa, int64_t M, int64_t K) {
+    gemm_cfg cfg;
+    if (M <= 0 || K <= 0 || !gemm_config(clamp_isa(isa), M, &cfg)) return 0;
+    return (size_t)packed_floats(M, K, cfg.mr) * 4u;
+}
+
+size_t sqz_gemm_f32_packed_b_bytes(sqz_isa isa, int64_t K, int64_t N) {
+    gemm_cfg cfg;
+    if (N <= 0 || K <= 0 || !gemm_config(clamp_isa(isa), 16, &cfg)) return 0;
+    return (size_t)packed_floats(N, K, cfg.nr) * 4u;
+}
+
+void sqz_gemm_f32_pack_a(sqz_isa isa, int trans_a, int64_t M, int64_t K, const float *A, int64_t lda, float *dst) {
+    gemm_cfg cfg;
+    if (M <= 0 || K <= 0 || !gemm_config(clamp_isa(isa), M, &cfg)) return;
+    pack_all(&cfg, cfg.pack_a, cfg.mr, trans_a, M, K, A, lda, dst);
+}
+
+void sqz_gemm_f32_pack_b(sqz_isa isa, int trans_b, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst) {
+    gemm_cfg cfg;
+    if (N <= 0 || K <= 0 || !gemm_config(clamp_isa(isa), 16, &cfg)) return;
+    pack_all(&cfg, cfg.pack_b, cfg.nr, !trans_b, N, K, B, ldb, dst);
 }

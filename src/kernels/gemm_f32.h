@@ -36,6 +36,10 @@ typedef struct sqz_gemm_f32_args {
     float *C;
     int64_t ldc;
     const sqz_gemm_epi *epi; /* may be NULL */
+    /* Optional operands packed once by sqz_gemm_f32_pack_a / _pack_b for the same isa and sizes
+     * (then A / B, lda / ldb and trans_a / trans_b are not read). Results are bit-identical to
+     * the unpacked call. Only for an isa with a packed path (packed_*_bytes > 0). */
+    const float *packed_a, *packed_b;
 } sqz_gemm_f32_args;
 
 /* Scratch bytes sqz_gemm_f32 needs for these sizes, ISA and thread count (0: none). */
@@ -43,6 +47,14 @@ size_t sqz_gemm_f32_scratch_bytes(sqz_isa isa, int threads, int64_t M, int64_t N
 /* Runs the GEMM with the given ISA level (clamped to what the CPU supports) and threads.
  * scratch: sqz_gemm_f32_scratch_bytes bytes, 64-byte aligned (NULL allowed when 0). */
 void sqz_gemm_f32(sqz_isa isa, int threads, const sqz_gemm_f32_args *g, void *scratch);
+
+/* Packing constant operands once (weights): bytes of op(A) (M x K) or op(B) (K x N) packed for
+ * isa (0: isa has no packed path; then pass the operand unpacked), and the packing itself into
+ * dst (64-byte aligned, that many bytes). The packed B does not depend on M. */
+size_t sqz_gemm_f32_packed_a_bytes(sqz_isa isa, int64_t M, int64_t K);
+size_t sqz_gemm_f32_packed_b_bytes(sqz_isa isa, int64_t K, int64_t N);
+void sqz_gemm_f32_pack_a(sqz_isa isa, int trans_a, int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
+void sqz_gemm_f32_pack_b(sqz_isa isa, int trans_b, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst);
 
 /* The scalar epilogue of the reference path: C = act(C + bias) over M x N. */
 void sqz_gemm_f32_epilogue_ref(int64_t M, int64_t N, float *C, int64_t ldc, const sqz_gemm_epi *epi);

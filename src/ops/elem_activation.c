@@ -4,6 +4,7 @@
  * Softplus is written to avoid overflow for large |x|. */
 #include <math.h>
 
+#include "kernels/elem_f32.h"
 #include "ops/elem_util.h"
 
 /* exp(-v) overflowing to inf for very negative v still gives the right limit, 0 */
@@ -54,7 +55,13 @@ static void relu_int(sqz_dtype dt, void *o, const void *x, int64_t n, const floa
 #define F SQZ_EM_FLOAT
 #define ACT(sym, NAME, A0, D0, A1, D1) \
     SQZ_UNARY_OP(sym, NAME, F, sym##_f32, sym##_f64, NULL, A0, D0, A1, D1, NULL, 0)
-SQZ_UNARY_OP(relu, "Relu", F | SQZ_EM_SINT, relu_f32, relu_f64, relu_int, NULL, 0, NULL, 0, NULL, 0)
+/* Relu f32: the vectorized clamp (kernels/elem_f32.h); the scalar loop under SQZ_ISA=ref. */
+static void relu_f32_fast(float *o, const float *x, int64_t n, const float *p) {
+    const sqz_isa isa = sqz_cpu_isa();
+    if (isa == SQZ_ISA_REF) relu_f32(o, x, n, p);
+    else sqz_clamp_f32(isa, n, x, o, 0.0f, INFINITY);
+}
+SQZ_UNARY_OP(relu, "Relu", F | SQZ_EM_SINT, relu_f32_fast, relu_f64, relu_int, NULL, 0, NULL, 0, NULL, 0)
 ACT(leakyrelu, "LeakyRelu", "alpha", 0.01f, NULL, 0)
 ACT(elu, "Elu", "alpha", 1.0f, NULL, 0)
 ACT(selu, "Selu", "alpha", 1.67326319217681884765625f, "gamma", 1.05070102214813232421875f)

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/elem_f32.h"
 #include "ops/elem_util.h"
 
 void sqz_elem_k_add(sqz_dtype dt, void *o, const void *a, const void *b, int64_t n, int sa, int sb,
@@ -147,7 +148,31 @@ static void k_shift(sqz_dtype dt, void *o, const void *a, const void *b, int64_t
     const sqz_op sqz_op_##sym = {.name = NAME, .n_in_min = 2, .n_in_max = 2, .n_out_min = 1,   \
                                  .n_out_max = 1, .infer = sym##_infer, .forward = sym##_forward};
 
-ARITH_OP(add, "Add", SQZ_EM_NUM, sqz_elem_k_add)
+/* Add: f32 operands of equal shape take the vectorized kernel, which also applies a Relu/Clip the
+ * session fused into it (c->act); other cases run the broadcasting loop, then the clamp. */
+static sqz_status add_infer(sqz_opctx *c) { return sqz_elem_binary_infer(c, SQZ_EM_NUM, SQZ_DT_UNDEF); }
+static int same_shape(const sqz_tensor *a, const sqz_tensor *b) {
+    if (a->ndim != b->ndim) return 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->dims[i] != b->dims[i]) return 0;
+    return 1;
+}
+static sqz_status add_forward(sqz_opctx *c) {
+    const sqz_tensor *a = c->in[0], *b = c->in[1];
+    sqz_tensor *y = c->out[0];
+    if (a->dtype == SQZ_DT_F32 && b->dtype == SQZ_DT_F32 && y->dtype == SQZ_DT_F32 && same_shape(a, b) &&
+        same_shape(a, y)) {
+        sqz_add_f32(sqz_cpu_isa(), sqz_tensor_numel(y), a->data, b->data, y->data, c->act, c->act_lo, c->act_hi);
+        return SQZ_OK;
+    }
+    sqz_status st = sqz_elem_binary_forward(c, sqz_elem_k_add, NULL);
+    if (!st && c->act && y->dtype == SQZ_DT_F32)
+        sqz_clamp_f32(sqz_cpu_isa(), sqz_tensor_numel(y), y->data, y->data, c->act_lo, c->act_hi);
+    return st;
+}
+const sqz_op sqz_op_add = {.name = "Add", .n_in_min = 2, .n_in_max = 2, .n_out_min = 1, .n_out_max = 1,
+                           .infer = add_infer, .forward = add_forward, .fuse_act = 1};
+
 ARITH_OP(sub, "Sub", SQZ_EM_NUM, k_sub)
 ARITH_OP(mul, "Mul", SQZ_EM_NUM, k_mul)
 ARITH_OP(div, "Div", SQZ_EM_NUM, k_div)

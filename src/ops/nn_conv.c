@@ -1,11 +1,13 @@
 /* ops/nn_conv.c - Conv (ONNX opset 1-17): 1-D, 2-D and 3-D (up to 6-D) spatial, group and
  * depthwise, strides, pads, dilations, auto_pad, optional bias; kernel_shape taken from W.
  * X (N, C, D1...), W (M, C/group, k1...), B (M) -> Y (N, M, O1...). f32 and f64; f32 runs the
- * fast kernels of the CPU's ISA level (kernels/conv_f32.h), f64 the reference. */
+ * fast kernels of the CPU's ISA level (kernels/conv_f32.h) with constant weights packed once per
+ * session (ops/nn_pack.h), f64 the reference. */
 #include <string.h>
 
 #include "kernels/conv_f32.h"
 #include "kernels/ref/kernels_ref.h"
+#include "ops/nn_pack.h"
 #include "ops/nn_util.h"
 
 /* Validates inputs and attributes and computes the geometry (unknown dims stay -1) and the
@@ -99,8 +101,15 @@ static sqz_status conv_forward(sqz_opctx *c) {
     if (need && !scratch) return SQZ_ERR_NOMEM;
     const sqz_conv_act act = {.clamp = c->act != 0, .lo = c->act_lo, .hi = c->act_hi};
     if (f32) {
-        sqz_conv_f32(isa, c->threads, &p, X->data, W->data, B ? B->data : NULL, c->act ? &act : NULL,
-                     c->out[0]->data, scratch);
+        int64_t pstride = 0;
+        const float *pw = NULL;
+        if (sqz_conv_f32_packed_w_bytes(isa, &p)) {
+            int64_t kk = 1;
+            for (int d = 0; d < p.nsp; d++) kk *= p.kernel[d];
+            pw = sqz_nn_packed_a(c, isa, W, p.group, p.c_out / p.group, p.c_in / p.group * kk, &pstride);
+        }
+        sqz_conv_f32_packed(isa, c->threads, &p, X->data, W->data, pw, pstride, B ? B->data : NULL,
+                            c->act ? &act : NULL, c->out[0]->data, scratch);
     } else {
         sqz_conv_f64_ref(&p, X->data, W->data, B ? B->data : NULL, c->out[0]->data, scratch);
         sqz_nn_post_act(c, c->out[0]);
@@ -129,5 +138,6 @@ const sqz_op sqz_op_conv = {
     .forward = conv_forward,
     .scratch_bytes = conv_scratch,
     .macs = conv_macs,
+    .release_state = sqz_nn_packed_free,
     .fuse_act = 1,
 };

@@ -1,9 +1,11 @@
 /* ops/nn_gemm.c - Gemm (ONNX opset 1-17): Y = alpha * A' * B' + beta * C, A' = transA ? A^T : A,
  * B' likewise; C optional and unidirectionally broadcast to (M, N). f32 and f64.
  * f32 runs the fast GEMM of the CPU's ISA level (kernels/gemm_f32.h); a C that is a row (N) or a
- * column (M, 1) with beta == 1 becomes the fused bias of its epilogue. */
+ * column (M, 1) with beta == 1 becomes the fused bias of its epilogue; a constant B is packed once
+ * per session (ops/nn_pack.h). */
 #include "kernels/gemm_f32.h"
 #include "kernels/ref/kernels_ref.h"
+#include "ops/nn_pack.h"
 #include "ops/nn_util.h"
 
 /* M, N, K from A and B (-1 unknown) after validating ranks and dtypes. */
@@ -105,7 +107,8 @@ static sqz_status gemm_forward(sqz_opctx *c) {
         if (need && !scratch) return SQZ_ERR_NOMEM;
         const sqz_gemm_f32_args g = {.trans_a = ta, .trans_b = tb, .M = M, .N = N, .K = K, .alpha = (float)alpha,
                                      .beta = C && !fused ? 1.0f : 0.0f, .A = A->data, .lda = lda, .B = B->data,
-                                     .ldb = ldb, .C = Y->data, .ldc = N, .epi = fused || c->act ? &epi : NULL};
+                                     .ldb = ldb, .C = Y->data, .ldc = N, .epi = fused || c->act ? &epi : NULL,
+                                     .packed_b = need ? sqz_nn_packed_b(c, isa, B, tb, K, N, ldb) : NULL};
         sqz_gemm_f32(isa, c->threads, &g, scratch);
         sqz_nn_scratch_release(owned);
     } else {
@@ -132,5 +135,6 @@ const sqz_op sqz_op_gemm = {
     .forward = gemm_forward,
     .scratch_bytes = gemm_scratch,
     .macs = gemm_macs,
+    .release_state = sqz_nn_packed_free,
     .fuse_act = 1,
 };

@@ -1,10 +1,12 @@
 /* ops/nn_matmul.c - MatMul (ONNX opset 1-17) with numpy semantics: a 1-D A is a row vector
  * and a 1-D B a column vector (their unit dim is dropped from the result), leading batch
- * dims broadcast. f32 and f64; f32 runs the fast GEMM of the CPU's ISA level (kernels/gemm_f32.h). */
+ * dims broadcast. f32 and f64; f32 runs the fast GEMM of the CPU's ISA level (kernels/gemm_f32.h),
+ * with a constant B shared by all batches packed once per session (ops/nn_pack.h). */
 #include <string.h>
 
 #include "kernels/gemm_f32.h"
 #include "kernels/ref/kernels_ref.h"
+#include "ops/nn_pack.h"
 #include "ops/nn_util.h"
 
 typedef struct mm_shape {
@@ -90,11 +92,12 @@ static size_t mm_scratch(const sqz_opctx *c) {
 
 /* y = a * b for one (possibly stacked) GEMM of m rows. */
 static void mm_gemm(const sqz_opctx *c, int f32, int64_t m, int64_t N, int64_t K, const void *a, const void *b,
-                    void *y, void *scratch) {
+                    void *y, void *scratch, const float *packed_b) {
     if (f32) {
         const sqz_gemm_epi epi = {.clamp = 1, .lo = c->act_lo, .hi = c->act_hi};
         const sqz_gemm_f32_args g = {.M = m, .N = N, .K = K, .alpha = 1.0f, .beta = 0.0f, .A = a, .lda = K,
-                                     .B = b, .ldb = N, .C = y, .ldc = N, .epi = c->act ? &epi : NULL};
+                                     .B = b, .ldb = N, .C = y, .ldc = N, .epi = c->act ? &epi : NULL,
+                                     .packed_b = packed_b};
         sqz_gemm_f32(sqz_cpu_isa(), c->threads, &g, scratch);
     } else {
         sqz_gemm_f64_ref(0, 0, m, N, K, 1.0, a, K, b, N, 0.0, y, N);
@@ -126,7 +129,8 @@ static sqz_status mm_forward(sqz_opctx *c) {
     char *y = c->out[0]->data;
     const char *a = A->data, *b = B->data;
     if (bcount == 1) { /* B shared by every batch: the batches of A stack into one tall GEMM */
-        mm_gemm(c, f32, rows, N, K, a, b, y, scratch);
+        const float *pb = f32 && scratch && rows > 0 ? sqz_nn_packed_b(c, sqz_cpu_isa(), B, 0, K, N, N) : NULL;
+        mm_gemm(c, f32, rows, N, K, a, b, y, scratch, pb);
         sqz_nn_scratch_release(owned);
         return SQZ_OK;
     }
@@ -139,7 +143,7 @@ static sqz_status mm_forward(sqz_opctx *c) {
         }
         const void *ap = a + (size_t)(ai * M * K) * es, *bp = b + (size_t)(bj * K * N) * es;
         void *yp = y + (size_t)(bi * M * N) * es;
-        mm_gemm(c, f32, M, N, K, ap, bp, yp, scratch);
+        mm_gemm(c, f32, M, N, K, ap, bp, yp, scratch, NULL);
         for (int i = s.nb - 1; i >= 0; i--) {
             if (++pos[i] < s.batch[i]) break;
             pos[i] = 0;
@@ -169,5 +173,6 @@ const sqz_op sqz_op_matmul = {
     .forward = mm_forward,
     .scratch_bytes = mm_scratch,
     .macs = mm_macs,
+    .release_state = sqz_nn_packed_free,
     .fuse_act = 1,
 };

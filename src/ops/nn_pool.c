@@ -1,8 +1,10 @@
 /* ops/nn_pool.c - MaxPool (with optional Indices), AveragePool, GlobalAveragePool and
  * GlobalMaxPool (ONNX opset 1-17): N-D, kernel_shape, strides, pads, dilations, ceil_mode,
- * auto_pad, storage_order, count_include_pad. f32 and f64; MaxPool also u8 and i8. */
+ * auto_pad, storage_order, count_include_pad. f32 and f64; MaxPool also u8 and i8. f32 runs the
+ * fast kernels of the CPU's ISA level (kernels/pool_f32.h) except MaxPool with Indices. */
 #include <string.h>
 
+#include "kernels/pool_f32.h"
 #include "kernels/ref/kernels_ref.h"
 #include "ops/nn_util.h"
 
@@ -69,7 +71,10 @@ static sqz_status maxpool_forward(sqz_opctx *c) {
     const int so = sqz_node_attr_int(c->node, "storage_order", 0) != 0;
     void *y = c->out[0]->data;
     switch (X->dtype) {
-    case SQZ_DT_F32: sqz_maxpool_f32_ref(&p, X->data, y, idx, so); break;
+    case SQZ_DT_F32:
+        if (idx) sqz_maxpool_f32_ref(&p, X->data, y, idx, so);
+        else sqz_maxpool_f32(sqz_cpu_isa(), c->threads, &p, X->data, y);
+        break;
     case SQZ_DT_F64: sqz_maxpool_f64_ref(&p, X->data, y, idx, so); break;
     case SQZ_DT_U8: sqz_maxpool_u8_ref(&p, X->data, y, idx, so); break;
     default: sqz_maxpool_i8_ref(&p, X->data, y, idx, so); break;
@@ -94,7 +99,7 @@ static sqz_status avgpool_forward(sqz_opctx *c) {
     sqz_status st = pool_geometry(c, "AveragePool", &p, &yndim, ydims);
     if (st) return st;
     const int cip = sqz_node_attr_int(c->node, "count_include_pad", 0) != 0;
-    if (c->in[0]->dtype == SQZ_DT_F32) sqz_avgpool_f32_ref(&p, cip, c->in[0]->data, c->out[0]->data);
+    if (c->in[0]->dtype == SQZ_DT_F32) sqz_avgpool_f32(sqz_cpu_isa(), c->threads, &p, cip, c->in[0]->data, c->out[0]->data);
     else sqz_avgpool_f64_ref(&p, cip, c->in[0]->data, c->out[0]->data);
     return SQZ_OK;
 }
@@ -124,8 +129,8 @@ static sqz_status global_forward(sqz_opctx *c, int is_max) {
     int64_t sp = 1;
     for (int i = 2; i < X->ndim; i++) sp *= X->dims[i];
     if (X->dtype == SQZ_DT_F32) {
-        if (is_max) sqz_global_maxpool_f32_ref(nc, sp, X->data, c->out[0]->data);
-        else sqz_global_avgpool_f32_ref(nc, sp, X->data, c->out[0]->data);
+        if (is_max) sqz_global_maxpool_f32(sqz_cpu_isa(), c->threads, nc, sp, X->data, c->out[0]->data);
+        else sqz_global_avgpool_f32(sqz_cpu_isa(), c->threads, nc, sp, X->data, c->out[0]->data);
     } else {
         if (is_max) sqz_global_maxpool_f64_ref(nc, sp, X->data, c->out[0]->data);
         else sqz_global_avgpool_f64_ref(nc, sp, X->data, c->out[0]->data);

@@ -12,6 +12,10 @@
  * whose output takes over the producer's buffer (block ownership moves to it, so the
  * buffer is released after the activation output's last reader).
  *
+ * Shape inference is cached per node: when a node's inputs have the same dtypes and shapes as
+ * in its last successful run and every input whose values decide output shapes is a constant,
+ * the outputs take the descriptors infer() produced then (infer_cached).
+ *
  * With opts.profile, each node's time (CLOCK_MONOTONIC; shape inference, allocation and
  * forward) adds up per node.
  */
@@ -44,6 +48,13 @@ struct sqz_session {
     void **state;           /* (n_nodes) per-node op state (packed weights), see op.h */
     uint8_t *fuse;          /* (n_nodes) SQZ_FUSE_* */
     float *act_lo, *act_hi; /* (n_nodes) bounds for SQZ_FUSE_PRODUCER nodes */
+    /* Shape-inference cache: a node whose inputs have the dtypes and shapes of its last
+     * successful run, and whose shape-determining inputs (op->shape_inputs) are constants,
+     * reuses the output descriptors infer() gave then instead of inferring again. */
+    uint8_t *ic_ok;         /* (n_nodes) cache entry valid */
+    int *ic_in, *ic_out;    /* (n_nodes) first slot of the node in ic_shape / ic_desc */
+    struct ic_shape { int present; sqz_dtype dtype; int ndim; int64_t dims[SQZ_MAX_DIMS]; } *ic_shape;
+    sqz_tensor *ic_desc;    /* output descriptors after infer() */
     int profile;
     double *prof_ms;        /* (n_nodes) summed forward time, when profiling */
     int prof_runs;          /* runs summed into prof_ms */
@@ -69,6 +80,11 @@ void sqz_session_free(sqz_session *s) {
     free(s->act_lo);
     free(s->act_hi);
     free(s->prof_ms);
+    free(s->ic_ok);
+    free(s->ic_in);
+    free(s->ic_out);
+    free(s->ic_shape);
+    free(s->ic_desc);
     free(s);
 }
 
@@ -107,6 +123,22 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
     }
     s->args = malloc(sizeof(sqz_tensor *) * (size_t)(s->max_args ? s->max_args : 1));
     if (!s->args) goto oom;
+    {
+        size_t nin = 0, nout = 0;
+        s->ic_ok = calloc(nn, 1);
+        s->ic_in = malloc(sizeof(int) * nn);
+        s->ic_out = malloc(sizeof(int) * nn);
+        if (!s->ic_ok || !s->ic_in || !s->ic_out) goto oom;
+        for (int k = 0; k < g->n_nodes; k++) {
+            s->ic_in[k] = (int)nin;
+            s->ic_out[k] = (int)nout;
+            nin += (size_t)g->nodes[k]->n_in;
+            nout += (size_t)g->nodes[k]->n_out;
+        }
+        s->ic_shape = calloc(nin ? nin : 1, sizeof *s->ic_shape);
+        s->ic_desc = calloc(nout ? nout : 1, sizeof *s->ic_desc);
+        if (!s->ic_shape || !s->ic_desc) goto oom;
+    }
     if (!(opts && opts->no_fuse) && !s->keep_all) sqz_fuse_plan(g, s->ops, s->fuse, s->act_lo, s->act_hi);
     for (int t = 0; t < g->n_tensors; t++) {
         s->vals[t] = *g->tensors[t];
@@ -270,6 +302,38 @@ static double now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
+/* 1 when node k's inputs match its cache entry and no shape-determining input can change. */
+static int infer_cached(const sqz_session *s, int k, const sqz_node *n, const sqz_op *op, sqz_tensor *const *in) {
+    if (!s->ic_ok[k]) return 0;
+    const struct ic_shape *c = s->ic_shape + s->ic_in[k];
+    for (int i = 0; i < n->n_in; i++) {
+        const sqz_tensor *t = in[i];
+        if (!t != !c[i].present) return 0;
+        if (!t) continue;
+        if (t->dtype != c[i].dtype || t->ndim != c[i].ndim) return 0;
+        for (int d = 0; d < t->ndim && d < SQZ_MAX_DIMS; d++)
+            if (t->dims[d] != c[i].dims[d]) return 0;
+        /* a value that decides output shapes must be a constant the caller did not override */
+        if (i < 32 && (op->shape_inputs >> i & 1u) && !(t->flags & SQZ_TF_INIT)) return 0;
+    }
+    return 1;
+}
+
+static void infer_remember(sqz_session *s, int k, const sqz_node *n, sqz_tensor *const *in, sqz_tensor *const *out) {
+    struct ic_shape *c = s->ic_shape + s->ic_in[k];
+    for (int i = 0; i < n->n_in; i++) {
+        c[i].present = in[i] != NULL;
+        if (!in[i]) continue;
+        c[i].dtype = in[i]->dtype;
+        c[i].ndim = in[i]->ndim;
+        for (int d = 0; d < SQZ_MAX_DIMS; d++) c[i].dims[d] = d < in[i]->ndim ? in[i]->dims[d] : 0;
+        if (in[i]->ndim < 0 || in[i]->ndim > SQZ_MAX_DIMS) return; /* never cache unknown ranks */
+    }
+    for (int i = 0; i < n->n_out; i++)
+        if (out[i]) s->ic_desc[s->ic_out[k] + i] = *out[i];
+    s->ic_ok[k] = 1;
+}
+
 static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
     const sqz_graph *g = s->g;
     int k = s->order[step];
@@ -298,10 +362,21 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
         c.act_lo = s->act_lo[k];
         c.act_hi = s->act_hi[k];
     }
-    sqz_status st = op->infer(&c);
+    sqz_status st = SQZ_OK;
+    if (infer_cached(s, k, n, op, in)) {
+        for (int i = 0; i < n->n_out; i++)
+            if (out[i]) *out[i] = s->ic_desc[s->ic_out[k] + i];
+    } else {
+        s->ic_ok[k] = 0;
+        st = op->infer(&c);
+        if (!st) infer_remember(s, k, n, in, out);
+    }
     for (int i = 0; i < n->n_out && !st; i++)
         if (out[i]) st = alloc_output(s, n->out[i], err);
-    if (st) return st;
+    if (st) {
+        s->ic_ok[k] = 0;
+        return st;
+    }
     size_t sb = op->scratch_bytes ? op->scratch_bytes(&c) : 0;
     if (sb > s->scratch_cap) {
         if (sb > SIZE_MAX - 64) return sqz_err_set(err, SQZ_ERR_NOMEM, "scratch of %zu bytes", sb);

@@ -1,6 +1,7 @@
 /* kernels/x86/dwconv_f32_avx512.c - AVX-512 depthwise conv planes: 3x3 and 5x5 kernels, stride 1
  * or 2, no dilation. 16 outputs of a row per vector; each tap loads the input under a lane mask
- * that zeroes positions outside the image, so borders need no scalar code. For stride 2 two
+ * that zeroes positions outside the image, so borders need no scalar code. Four output rows run
+ * together so their FMA chains overlap. For stride 2 two
  * 16-lane loads cover 32 inputs and a permute keeps the even ones. */
 #include "kernels/conv_f32.h"
 
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 #define SQZ_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,fma")))
+#define RB 4 /* output rows per block */
 
 /* Lanes l in [0,16) with 0 <= start + l < W. */
 static inline __mmask16 range_mask(int64_t start, int64_t W) {
@@ -25,14 +27,12 @@ static inline const float *at(const float *row, int64_t off) {
     return (const float *)((uintptr_t)row + (uintptr_t)(off * (int64_t)sizeof(float)));
 }
 
-static inline SQZ_AVX512 void dw_plane(const sqz_dw_plane *g, const float *x, const float *w, float bias,
+static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane(const sqz_dw_plane *g, const float *x, const float *w, float bias,
                                        const sqz_conv_act *act, float *y, const int K, const int S) {
     const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, ph = g->ph, pw = g->pw;
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const int clamp = act && act->clamp;
     const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
-    __m512 wv[25];
-    for (int i = 0; i < K * K; i++) wv[i] = _mm512_set1_ps(w[i]);
     for (int64_t ox0 = 0; ox0 < OW; ox0 += 16) {
         __mmask16 m0[5], m1[5];
         for (int kx = 0; kx < K; kx++) {
@@ -41,29 +41,42 @@ static inline SQZ_AVX512 void dw_plane(const sqz_dw_plane *g, const float *x, co
             m1[kx] = S == 2 ? range_mask(start + 16, W) : 0;
         }
         const __mmask16 om = range_mask(ox0, OW);
-        for (int64_t oy = 0; oy < OH; oy++) {
-            __m512 acc = _mm512_set1_ps(bias);
+        /* RB output rows at once: independent accumulator chains (each output still sums its taps
+         * in the order ky, kx, so the result does not depend on the blocking) */
+        for (int64_t oy = 0; oy < OH; oy += RB) {
+            const int nr = OH - oy < RB ? (int)(OH - oy) : RB;
+            __m512 acc[RB];
+#pragma GCC unroll 4
+            for (int r = 0; r < RB; r++) acc[r] = _mm512_set1_ps(bias);
 #pragma GCC unroll 5
             for (int ky = 0; ky < K; ky++) {
-                const int64_t iy = oy * S - ph + ky;
-                if (iy < 0 || iy >= H) continue;
-                const float *row = x + iy * W;
+#pragma GCC unroll 4
+                for (int r = 0; r < RB; r++) {
+                    const int64_t iy = (oy + r) * S - ph + ky;
+                    if (r >= nr || iy < 0 || iy >= H) continue;
+                    const float *row = x + iy * W;
 #pragma GCC unroll 5
-                for (int kx = 0; kx < K; kx++) {
-                    const int64_t start = ox0 * S - pw + kx;
-                    __m512 v;
-                    if (S == 1) {
-                        v = _mm512_maskz_loadu_ps(m0[kx], at(row, start));
-                    } else {
-                        const __m512 a = _mm512_maskz_loadu_ps(m0[kx], at(row, start));
-                        const __m512 b = _mm512_maskz_loadu_ps(m1[kx], at(row, start + 16));
-                        v = _mm512_permutex2var_ps(a, even, b);
+                    for (int kx = 0; kx < K; kx++) {
+                        const int64_t start = ox0 * S - pw + kx;
+                        __m512 v;
+                        if (S == 1) {
+                            v = _mm512_maskz_loadu_ps(m0[kx], at(row, start));
+                        } else {
+                            const __m512 a = _mm512_maskz_loadu_ps(m0[kx], at(row, start));
+                            const __m512 b = _mm512_maskz_loadu_ps(m1[kx], at(row, start + 16));
+                            v = _mm512_permutex2var_ps(a, even, b);
+                        }
+                        acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(w[ky * K + kx]), v, acc[r]); /* broadcast operand */
                     }
-                    acc = _mm512_fmadd_ps(wv[ky * K + kx], v, acc);
                 }
             }
-            if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
-            _mm512_mask_storeu_ps(y + oy * OW + ox0, om, acc);
+#pragma GCC unroll 4
+            for (int r = 0; r < RB; r++) {
+                if (r >= nr) break;
+                __m512 o = acc[r];
+                if (clamp) o = _mm512_min_ps(_mm512_max_ps(o, lo), hi);
+                _mm512_mask_storeu_ps(y + (oy + r) * OW + ox0, om, o);
+            }
         }
     }
 }

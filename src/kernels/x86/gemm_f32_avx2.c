@@ -1,4 +1,5 @@
-/* kernels/x86/gemm_f32_avx2.c - AVX2/FMA fp32 GEMM microkernel 6x16 (12 ymm accumulators).
+/* kernels/x86/gemm_f32_avx2.c - AVX2/FMA fp32 GEMM microkernels 6x16 (12 ymm accumulators) and
+ * 1..4 x 16 for small M.
  * Full tiles are stored from registers; edge tiles go through a small buffer and the portable
  * store rule (sqz_gemm_f32_store_tile). */
 #include "kernels/x86/gemm_f32_ukernel.h"
@@ -7,7 +8,6 @@
 #include <immintrin.h>
 
 #define SQZ_AVX2 __attribute__((target("avx2,fma")))
-#define MR 6
 #define NR 16
 
 static inline SQZ_AVX2 __m256 finish(__m256 x, const float *c, const sqz_gemm_f32_store *st, const float *bn,
@@ -23,9 +23,10 @@ static inline SQZ_AVX2 __m256 finish(__m256 x, const float *c, const sqz_gemm_f3
     return x;
 }
 
-SQZ_AVX2 void sqz_gemm_f32_ukernel_6x16__avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                                              int mr, int nr, const sqz_gemm_f32_store *st) {
-    __m256 acc[MR][2];
+/* MR-row kernel (MR = 6, or 1..4 for small M; every C element gets the same operations). */
+static inline __attribute__((always_inline)) SQZ_AVX2 void ukernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr,
+                                    int nr, const sqz_gemm_f32_store *st, const int MR) {
+    __m256 acc[6][2];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
@@ -50,7 +51,7 @@ SQZ_AVX2 void sqz_gemm_f32_ukernel_6x16__avx2(int64_t kc, const float *a, const 
         }
         return;
     }
-    float t[MR * NR];
+    float t[6 * NR];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) {
         _mm256_storeu_ps(t + r * NR, acc[r][0]);
@@ -58,5 +59,17 @@ SQZ_AVX2 void sqz_gemm_f32_ukernel_6x16__avx2(int64_t kc, const float *a, const 
     }
     sqz_gemm_f32_store_tile(t, NR, c, ldc, mr, nr, st);
 }
+
+#define UK(R)                                                                                            \
+    SQZ_AVX2 void sqz_gemm_f32_ukernel_##R##x16__avx2(int64_t kc, const float *a, const float *b, float *c, \
+                                                      int64_t ldc, int mr, int nr,                         \
+                                                      const sqz_gemm_f32_store *st) {                      \
+        ukernel(kc, a, b, c, ldc, mr, nr, st, R);                                                          \
+    }
+UK(6)
+UK(1)
+UK(2)
+UK(3)
+UK(4)
 
 #endif

@@ -1,6 +1,7 @@
 /* kernels/x86/gemm_f32_avx512.c - AVX-512 fp32 GEMM microkernels: 14x32 and 8x32 (the driver
  * picks the row count that pads M least), and 14x16 / 8x16 twins that read only the left half of
- * a 32-wide B panel, for the last panel of N when it has at most 16 columns.
+ * a 32-wide B panel, for the last panel of N when it has at most 16 columns; 1..4-row variants
+ * for small M (every C element sees the same sequence of operations as in the tall tiles).
  * Register tiles of MR rows x NV zmm vectors; A values are broadcast, B rows loaded. Edges in N
  * use store masks; edges in M store fewer rows (the packed panels are zero-padded). */
 #include "kernels/x86/gemm_f32_ukernel.h"
@@ -64,5 +65,14 @@ UKERNEL(14, 2, 32, sqz_gemm_f32_ukernel_14x32__avx512)
 UKERNEL(8, 2, 32, sqz_gemm_f32_ukernel_8x32__avx512)
 UKERNEL(14, 1, 32, sqz_gemm_f32_ukernel_14x16__avx512)
 UKERNEL(8, 1, 32, sqz_gemm_f32_ukernel_8x16__avx512)
+/* small M (1 to 4 rows: matrix-vector products, batch-1 fully connected layers): the same sums */
+UKERNEL(1, 2, 32, sqz_gemm_f32_ukernel_1x32__avx512)
+UKERNEL(2, 2, 32, sqz_gemm_f32_ukernel_2x32__avx512)
+UKERNEL(3, 2, 32, sqz_gemm_f32_ukernel_3x32__avx512)
+UKERNEL(4, 2, 32, sqz_gemm_f32_ukernel_4x32__avx512)
+UKERNEL(1, 1, 32, sqz_gemm_f32_ukernel_1x16__avx512)
+UKERNEL(2, 1, 32, sqz_gemm_f32_ukernel_2x16__avx512)
+UKERNEL(3, 1, 32, sqz_gemm_f32_ukernel_3x16__avx512)
+UKERNEL(4, 1, 32, sqz_gemm_f32_ukernel_4x16__avx512)
 
 #endif

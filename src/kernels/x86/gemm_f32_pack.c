@@ -28,6 +28,10 @@
             for (int64_t r = n; r < R; r++) dst[k * R + r] = 0.0f;                                \
         }                                                                                         \
     }
+PACK_T(1)
+PACK_T(2)
+PACK_T(3)
+PACK_T(4)
 PACK_T(6)
 PACK_T(16)
 
@@ -88,6 +92,16 @@ SQZ_AVX512 void sqz_gemm_f32_pack_8__avx512(const float *X, int64_t ld, int tran
                                              int64_t k0, int64_t kc, float *dst) {
     pack_le16(X, ld, trans, x0, n, k0, kc, dst, 8);
 }
+#define PACK_SMALL_512(R)                                                                                 \
+    SQZ_AVX512 void sqz_gemm_f32_pack_##R##__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, \
+                                                   int64_t k0, int64_t kc, float *dst) {                       \
+        pack_le16(X, ld, trans, x0, n, k0, kc, dst, R);                                                        \
+    }
+PACK_SMALL_512(1)
+PACK_SMALL_512(2)
+PACK_SMALL_512(3)
+PACK_SMALL_512(4)
+
 SQZ_AVX512 void sqz_gemm_f32_pack_32__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n,
                                              int64_t k0, int64_t kc, float *dst) {
     if (!trans) {
@@ -121,6 +135,23 @@ SQZ_AVX2 void sqz_gemm_f32_pack_6__avx2(const float *X, int64_t ld, int trans, i
         for (int r = 0; r < 6; r++) dst[k * 6 + r] = r < n ? s[r] : 0.0f;
     }
 }
+
+#define PACK_SMALL_2(R)                                                                                   \
+    SQZ_AVX2 void sqz_gemm_f32_pack_##R##__avx2(const float *X, int64_t ld, int trans, int64_t x0, int64_t n,   \
+                                               int64_t k0, int64_t kc, float *dst) {                         \
+        if (!trans) {                                                                                        \
+            pack_t_##R(X, ld, x0, n, k0, kc, dst);                                                           \
+            return;                                                                                          \
+        }                                                                                                    \
+        for (int64_t k = 0; k < kc; k++) {                                                                   \
+            const float *s = X + (k0 + k) * ld + x0;                                                         \
+            for (int r = 0; r < R; r++) dst[k * R + r] = r < n ? s[r] : 0.0f;                                \
+        }                                                                                                    \
+    }
+PACK_SMALL_2(1)
+PACK_SMALL_2(2)
+PACK_SMALL_2(3)
+PACK_SMALL_2(4)
 
 SQZ_AVX2 void sqz_gemm_f32_pack_16__avx2(const float *X, int64_t ld, int trans, int64_t x0, int64_t n,
                                          int64_t k0, int64_t kc, float *dst) {

@@ -40,6 +40,17 @@ void sqz_gemm_f32_pack_6__avx2(const float *X, int64_t ld, int trans, int64_t x0
                                int64_t kc, float *dst);
 void sqz_gemm_f32_pack_16__avx2(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
                                 int64_t kc, float *dst);
+#define SQZ_PACK_DECL(name)                                                                        \
+    void name(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0, int64_t kc, float *dst);
+SQZ_PACK_DECL(sqz_gemm_f32_pack_1__avx512)
+SQZ_PACK_DECL(sqz_gemm_f32_pack_2__avx512)
+SQZ_PACK_DECL(sqz_gemm_f32_pack_3__avx512)
+SQZ_PACK_DECL(sqz_gemm_f32_pack_4__avx512)
+SQZ_PACK_DECL(sqz_gemm_f32_pack_1__avx2)
+SQZ_PACK_DECL(sqz_gemm_f32_pack_2__avx2)
+SQZ_PACK_DECL(sqz_gemm_f32_pack_3__avx2)
+SQZ_PACK_DECL(sqz_gemm_f32_pack_4__avx2)
+#undef SQZ_PACK_DECL
 #define SQZ_UKERNEL_DECL(name)                                                                     \
     void name(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr,   \
               const sqz_gemm_f32_store *st)
@@ -49,6 +60,19 @@ SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_8x32__avx512);
 SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_14x16__avx512);
 SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_8x16__avx512);
 SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_6x16__avx2);
+/* small M: 1..4 rows */
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_1x32__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_2x32__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_3x32__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_4x32__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_1x16__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_2x16__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_3x16__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_4x16__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_1x16__avx2);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_2x16__avx2);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_3x16__avx2);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_4x16__avx2);
 #undef SQZ_UKERNEL_DECL
 #endif
 
