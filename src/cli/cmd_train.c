@@ -2,6 +2,7 @@
  * on an image data set, with per-epoch checkpoints and exact resume. */
 #include <math.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,8 @@ enum {
     OPT_ARCH = 1, OPT_INIT, OPT_DATA, OPT_TEST_DATA, OPT_EPOCHS, OPT_BATCH, OPT_OPTIM, OPT_LR, OPT_MOMENTUM,
     OPT_NESTEROV, OPT_WD, OPT_SCHED, OPT_WARMUP, OPT_WARMUP_STEPS, OPT_STEP_SIZE, OPT_GAMMA, OPT_MIN_LR, OPT_LS,
     OPT_CLIP, OPT_AUGMENT, OPT_CROP, OPT_FLIP, OPT_WIDTH, OPT_CLASSES, OPT_SEED, OPT_THREADS, OPT_VAL, OPT_LIMIT,
-    OPT_TEST_LIMIT, OPT_STOP, OPT_CKPT, OPT_RESUME, OPT_JSON, OPT_OUT, OPT_MEAN, OPT_STD
+    OPT_TEST_LIMIT, OPT_STOP, OPT_CKPT, OPT_RESUME, OPT_JSON, OPT_OUT, OPT_MEAN, OPT_STD, OPT_BENCH_STEPS,
+    OPT_BENCH_SECONDS
 };
 
 static const cli_opt train_opts[] = {
@@ -32,7 +34,7 @@ static const cli_opt train_opts[] = {
     {"seed", 1, OPT_SEED}, {"threads", 1, OPT_THREADS}, {"val-split", 1, OPT_VAL}, {"limit", 1, OPT_LIMIT},
     {"test-limit", 1, OPT_TEST_LIMIT}, {"stop-after", 1, OPT_STOP}, {"checkpoint", 1, OPT_CKPT}, {"resume", 0, OPT_RESUME},
     {"json", 0, OPT_JSON}, {"output", 1, OPT_OUT}, {"mean", 1, OPT_MEAN}, {"std", 1, OPT_STD},
-    {NULL, 0, 0},
+    {"bench-steps", 1, OPT_BENCH_STEPS}, {"bench-seconds", 1, OPT_BENCH_SECONDS}, {NULL, 0, 0},
 };
 
 typedef struct train_args {
@@ -40,18 +42,41 @@ typedef struct train_args {
     int resume, json, augment, classes;
     double width, val_split;
     int64_t limit, test_limit, stop_after;
+    int64_t bench_steps;  /* > 0: benchmark mode (see the help) */
+    double bench_seconds;
     sqz_train_cfg cfg;
 } train_args;
+
+/* Number of untimed steps before a benchmark's timed ones. */
+#define BENCH_WARMUP 5
 
 /* progress bar state for the batch callback */
 typedef struct bar {
     int tty;
     double start, last;
     int64_t total_images;
+    /* benchmark mode: timing starts after BENCH_WARMUP steps and stops after `steps` more
+     * or `seconds` of them */
+    sqz_trainer *t;
+    int64_t steps;
+    double seconds, t0, t1;
+    int64_t images0, images1;
 } bar;
 
 static void on_batch(void *ud, const sqz_train_progress *p) {
     bar *b = ud;
+    if (b->steps > 0) {
+        double now = cli_now();
+        if (p->batch == BENCH_WARMUP) {
+            b->t0 = now;
+            b->images0 = p->images;
+        } else if (p->batch > BENCH_WARMUP) {
+            b->t1 = now;
+            b->images1 = p->images;
+            if (p->batch - BENCH_WARMUP >= b->steps || now - b->t0 >= b->seconds) b->t->stop = 1;
+        }
+        return;
+    }
     if (!b->tty) return;
     double now = cli_now();
     if (p->batch < p->batches && now - b->last < 0.1) return;
@@ -181,6 +206,13 @@ static int parse_args(const cli_cmd *cmd, int argc, char **argv, train_args *a) 
         case OPT_STOP:
             if (cli_parse_int(&p, p.arg, 1, 100000, &a->stop_after)) return CLI_USAGE;
             break;
+        case OPT_BENCH_STEPS:
+            if (cli_parse_int(&p, p.arg, 1, 1000000, &a->bench_steps)) return CLI_USAGE;
+            break;
+        case OPT_BENCH_SECONDS:
+            if (cli_parse_float(&p, p.arg, &a->bench_seconds)) return CLI_USAGE;
+            if (!(a->bench_seconds > 0 && a->bench_seconds < 1e6)) return cli_usage_error(cmd, "--bench-seconds must be > 0");
+            break;
         case OPT_CKPT: a->ckpt = p.arg; break;
         case OPT_RESUME: a->resume = 1; break;
         case OPT_JSON: a->json = 1; break;
@@ -199,7 +231,9 @@ static int parse_args(const cli_cmd *cmd, int argc, char **argv, train_args *a) 
     if (!a->arch == !a->init) return cli_usage_error(cmd, "give exactly one of --arch NAME or --init MODEL");
     if (a->arch && !sqz_zoo_find(a->arch)) return cli_usage_error(cmd, "unknown architecture '%s' (see `sqz zoo`)", a->arch);
     if (!a->data) return cli_usage_error(cmd, "missing --data (fashion-mnist or IMAGES,LABELS)");
-    if (!a->out) return cli_usage_error(cmd, "missing -o OUT.onnx|OUT.sqz");
+    if (!a->out && !a->bench_steps) return cli_usage_error(cmd, "missing -o OUT.onnx|OUT.sqz");
+    if (a->bench_steps && (a->resume || a->ckpt || a->val_split > 0))
+        return cli_usage_error(cmd, "--bench-steps does not go with --checkpoint, --resume or --val-split");
     if (a->resume && !a->ckpt) return cli_usage_error(cmd, "--resume needs --checkpoint DIR");
     if (c->optim.nesterov && (c->optim.kind != SQZ_OPTIM_SGD || c->optim.momentum <= 0))
         return cli_usage_error(cmd, "--nesterov needs --optimizer sgd with --momentum > 0");
@@ -257,6 +291,40 @@ static void data_specs(const train_args *a, const char **train, const char **tes
 
 static int run_train(const cli_cmd *cmd, int argc, char **argv);
 
+/* Benchmark mode: one epoch of BENCH_WARMUP + bench_steps steps (or fewer when the time budget
+ * ends first); prints the steady-state rate of the timed steps and the peak resident memory. */
+static int run_bench(const train_args *a, sqz_trainer *t, bar *b, sqz_err *err) {
+    sqz_epoch_stats s;
+    if (sqz_trainer_epoch(t, &s, err)) return cli_error_err(err);
+    const int64_t steps = b->t1 > b->t0 ? (b->images1 - b->images0 + t->cfg.batch - 1) / t->cfg.batch : 0;
+    const double secs = b->t1 - b->t0, ips = secs > 0 ? (double)(b->images1 - b->images0) / secs : 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    getrusage(RUSAGE_SELF, &ru);
+    if (a->json) {
+        cli_json j;
+        cli_json_init(&j, stdout, 0);
+        cli_json_obj(&j);
+        cli_json_kstr(&j, "impl", "sqz");
+        cli_json_kstr(&j, "arch", a->arch ? a->arch : a->init);
+        cli_json_kint(&j, "threads", t->cfg.threads);
+        cli_json_kint(&j, "batch", t->cfg.batch);
+        cli_json_kint(&j, "steps", steps);
+        cli_json_knum(&j, "seconds", secs);
+        cli_json_knum(&j, "images_per_sec", ips);
+        cli_json_kint(&j, "peak_rss_kb", (int64_t)ru.ru_maxrss);
+        cli_json_knum(&j, "last_loss", s.loss);
+        cli_json_obj_end(&j);
+        cli_json_end(&j);
+    } else {
+        printf("%s: %lld timed steps of batch %lld after %d warm-up steps, %d thread(s): %.1f images/s, peak RSS %.1f MiB\n",
+               a->arch ? a->arch : a->init, (long long)steps, (long long)t->cfg.batch, BENCH_WARMUP, t->cfg.threads,
+               ips, (double)ru.ru_maxrss / 1024.0);
+    }
+    fflush(stdout);
+    return steps > 0 ? CLI_OK : cli_error(SQZ_ERR_DATA, "--bench-steps: no timed step ran (too few images)");
+}
+
 static char **alias_o(int argc, char **argv) {
     char **v = malloc(sizeof(char *) * (size_t)(argc + 1));
     if (!v) return NULL;
@@ -293,6 +361,7 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv) {
     int64_t n_tr = 0, n_val = 0, n_test = 0;
     const char *train_spec, *test_spec;
     data_specs(&a, &train_spec, &test_spec);
+    if (a.bench_steps) test_spec = NULL;
     int resumed = 0;
 
     if (sqz_dataset_open(train_spec, &train, &err)) goto fail;
@@ -303,6 +372,12 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv) {
         goto done;
     }
     int64_t n = a.limit > 0 && a.limit < train.n ? a.limit : train.n;
+    if (a.bench_steps) {
+        /* enough images for the warm-up and the timed steps in one epoch */
+        const int64_t want = (BENCH_WARMUP + a.bench_steps) * c->batch;
+        if (want < n && a.limit <= 0) n = want;
+        c->epochs = 1;
+    }
     if (sqz_split(n, a.val_split, c->seed, &tr_idx, &n_tr, &val_idx, &n_val, &err)) goto fail;
     if (test_spec) n_test = a.test_limit >= 0 && a.test_limit < test.n ? a.test_limit : test.n;
 
@@ -326,9 +401,14 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv) {
         printf("\n");
         fflush(stdout);
     }
-    bar b = {.tty = cli_stderr_tty(), .total_images = n_tr};
+    bar b = {.tty = cli_stderr_tty(), .total_images = n_tr, .t = t, .steps = a.bench_steps,
+             .seconds = a.bench_seconds > 0 ? a.bench_seconds : 1e9};
     t->on_batch = on_batch;
     t->ud = &b;
+    if (a.bench_steps) {
+        rc = run_bench(&a, t, &b, &err);
+        goto done;
+    }
     double last_test_acc = NAN;
     int64_t run_epochs = 0;
     while (t->epoch < c->epochs && (a.stop_after <= 0 || run_epochs < a.stop_after)) {
@@ -414,6 +494,9 @@ const cli_cmd sqz_cmd_train = {
         "  --resume               continue from DIR's checkpoint exactly (same options)\n"
         "  --stop-after N         run at most N epochs now (continue later with --resume)\n"
         "  --json                 one JSON object per epoch on stdout\n"
+        "  --bench-steps N        benchmark: 5 warm-up steps, then N timed steps (forward, backward,\n"
+        "                         optimizer); prints images/s and peak RSS, writes no model (-o optional)\n"
+        "  --bench-seconds S      end the timed steps after S seconds\n"
         "  -o, --output FILE      the trained model (.onnx or .sqz)\n",
     .run = train_main,
 };

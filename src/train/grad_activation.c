@@ -4,6 +4,23 @@
 #include <math.h>
 
 #include "train/grad.h"
+#include "train/grad_vec.h"
+
+/* Index range [lo, hi) of part t of nt over n elements (64-byte aligned starts). */
+static void part(int64_t n, int t, int nt, int64_t *lo, int64_t *hi) {
+    *lo = t == 0 ? 0 : (n * t / nt) & ~(int64_t)15;
+    *hi = t == nt - 1 ? n : (n * (t + 1) / nt) & ~(int64_t)15;
+}
+
+/* The inference operator's forward (non-f32 inputs). */
+static sqz_status op_forward(sqz_gctx *c) {
+    sqz_opctx oc = {.node = c->node, .in = c->in, .n_in = c->n_in, .out = c->out, .n_out = c->n_out,
+                    .opset = c->opset, .threads = c->threads, .err = c->err};
+    const sqz_op *op = c->node->op;
+    if (!op || !op->forward || op->scratch_bytes)
+        return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "%s: no inference forward", c->node->op_type);
+    return op->forward(&oc);
+}
 
 /* Common prologue: x, y, dy, dx and n; returns from the caller when dx is not wanted. */
 #define ACT_PROLOGUE                                                         \
@@ -15,24 +32,67 @@
     const int64_t n = sqz_tensor_numel(c->in[0]);                            \
     (void)x, (void)y;
 
+/* mode 0: y = relu(x); 1: dx += relu'(x) dy; 2: y = clip(x); 3: dx += clip'(x) dy. Split in fixed
+ * index ranges (elementwise: the bits never depend on the thread count). */
+static void act_run(int threads, int mode, float *o, const float *x, const float *dy, int64_t n, float lo,
+                    float hi) {
+    const int nt = sqz_tv_threads(threads, n);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int t = 0; t < nt; t++) {
+        int64_t a, b;
+        part(n, t, nt, &a, &b);
+        if (mode == 0) sqz_tv_relu(o + a, x + a, b - a);
+        else if (mode == 1) sqz_tv_relu_bwd(o + a, x + a, dy + a, b - a);
+        else if (mode == 2) sqz_tv_clip(o + a, x + a, b - a, lo, hi);
+        else sqz_tv_clip_bwd(o + a, x + a, dy + a, b - a, lo, hi);
+    }
+}
+
+static sqz_status relu_fwd(sqz_gctx *c) {
+    const sqz_tensor *X = c->in[0];
+    if (X->dtype != SQZ_DT_F32 || c->out[0]->dtype != SQZ_DT_F32) return op_forward(c);
+    act_run(c->threads, 0, c->out[0]->data, X->data, NULL, sqz_tensor_numel(X), 0, 0);
+    return SQZ_OK;
+}
+
 static sqz_status relu_bwd(sqz_gctx *c) {
     ACT_PROLOGUE
-    for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0.0f;
+    act_run(c->threads, 1, dx, x, dy, n, 0, 0);
+    return SQZ_OK;
+}
+
+static void clip_bounds(const sqz_gctx *c, float *lo, float *hi) {
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    if (c->opset < 11) {
+        const sqz_attr *a = sqz_node_attr(c->node, "min"), *b = sqz_node_attr(c->node, "max");
+        if (a) *lo = a->f;
+        if (b) *hi = b->f;
+    } else {
+        if (c->n_in > 1 && c->in[1] && c->in[1]->data) *lo = ((const float *)c->in[1]->data)[0];
+        if (c->n_in > 2 && c->in[2] && c->in[2]->data) *hi = ((const float *)c->in[2]->data)[0];
+    }
+}
+
+static sqz_status clip_fwd(sqz_gctx *c) {
+    const sqz_tensor *X = c->in[0];
+    for (int i = 1; i < c->n_in; i++)
+        if (c->in[i] && (c->in[i]->dtype != SQZ_DT_F32 || !c->in[i]->data || sqz_tensor_numel(c->in[i]) != 1))
+            return op_forward(c);
+    if (X->dtype != SQZ_DT_F32 || c->out[0]->dtype != SQZ_DT_F32) return op_forward(c);
+    float lo, hi;
+    clip_bounds(c, &lo, &hi);
+    act_run(c->threads, 2, c->out[0]->data, X->data, NULL, sqz_tensor_numel(X), lo, hi);
     return SQZ_OK;
 }
 
 static sqz_status clip_bwd(sqz_gctx *c) {
     ACT_PROLOGUE
-    float lo = -INFINITY, hi = INFINITY;
-    if (c->opset < 11) {
-        const sqz_attr *a = sqz_node_attr(c->node, "min"), *b = sqz_node_attr(c->node, "max");
-        if (a) lo = a->f;
-        if (b) hi = b->f;
-    } else {
-        if (c->n_in > 1 && c->in[1] && c->in[1]->data) lo = ((const float *)c->in[1]->data)[0];
-        if (c->n_in > 2 && c->in[2] && c->in[2]->data) hi = ((const float *)c->in[2]->data)[0];
-    }
-    for (int64_t i = 0; i < n; i++) dx[i] += (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f;
+    float lo, hi;
+    clip_bounds(c, &lo, &hi);
+    act_run(c->threads, 3, dx, x, dy, n, lo, hi);
     return SQZ_OK;
 }
 
@@ -115,8 +175,8 @@ static sqz_status softmax_common(sqz_gctx *c, int logsm) {
 static sqz_status softmax_bwd(sqz_gctx *c) { return softmax_common(c, 0); }
 static sqz_status logsoftmax_bwd(sqz_gctx *c) { return softmax_common(c, 1); }
 
-const sqz_grad_op sqz_grad_relu = {.op = "Relu", .backward = relu_bwd};
-const sqz_grad_op sqz_grad_clip = {.op = "Clip", .backward = clip_bwd};
+const sqz_grad_op sqz_grad_relu = {.op = "Relu", .forward = relu_fwd, .backward = relu_bwd};
+const sqz_grad_op sqz_grad_clip = {.op = "Clip", .forward = clip_fwd, .backward = clip_bwd};
 const sqz_grad_op sqz_grad_leakyrelu = {.op = "LeakyRelu", .backward = leakyrelu_bwd};
 const sqz_grad_op sqz_grad_sigmoid = {.op = "Sigmoid", .backward = sigmoid_bwd};
 const sqz_grad_op sqz_grad_tanh = {.op = "Tanh", .backward = tanh_bwd};

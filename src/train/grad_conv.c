@@ -1,17 +1,30 @@
-/* train/grad_conv.c - Conv forward (im2col + fast GEMM) and backward (dX by GEMM + col2im,
- * dW by GEMM against the re-unfolded input, dB by summation). Groups, depthwise (direct loops
- * for spatial rank <= 2), strides, pads, dilations, auto_pad; f32.
+/* train/grad_conv.c - Conv forward and backward, f32: groups, depthwise, strides, pads,
+ * dilations, auto_pad.
  *
- * Per image n and group g with col = im2col(x_ng) (cg*kk, outsp):
- *   y_ng  = W_g (mg, cg*kk) * col + b
- *   dW_g += dy_ng * col^T,   dcol = W_g^T * dy_ng,   dx_ng += col2im(dcol),   db += sum dy. */
+ * Dense convs work per image n and group g on an unfolded copy col = im2col(x_ng) (cg*kk, outsp)
+ * that lives in a per-thread scratch buffer small enough to stay in cache (nothing is kept from
+ * forward to backward; backward unfolds again):
+ *   y_ng  = W_g (mg, cg*kk) * col + b                       (fast GEMM, bias in its epilogue)
+ *   dW_g += dy_ng * col^T                                   (dot-product GEMM, no packing)
+ *   dcol  = W_g^T * dy_ng,  dx_ng += col2im(dcol),  db += sum dy.
+ * Pointwise convs on small planes get dW from one GEMM over the whole batch. With threads, images
+ * are split in fixed contiguous ranges (each thread sums dW privately, parts added in thread order)
+ * when the batch is large enough, else the GEMMs split. Depthwise convs run plane by plane:
+ * forward with the kernels' plane function, dx as the forward of dy with the kernel flipped (3x3,
+ * 5x5, stride 1) or direct loops, dW by masked AVX-512 dot products or portable loops. The bits
+ * depend on the thread count and the CPU's instruction set, never on timing. */
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/cpu.h"
+#include "kernels/conv_f32.h"
+#include "kernels/gemm_f32.h"
 #include "ops/nn_util.h"
 #include "train/grad.h"
-
-/* Most bytes of unfolded input a Conv node keeps from forward for backward. */
-#define CONV_COL_CACHE_BYTES ((size_t)64 << 20)
+#include "train/grad_vec.h"
 
 typedef struct conv_geo {
     int nsp;
@@ -60,10 +73,106 @@ static sqz_status conv_geo_make(sqz_gctx *c, conv_geo *g) {
     return SQZ_OK;
 }
 
+typedef float cv16 __attribute__((vector_size(64)));
+typedef float cv8 __attribute__((vector_size(32)));
+typedef float cv4 __attribute__((vector_size(16)));
+
+/* d[0..n) = s[0..n) (add: +=) in 16/8/4-float pieces (rows of a few dozen floats). */
+static inline __attribute__((always_inline)) void row_move(float *d, const float *s, int64_t n, int add) {
+    int64_t i = 0;
+#define ROW_PIECE(T, W)                                  \
+    {                                                    \
+        T a_, b_;                                        \
+        __builtin_memcpy(&a_, s + i, sizeof a_);         \
+        if (add) {                                       \
+            __builtin_memcpy(&b_, d + i, sizeof b_);     \
+            a_ += b_;                                    \
+        }                                                \
+        __builtin_memcpy(d + i, &a_, sizeof a_);         \
+        i += W;                                          \
+    }
+    for (; i + 16 <= n;) ROW_PIECE(cv16, 16)
+    if (i + 8 <= n) ROW_PIECE(cv8, 8)
+    if (i + 4 <= n) ROW_PIECE(cv4, 4)
+#undef ROW_PIECE
+    for (; i < n; i++) d[i] = add ? d[i] + s[i] : s[i];
+}
+
 /* Moves values between the column matrix col (channels*kk, outsp) and the image img
  * (channels, insp): scatter == 0 gathers (zeros where the window reads padding), scatter != 0
  * adds col into img. */
-static void unfold(const conv_geo *g, int64_t channels, float *col, float *img, int scatter) {
+/* Range [a, b) of outputs o whose input o * stride + off lies in [0, in), clipped to [0, out). */
+static inline void valid_range(int64_t off, int64_t stride, int64_t in, int64_t out, int64_t *a, int64_t *b) {
+    *a = off < 0 ? (-off + stride - 1) / stride : 0;
+    *b = in - 1 - off >= 0 ? (in - 1 - off) / stride + 1 : 0;
+    if (*b > out) *b = out;
+    if (*a > *b) *a = *b;
+}
+
+/* unfold for 2-D convolutions: one pass per (channel, ky, kx) row of col with the valid output
+ * rectangle computed once. */
+SQZ_TV_CLONES static void unfold2d(const conv_geo *g, int64_t channels, float *col, float *img, int scatter) {
+    const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1], KH = g->kernel[0], KW = g->kernel[1];
+    const int64_t sh = g->stride[0], sw = g->stride[1];
+    for (int64_t ch = 0; ch < channels; ch++) {
+        float *im = img + ch * H * W;
+        for (int64_t ky = 0; ky < KH; ky++) {
+            const int64_t offy = ky * g->dil[0] - g->pad[0];
+            int64_t ya, yb;
+            valid_range(offy, sh, H, OH, &ya, &yb);
+            for (int64_t kx = 0; kx < KW; kx++) {
+                float *row = col + ((ch * KH + ky) * KW + kx) * OH * OW;
+                const int64_t offx = kx * g->dil[1] - g->pad[1];
+                int64_t lo, hi;
+                valid_range(offx, sw, W, OW, &lo, &hi);
+                if (!scatter) {
+                    memset(row, 0, sizeof(float) * (size_t)(ya * OW));
+                    memset(row + yb * OW, 0, sizeof(float) * (size_t)((OH - yb) * OW));
+                }
+                if (sh == 1 && sw == 1 && W == OW && ya < yb) {
+                    /* rows of col and image are both W apart: one shifted copy of the valid rows,
+                     * with the border columns (which wrap into the neighbouring row) zeroed in col
+                     * (before a scatter, so they add nothing) */
+                    float *r0 = row + ya * OW, *s0 = im + (ya + offy) * W + offx;
+                    const int64_t n = (yb - ya) * OW - (OW - hi);
+                    if (scatter)
+                        for (int64_t oy = ya; oy < yb; oy++) {
+                            for (int64_t p = 0; p < lo; p++) row[oy * OW + p] = 0;
+                            for (int64_t p = hi; p < OW; p++) row[oy * OW + p] = 0;
+                        }
+                    if (n > lo) row_move(scatter ? s0 + lo : r0 + lo, scatter ? r0 + lo : s0 + lo, n - lo, scatter);
+                    if (!scatter)
+                        for (int64_t oy = ya; oy < yb; oy++) {
+                            for (int64_t p = 0; p < lo; p++) row[oy * OW + p] = 0;
+                            for (int64_t p = hi; p < OW; p++) row[oy * OW + p] = 0;
+                        }
+                    continue;
+                }
+                for (int64_t oy = ya; oy < yb; oy++) {
+                    float *r = row + oy * OW;
+                    float *src = im + (oy * sh + offy) * W + offx;
+                    if (!scatter) {
+                        for (int64_t p = 0; p < lo; p++) r[p] = 0;
+                        if (sw == 1) row_move(r + lo, src + lo, hi - lo, 0);
+                        else
+                            for (int64_t p = lo; p < hi; p++) r[p] = src[p * sw];
+                        for (int64_t p = hi; p < OW; p++) r[p] = 0;
+                    } else if (sw == 1) {
+                        row_move(src + lo, r + lo, hi - lo, 1);
+                    } else {
+                        for (int64_t p = lo; p < hi; p++) src[p * sw] += r[p];
+                    }
+                }
+            }
+        }
+    }
+}
+
+SQZ_TV_CLONES static void unfold(const conv_geo *g, int64_t channels, float *col, float *img, int scatter) {
+    if (g->nsp == 2) {
+        unfold2d(g, channels, col, img, scatter);
+        return;
+    }
     const int nsp = g->nsp, last = nsp - 1;
     const int64_t L = g->out[last], IL = g->in[last], s = g->stride[last];
     const int64_t outer = L ? g->outsp / L : 0;
@@ -97,14 +206,16 @@ static void unfold(const conv_geo *g, int64_t channels, float *col, float *img, 
                         memset(r, 0, sizeof(float) * (size_t)L);
                     } else {
                         for (int64_t p = 0; p < lo; p++) r[p] = 0;
-                        if (s == 1) memcpy(r + lo, im + base + lo, sizeof(float) * (size_t)(hi - lo));
-                        else
+                        if (s == 1) {
+                            row_move(r + lo, im + base + lo, hi - lo, 0);
+                        } else {
                             for (int64_t p = lo; p < hi; p++) r[p] = im[base + p * s];
+                        }
                         for (int64_t p = hi; p < L; p++) r[p] = 0;
                     }
                 } else if (valid) {
                     if (s == 1)
-                        for (int64_t p = lo; p < hi; p++) im[base + p] += r[p];
+                        row_move(im + base + lo, r + lo, hi - lo, 1);
                     else
                         for (int64_t p = lo; p < hi; p++) im[base + p * s] += r[p];
                 }
@@ -130,46 +241,137 @@ static dw2 dw_view(const conv_geo *g) {
     return v;
 }
 
-/* Valid output range [lo, hi) of a row for kernel column offset off. */
-static void dw_range(const dw2 *v, int64_t off, int64_t *lo, int64_t *hi) {
-    *lo = off < 0 ? (-off + v->sw - 1) / v->sw : 0;
-    *hi = v->W - 1 - off >= 0 ? (v->W - 1 - off) / v->sw + 1 : 0;
-    if (*hi > v->OW) *hi = v->OW;
-    if (*lo > *hi) *lo = *hi;
+/* y = bias + conv(x, w), one output plane per iteration (AVX-512 plane kernel where it applies). */
+static void dw_forward(const sqz_gctx *c, const conv_geo *g, const float *x, const float *w, const float *bias,
+                       float *y) {
+    const dw2 v = dw_view(g);
+    const sqz_dw_plane pg = {v.H, v.W, v.OH, v.OW, v.KH, v.KW, v.sh, v.sw, v.dh, v.dw, v.ph, v.pw};
+    const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512;
+    const int64_t planes = g->N * g->M;
+    const int nt = sqz_tv_threads(c->threads, planes * v.OH * v.OW * v.KH * v.KW / 4);
+    (void)avx512;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t p = 0; p < planes; p++) {
+        const int64_t n = p / g->M, oc = p % g->M;
+        const float *xp = x + (n * g->C + oc / g->mg) * v.H * v.W, *wk = w + oc * v.KH * v.KW;
+        float *yp = y + p * v.OH * v.OW;
+        const float b = bias ? bias[oc] : 0.0f;
+        int done = 0;
+#if defined(__x86_64__)
+        if (avx512) done = sqz_dwconv2d_f32_plane__avx512(&pg, xp, wk, b, NULL, yp);
+#endif
+        if (!done) sqz_dwconv2d_f32_plane(&pg, xp, wk, b, NULL, yp);
+    }
 }
 
-/* mode 0: y += conv(x, w); mode 1: dx += conv^T(dy, w); mode 2: dw += corr(dy, x). */
-static void depthwise(const conv_geo *g, int mode, const float *x, const float *w, float *y, float *dx,
-                      float *dw, const float *dy) {
+/* dx += conv^T(dy, w): one input plane per iteration (its mg output channels in order). With
+ * stride 1, no dilation and a 3x3 / 5x5 kernel this is the forward plane kernel run on dy with
+ * the kernel flipped and padding K - 1 - pad (AVX-512), into a per-thread plane then added. */
+static sqz_status dw_backward_x(sqz_gctx *c, const conv_geo *g, const float *w, const float *dy, float *dx) {
     const dw2 v = dw_view(g);
-    for (int64_t n = 0; n < g->N; n++)
-        for (int64_t oc = 0; oc < g->M; oc++) {
-            const int64_t ic = oc / g->mg, xo = (n * g->C + ic) * v.H * v.W, yo = (n * g->M + oc) * v.OH * v.OW;
-            for (int64_t oy = 0; oy < v.OH; oy++)
-                for (int64_t ky = 0; ky < v.KH; ky++) {
-                    const int64_t iy = oy * v.sh - v.ph + ky * v.dh;
-                    if (iy < 0 || iy >= v.H) continue;
-                    for (int64_t kx = 0; kx < v.KW; kx++) {
-                        const int64_t off = kx * v.dw - v.pw, widx = oc * v.KH * v.KW + ky * v.KW + kx;
-                        int64_t lo, hi;
-                        dw_range(&v, off, &lo, &hi);
-                        const int64_t xr = xo + iy * v.W + off, yr = yo + oy * v.OW;
-                        if (mode == 0) {
-                            const float wv = w[widx];
-                            for (int64_t ox = lo; ox < hi; ox++) y[yr + ox] += wv * x[xr + ox * v.sw];
-                        } else if (mode == 1) {
-                            const float wv = w[widx];
-                            for (int64_t ox = lo; ox < hi; ox++) dx[xr + ox * v.sw] += wv * dy[yr + ox];
-                        } else {
-                            float s = 0;
-                            for (int64_t ox = lo; ox < hi; ox++) s += dy[yr + ox] * x[xr + ox * v.sw];
-                            dw[widx] += s;
-                        }
-                    }
-                }
+    const sqz_dw_plane pg = {v.H, v.W, v.OH, v.OW, v.KH, v.KW, v.sh, v.sw, v.dh, v.dw, v.ph, v.pw};
+    const int64_t planes = g->N * g->C;
+    const int nt = sqz_tv_threads(c->threads, g->N * g->M * v.OH * v.OW * v.KH * v.KW / 4);
+    int flip = 0;
+#if defined(__x86_64__)
+    flip = sqz_cpu_isa() >= SQZ_ISA_AVX512 && v.sh == 1 && v.sw == 1 && v.dh == 1 && v.dw == 1 && v.KH == v.KW &&
+           (v.KH == 3 || v.KH == 5) && v.ph < v.KH && v.pw < v.KW;
+#endif
+    float *tmp = NULL;
+    if (flip && !(tmp = sqz_grad_scratch(c, SQZ_GS_C, sizeof(float) * (size_t)(nt * v.H * v.W) + 64)))
+        return SQZ_ERR_NOMEM;
+    const sqz_dw_plane fg = {v.OH, v.OW, v.H, v.W, v.KH, v.KW, 1, 1, 1, 1, v.KH - 1 - v.ph, v.KW - 1 - v.pw};
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t p = 0; p < planes; p++) {
+        const int64_t n = p / g->C, ic = p % g->C;
+        float *dxp = dx + p * v.H * v.W;
+        for (int64_t oc = ic * g->mg; oc < (ic + 1) * g->mg; oc++) {
+            const float *wk = w + oc * v.KH * v.KW, *dyp = dy + (n * g->M + oc) * v.OH * v.OW;
+            int done = 0;
+#if defined(__x86_64__)
+            if (flip) {
+                int t = 0;
+#ifdef _OPENMP
+                t = nt > 1 ? omp_get_thread_num() : 0;
+#endif
+                float wf[25], *tp = tmp + (int64_t)t * v.H * v.W;
+                for (int64_t i = 0; i < v.KH * v.KW; i++) wf[i] = wk[v.KH * v.KW - 1 - i];
+                done = sqz_dwconv2d_f32_plane__avx512(&fg, dyp, wf, 0.0f, NULL, tp);
+                if (done) sqz_tv_add(dxp, tp, v.H * v.W);
+            }
+#endif
+            if (!done) sqz_tv_dw_bwd_x(&pg, wk, dyp, dxp);
+        }
+    }
+    return SQZ_OK;
+}
+
+/* dw += corr(dy, x): one output channel per iteration, images in order. */
+static void dw_backward_w(const sqz_gctx *c, const conv_geo *g, const float *x, const float *dy, float *dw) {
+    const dw2 v = dw_view(g);
+    const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512;
+    const sqz_dw_plane pg = {v.H, v.W, v.OH, v.OW, v.KH, v.KW, v.sh, v.sw, v.dh, v.dw, v.ph, v.pw};
+    const int nt = sqz_tv_threads(c->threads, g->N * g->M * v.OH * v.OW * v.KH * v.KW / 4);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t oc = 0; oc < g->M; oc++)
+        for (int64_t n = 0; n < g->N; n++) {
+            const float *xp = x + (n * g->C + oc / g->mg) * v.H * v.W, *dyp = dy + (n * g->M + oc) * v.OH * v.OW;
+            if (!(avx512 && sqz_tv_dw_bwd_w__avx512(&pg, xp, dyp, dw + oc * v.KH * v.KW)))
+                sqz_tv_dw_bwd_w(&pg, xp, dyp, dw + oc * v.KH * v.KW);
         }
 }
 
+/* Threads for a per-image split (each image's GEMMs on one thread), or 1: then the GEMMs split. */
+static int image_threads(const sqz_gctx *c, const conv_geo *g) {
+    const int nt = sqz_tv_threads(c->threads, g->N * g->M * g->outsp * g->kdim);
+    return nt > 1 && g->N >= 2 * nt ? nt : 1;
+}
+
+/* Per-thread scratch, each part 64-byte aligned: an unfolded image group (kdim x outsp, unless
+ * pointwise; backward reuses it for dcol), the GEMM's packing space for the forward and the dX
+ * shapes, and with dw_part a private dW (M x kdim) when images are split over threads. */
+typedef struct conv_scratch {
+    char *base;
+    size_t per;           /* bytes per thread */
+    size_t col, dwp;      /* offsets of the GEMM space (after the column buffer) and of the dW part */
+} conv_scratch;
+
+static int conv_scratch_get(sqz_gctx *c, const conv_geo *g, int nt, int64_t dw_part, conv_scratch *cs) {
+    const sqz_isa isa = sqz_cpu_isa();
+    const int gt = nt > 1 ? 1 : c->threads;
+    size_t gs = sqz_gemm_f32_scratch_bytes(isa, gt, g->mg, g->outsp, g->kdim);
+    const size_t gs2 = sqz_gemm_f32_scratch_bytes(isa, gt, g->kdim, g->outsp, g->mg);
+    if (gs2 > gs) gs = gs2;
+    const size_t colb = g->pointwise ? 0 : ((sizeof(float) * (size_t)(g->kdim * g->outsp) + 63) & ~(size_t)63);
+    const size_t dwb = (sizeof(float) * (size_t)dw_part + 63) & ~(size_t)63;
+    cs->col = colb;
+    cs->dwp = colb + ((gs + 63) & ~(size_t)63);
+    cs->per = cs->dwp + dwb;
+    cs->base = sqz_grad_scratch(c, SQZ_GS_B, cs->per * (size_t)nt + 64);
+    return cs->base ? 0 : -1;
+}
+
+static void gemm1(int threads, void *scratch, int ta, int tb, int64_t M, int64_t N, int64_t K, const float *A,
+                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, const sqz_gemm_epi *epi) {
+    const sqz_gemm_f32_args ga = {.trans_a = ta, .trans_b = tb, .M = M, .N = N, .K = K, .alpha = 1.0f, .beta = beta,
+                                  .A = A, .lda = lda, .B = B, .ldb = ldb, .C = C, .ldc = ldc, .epi = epi};
+    sqz_gemm_f32(sqz_cpu_isa(), threads, &ga, scratch);
+}
+
+/* Images [n0, n1) of part t of nt (contiguous, fixed by N and nt). */
+static void image_range(const conv_geo *g, int t, int nt, int64_t *n0, int64_t *n1) {
+    *n0 = g->N * t / nt;
+    *n1 = g->N * (t + 1) / nt;
+}
+
+/* Forward per image and group: unfold into this thread's scratch (it stays in cache), then
+ * y = W col + b by GEMM with the bias in its epilogue. */
 static sqz_status conv_fwd(sqz_gctx *c) {
     conv_geo g;
     sqz_status st = conv_geo_make(c, &g);
@@ -177,94 +379,146 @@ static sqz_status conv_fwd(sqz_gctx *c) {
     const float *x = c->in[0]->data, *w = c->in[1]->data;
     const float *b = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
     float *y = c->out[0]->data;
-    for (int64_t pl = 0; pl < g.N * g.M; pl++) {
-        const float v = b ? b[pl % g.M] : 0.0f;
-        float *yp = y + pl * g.outsp;
-        for (int64_t i = 0; i < g.outsp; i++) yp[i] = v;
-    }
-    if (g.outsp == 0 || g.M == 0 || g.N == 0) return SQZ_OK;
     if (g.depthwise) {
-        depthwise(&g, 0, x, w, y, NULL, NULL, NULL);
+        if (g.outsp > 0) dw_forward(c, &g, x, w, b, y);
         return SQZ_OK;
     }
-    /* In training the unfolded input of every image is kept for dW (state 0, flag in state 1)
-     * when it fits the budget; otherwise backward unfolds again. */
-    const size_t per = sizeof(float) * (size_t)(g.kdim * g.outsp);
-    const int keep = c->training && !g.pointwise && per * (size_t)(g.N * g.group) <= CONV_COL_CACHE_BYTES;
-    int *valid = sqz_grad_state(c, 1, sizeof(int));
-    if (!valid) return SQZ_ERR_NOMEM;
-    *valid = 0;
-    float *col = NULL;
-    if (keep) col = sqz_grad_state(c, 0, per * (size_t)(g.N * g.group));
-    else if (!g.pointwise) col = sqz_grad_scratch(c, SQZ_GS_A, per);
-    if (!g.pointwise && !col) return SQZ_ERR_NOMEM;
-    for (int64_t n = 0; n < g.N; n++)
-        for (int64_t gr = 0; gr < g.group; gr++) {
-            float *xg = (float *)x + (n * g.C + gr * g.cg) * g.insp;
-            const float *cm = xg;
-            if (!g.pointwise) {
-                float *cp = keep ? col + (n * g.group + gr) * g.kdim * g.outsp : col;
-                unfold(&g, g.cg, cp, xg, 0);
-                cm = cp;
+    if (g.outsp == 0 || g.M == 0 || g.N == 0) return SQZ_OK;
+    const int nt = image_threads(c, &g), gt = nt > 1 ? 1 : c->threads;
+    conv_scratch cs;
+    if (conv_scratch_get(c, &g, nt, 0, &cs)) return SQZ_ERR_NOMEM;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int t = 0; t < nt; t++) {
+        char *mine = cs.base + (size_t)t * cs.per;
+        int64_t n0, n1;
+        image_range(&g, t, nt, &n0, &n1);
+        for (int64_t n = n0; n < n1; n++)
+            for (int64_t gr = 0; gr < g.group; gr++) {
+                float *xg = (float *)x + (n * g.C + gr * g.cg) * g.insp;
+                const float *cm = xg;
+                if (!g.pointwise) {
+                    unfold(&g, g.cg, (float *)mine, xg, 0);
+                    cm = (const float *)mine;
+                }
+                const sqz_gemm_epi epi = {.bias_m = b ? b + gr * g.mg : NULL};
+                gemm1(gt, mine + cs.col, 0, 0, g.mg, g.outsp, g.kdim, w + gr * g.mg * g.kdim, g.kdim, cm, g.outsp,
+                      0.0f, y + (n * g.M + gr * g.mg) * g.outsp, g.outsp, b ? &epi : NULL);
             }
-            sqz_grad_gemm(c, 0, 0, g.mg, g.outsp, g.kdim, 1.0f, w + gr * g.mg * g.kdim, g.kdim, cm, g.outsp, 1.0f,
-                          y + (n * g.M + gr * g.mg) * g.outsp, g.outsp);
-        }
-    *valid = keep;
+    }
     return SQZ_OK;
 }
 
+/* Planes smaller than this many positions get their pointwise dW from one GEMM over the batch. */
+#define CONV_BATCHED_DW_MAX_SP 256
+
+/* dW += dY X^T for a pointwise conv (group 1) with K = N * outsp: dY and X are first gathered
+ * into (M, N * sp) and (C, N * sp) so the dot products run long. Threads own fixed column
+ * ranges of dW (multiples of 4: the same blocks as on one thread, so the same bits). */
+static sqz_status conv_dw_batched(sqz_gctx *c, const conv_geo *g, const float *x, const float *dy, float *dw) {
+    const int64_t sp = g->outsp, K = g->N * sp;
+    float *buf = sqz_grad_scratch(c, SQZ_GS_C, sizeof(float) * (size_t)((g->M + g->C) * K) + 64);
+    if (!buf) return SQZ_ERR_NOMEM;
+    float *a = buf, *b = buf + g->M * K;
+    const int nt = sqz_tv_threads(c->threads, (g->M + g->C) * K * 4);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (int64_t r = 0; r < g->M + g->C; r++) {
+            const int64_t ch = r < g->M ? r : r - g->M, cnt = r < g->M ? g->M : g->C;
+            const float *src = r < g->M ? dy : x;
+            float *dst = buf + r * K;
+            for (int64_t n = 0; n < g->N; n++) memcpy(dst + n * sp, src + (n * cnt + ch) * sp, sizeof(float) * (size_t)sp);
+        }
+        int t = 0, tn = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        tn = omp_get_num_threads();
+#endif
+        const int64_t chunk = ((g->kdim + tn - 1) / tn + 3) & ~(int64_t)3;
+        const int64_t j0 = t * chunk, j1 = j0 + chunk < g->kdim ? j0 + chunk : g->kdim;
+        if (j0 < j1) sqz_tv_gemm_abt(g->M, j1 - j0, K, a, K, b + j0 * K, K, dw + j0, g->kdim);
+    }
+    return SQZ_OK;
+}
+
+/* Backward per image and group, all in this thread's cache-sized scratch: col = unfold(x),
+ * dW += dY col^T (no packing), dcol = W^T dY into the same buffer, dx += col2im(dcol). With
+ * images split over threads each thread sums dW privately and the parts are added in thread
+ * order: the bits depend on the thread count, never on timing. */
 static sqz_status conv_bwd(sqz_gctx *c) {
     conv_geo g;
     sqz_status st = conv_geo_make(c, &g);
     if (st) return st;
     const float *x = c->in[0]->data, *w = c->in[1]->data, *dy = c->dout[0];
     float *dx = c->din[0], *dw = c->din[1], *db = c->n_in > 2 ? c->din[2] : NULL;
-    if (db)
-        for (int64_t n = 0; n < g.N; n++)
-            for (int64_t m = 0; m < g.M; m++) {
-                const float *p = dy + (n * g.M + m) * g.outsp;
-                float s = 0;
-                for (int64_t i = 0; i < g.outsp; i++) s += p[i];
-                db[m] += s;
-            }
+    if (db) {
+        const int nb = sqz_tv_threads(c->threads, g.N * g.M * g.outsp);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nb) schedule(static) if (nb > 1)
+#endif
+        for (int64_t m = 0; m < g.M; m++) {
+            float s = 0;
+            for (int64_t n = 0; n < g.N; n++) s += sqz_tv_sum(dy + (n * g.M + m) * g.outsp, g.outsp);
+            db[m] += s;
+        }
+    }
     if (g.outsp == 0 || g.N == 0 || (!dx && !dw)) return SQZ_OK;
     if (g.depthwise) {
-        if (dw) depthwise(&g, 2, x, w, NULL, NULL, dw, dy);
-        if (dx) depthwise(&g, 1, x, w, NULL, dx, NULL, dy);
-        return SQZ_OK;
+        if (dw) dw_backward_w(c, &g, x, dy, dw);
+        return dx ? dw_backward_x(c, &g, w, dy, dx) : SQZ_OK;
     }
-    const int *valid = c->state[1].p;
-    const float *cached = valid && *valid ? c->state[0].p : NULL;
-    float *col = NULL;
-    if (!g.pointwise && !(col = sqz_grad_scratch(c, SQZ_GS_A, sizeof(float) * (size_t)(g.kdim * g.outsp))))
-        return SQZ_ERR_NOMEM;
-    for (int64_t n = 0; n < g.N; n++)
-        for (int64_t gr = 0; gr < g.group; gr++) {
-            const int64_t xoff = (n * g.C + gr * g.cg) * g.insp;
-            const float *dyg = dy + (n * g.M + gr * g.mg) * g.outsp, *wg = w + gr * g.mg * g.kdim;
-            if (dw) {
-                const float *cm = x + xoff;
-                if (cached) {
-                    cm = cached + (n * g.group + gr) * g.kdim * g.outsp;
-                } else if (!g.pointwise) {
-                    unfold(&g, g.cg, col, (float *)x + xoff, 0);
-                    cm = col;
+    if (dw && g.pointwise && g.group == 1 && g.outsp < CONV_BATCHED_DW_MAX_SP) {
+        if ((st = conv_dw_batched(c, &g, x, dy, dw))) return st;
+        dw = NULL;
+        if (!dx) return SQZ_OK;
+    }
+    const int nt = image_threads(c, &g), gt = nt > 1 ? 1 : c->threads;
+    const int64_t dw_part = dw && nt > 1 ? g.M * g.kdim : 0;
+    conv_scratch cs;
+    if (conv_scratch_get(c, &g, nt, dw_part, &cs)) return SQZ_ERR_NOMEM;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int t = 0; t < nt; t++) {
+        char *mine = cs.base + (size_t)t * cs.per;
+        float *col = (float *)mine, *dwt = dw;
+        if (dw_part) {
+            dwt = (float *)(mine + cs.dwp);
+            memset(dwt, 0, sizeof(float) * (size_t)(g.M * g.kdim));
+        }
+        int64_t n0, n1;
+        image_range(&g, t, nt, &n0, &n1);
+        for (int64_t n = n0; n < n1; n++)
+            for (int64_t gr = 0; gr < g.group; gr++) {
+                const int64_t xoff = (n * g.C + gr * g.cg) * g.insp;
+                const float *dyg = dy + (n * g.M + gr * g.mg) * g.outsp, *wg = w + gr * g.mg * g.kdim;
+                if (dwt) {
+                    const float *cm = x + xoff;
+                    if (!g.pointwise) {
+                        unfold(&g, g.cg, col, (float *)x + xoff, 0);
+                        cm = col;
+                    }
+                    sqz_tv_gemm_abt(g.mg, g.kdim, g.outsp, dyg, g.outsp, cm, g.outsp, dwt + gr * g.mg * g.kdim, g.kdim);
                 }
-                sqz_grad_gemm(c, 0, 1, g.mg, g.kdim, g.outsp, 1.0f, dyg, g.outsp, cm, g.outsp, 1.0f,
-                              dw + gr * g.mg * g.kdim, g.kdim);
-            }
-            if (dx) {
+                if (!dx) continue;
                 if (g.pointwise) {
-                    sqz_grad_gemm(c, 1, 0, g.kdim, g.outsp, g.mg, 1.0f, wg, g.kdim, dyg, g.outsp, 1.0f, dx + xoff,
-                                  g.outsp);
+                    gemm1(gt, mine + cs.col, 1, 0, g.kdim, g.outsp, g.mg, wg, g.kdim, dyg, g.outsp, 1.0f, dx + xoff,
+                          g.outsp, NULL);
                 } else {
-                    sqz_grad_gemm(c, 1, 0, g.kdim, g.outsp, g.mg, 1.0f, wg, g.kdim, dyg, g.outsp, 0.0f, col,
-                                  g.outsp);
+                    gemm1(gt, mine + cs.col, 1, 0, g.kdim, g.outsp, g.mg, wg, g.kdim, dyg, g.outsp, 0.0f, col, g.outsp,
+                          NULL);
                     unfold(&g, g.cg, col, dx + xoff, 1);
                 }
             }
-        }
+    }
+    for (int t = 0; t < nt && dw_part; t++)
+        sqz_tv_add(dw, (const float *)(cs.base + (size_t)t * cs.per + cs.dwp), g.M * g.kdim);
     return SQZ_OK;
 }
 

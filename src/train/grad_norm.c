@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "train/grad.h"
+#include "train/grad_vec.h"
 
 /* ---- BatchNormalization ---- */
 static sqz_status bn_check(const sqz_opctx *c) {
@@ -68,24 +69,21 @@ static sqz_status bn_fwd(sqz_gctx *c) {
     float *istd = mean + g.C;
     const int batch = c->training && g.m > 0;
     *mode = batch;
+    float *o1 = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL, *o2 = c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL;
+    float *o3 = c->n_out > 3 && c->out[3] ? c->out[3]->data : NULL, *o4 = c->n_out > 4 && c->out[4] ? c->out[4]->data : NULL;
+    /* one channel per iteration: the bits do not depend on the thread count */
+    const int nt = sqz_tv_threads(c->threads, g.C > 1 ? g.m * g.C : 0);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
     for (int64_t ch = 0; ch < g.C; ch++) {
         double mu, var;
         if (batch) {
             double s = 0, s2 = 0;
-            for (int64_t n = 0; n < g.N; n++) {
-                const float *p = x + (n * g.C + ch) * g.inner;
-                float rs = 0;
-                for (int64_t i = 0; i < g.inner; i++) rs += p[i];
-                s += rs;
-            }
+            for (int64_t n = 0; n < g.N; n++) s += sqz_tv_sum(x + (n * g.C + ch) * g.inner, g.inner);
             mu = s / (double)g.m;
             const float muf = (float)mu;
-            for (int64_t n = 0; n < g.N; n++) {
-                const float *p = x + (n * g.C + ch) * g.inner;
-                float rs = 0;
-                for (int64_t i = 0; i < g.inner; i++) rs += (p[i] - muf) * (p[i] - muf);
-                s2 += rs;
-            }
+            for (int64_t n = 0; n < g.N; n++) s2 += sqz_tv_sumsq_dev(x + (n * g.C + ch) * g.inner, g.inner, muf);
             var = s2 / (double)g.m;
             const double unbiased = g.m > 1 ? var * (double)g.m / (double)(g.m - 1) : var;
             rmean[ch] = momentum * rmean[ch] + (1.0f - momentum) * (float)mu;
@@ -97,15 +95,12 @@ static sqz_status bn_fwd(sqz_gctx *c) {
         mean[ch] = (float)mu;
         istd[ch] = (float)(1.0 / sqrt(var + eps));
         const float a = istd[ch] * scale[ch], b = bias[ch] - mean[ch] * a;
-        for (int64_t n = 0; n < g.N; n++) {
-            const float *p = x + (n * g.C + ch) * g.inner;
-            float *q = y + (n * g.C + ch) * g.inner;
-            for (int64_t i = 0; i < g.inner; i++) q[i] = p[i] * a + b;
-        }
-        if (c->n_out > 1 && c->out[1]) ((float *)c->out[1]->data)[ch] = rmean[ch];
-        if (c->n_out > 2 && c->out[2]) ((float *)c->out[2]->data)[ch] = rvar[ch];
-        if (c->n_out > 3 && c->out[3]) ((float *)c->out[3]->data)[ch] = mean[ch];
-        if (c->n_out > 4 && c->out[4]) ((float *)c->out[4]->data)[ch] = (float)var;
+        for (int64_t n = 0; n < g.N; n++)
+            sqz_tv_affine(y + (n * g.C + ch) * g.inner, x + (n * g.C + ch) * g.inner, g.inner, a, b);
+        if (o1) o1[ch] = rmean[ch];
+        if (o2) o2[ch] = rvar[ch];
+        if (o3) o3[ch] = mean[ch];
+        if (o4) o4[ch] = (float)var;
     }
     return SQZ_OK;
 }
@@ -118,34 +113,31 @@ static sqz_status bn_bwd(sqz_gctx *c) {
     if (!mean || !mode) return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "BatchNormalization: no saved statistics");
     const float *istd = mean + g.C;
     float *dx = c->din[0], *dscale = c->din[1], *dbias = c->din[2];
+    const int nt = sqz_tv_threads(c->threads, g.C > 1 ? g.m * g.C : 0);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
     for (int64_t ch = 0; ch < g.C; ch++) {
         const float mu = mean[ch], is = istd[ch];
         double sdy = 0, sdyx = 0;
         for (int64_t n = 0; n < g.N; n++) {
-            const float *p = x + (n * g.C + ch) * g.inner, *d = dy + (n * g.C + ch) * g.inner;
-            float a = 0, b = 0;
-            for (int64_t i = 0; i < g.inner; i++) {
-                a += d[i];
-                b += d[i] * (p[i] - mu);
-            }
+            const int64_t o = (n * g.C + ch) * g.inner;
+            float a;
+            sdyx += sqz_tv_dot_dev(dy + o, x + o, g.inner, mu, &a);
             sdy += a;
-            sdyx += b;
         }
         sdyx *= is; /* sum(dy * xhat) */
         if (dscale) dscale[ch] += (float)sdyx;
         if (dbias) dbias[ch] += (float)sdy;
         if (!dx) continue;
         const float k = scale[ch] * is;
+        /* batch statistics; m2 folds the xhat factor istd: xhat * mean(dy*xhat) = (x - mu) * m2 */
+        const float m1 = *mode ? (float)(sdy / (double)g.m) : 0.0f;
+        const float m2 = *mode ? (float)(sdyx / (double)g.m) * is : 0.0f;
         for (int64_t n = 0; n < g.N; n++) {
-            const float *p = x + (n * g.C + ch) * g.inner, *d = dy + (n * g.C + ch) * g.inner;
-            float *q = dx + (n * g.C + ch) * g.inner;
-            if (*mode) {
-                const float m1 = (float)(sdy / (double)g.m), m2 = (float)(sdyx / (double)g.m) * is;
-                /* m2 folds the xhat factor istd: xhat * mean(dy*xhat) = (x - mu) * m2 */
-                for (int64_t i = 0; i < g.inner; i++) q[i] += k * (d[i] - m1 - (p[i] - mu) * m2);
-            } else {
-                for (int64_t i = 0; i < g.inner; i++) q[i] += k * d[i];
-            }
+            const int64_t o = (n * g.C + ch) * g.inner;
+            if (*mode) sqz_tv_bn_dx(dx + o, dy + o, x + o, g.inner, k, m1, mu, m2);
+            else sqz_tv_axpy(dx + o, k, dy + o, g.inner);
         }
     }
     return SQZ_OK;

@@ -7,6 +7,7 @@
 #include "kernels/ref/kernels_ref.h"
 #include "ops/nn_util.h"
 #include "train/grad.h"
+#include "train/grad_vec.h"
 
 static sqz_status pool_geo(sqz_gctx *c, sqz_pool_params *p) {
     const sqz_tensor *X = c->in[0];
@@ -70,10 +71,24 @@ static sqz_status maxpool_fwd(sqz_gctx *c) {
     const int64_t n = sqz_tensor_numel(c->out[0]);
     int64_t *idx = sqz_grad_state(c, 0, sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
     if (!idx) return SQZ_ERR_NOMEM;
-    if (p.nsp == 2 && p.dilation[0] == 1 && p.dilation[1] == 1)
+    if (p.nsp == 2 && p.kernel[0] == 2 && p.kernel[1] == 2 && p.stride[0] == 2 && p.stride[1] == 2 &&
+        p.dilation[0] == 1 && p.dilation[1] == 1 && p.pad_begin[0] == 0 && p.pad_begin[1] == 0 &&
+        2 * p.out[0] <= p.in[0] && 2 * p.out[1] <= p.in[1]) {
+        /* the common 2x2 / 2 window without padding: one vectorized pass per plane */
+        const int64_t insp = p.in[0] * p.in[1], outsp = p.out[0] * p.out[1];
+        const float *x = c->in[0]->data;
+        float *y = c->out[0]->data;
+        const int nt = sqz_tv_threads(c->threads, p.nc * insp);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+        for (int64_t pl = 0; pl < p.nc; pl++)
+            sqz_tv_maxpool2x2(x + pl * insp, p.in[1], p.out[0], p.out[1], y + pl * outsp, idx + pl * outsp, pl * insp);
+    } else if (p.nsp == 2 && p.dilation[0] == 1 && p.dilation[1] == 1) {
         maxpool2d(&p, c->in[0]->data, c->out[0]->data, idx);
-    else
+    } else {
         sqz_maxpool_f32_ref(&p, c->in[0]->data, c->out[0]->data, idx, 0);
+    }
     if (c->n_out > 1 && c->out[1]) {
         const int so = sqz_node_attr_int(c->node, "storage_order", 0) != 0;
         if (so) sqz_maxpool_f32_ref(&p, c->in[0]->data, c->out[0]->data, c->out[1]->data, 1);

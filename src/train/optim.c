@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "train/grad_vec.h"
+
 int sqz_optim_kind_parse(const char *s) {
     if (!s) return -1;
     if (!strcmp(s, "sgd")) return SQZ_OPTIM_SGD;
@@ -74,15 +76,7 @@ oom:
 static void sgd(const sqz_optim *o, int i, float *w, const float *g, float lr) {
     const float mom = o->cfg.momentum, wd = o->decay[i] ? o->cfg.weight_decay : 0.0f;
     float *buf = o->n_slots ? o->slot[i] : NULL;
-    const int first = o->t == 1;
-    for (int64_t k = 0; k < o->numel[i]; k++) {
-        float d = g[k] + wd * w[k];
-        if (buf) {
-            buf[k] = first ? d : mom * buf[k] + d;
-            d = o->cfg.nesterov ? d + mom * buf[k] : buf[k];
-        }
-        w[k] -= lr * d;
-    }
+    sqz_tv_sgd(w, g, buf, o->numel[i], lr, wd, mom, o->t == 1, o->cfg.nesterov);
 }
 
 static void adam(const sqz_optim *o, int i, float *w, const float *g, float lr) {

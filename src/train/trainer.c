@@ -233,6 +233,7 @@ sqz_status sqz_trainer_epoch(sqz_trainer *t, sqz_epoch_stats *stats, sqz_err *er
     sqz_loader *l = t->loader;
     sqz_loader_start_epoch(l, t->epoch);
     sqz_tape_set_training(t->tape, 1);
+    t->stop = 0;
     double loss_sum = 0, lr = 0;
     int64_t correct = 0, seen = 0, batches = sqz_loader_batches(l);
     for (int64_t b = 0;; b++) {
@@ -267,6 +268,7 @@ sqz_status sqz_trainer_epoch(sqz_trainer *t, sqz_epoch_stats *stats, sqz_err *er
                                     (double)correct / (double)seen, lr};
             t->on_batch(t->ud, &p);
         }
+        if (t->stop) break;
     }
     if (stats) {
         stats->epoch = t->epoch;

@@ -80,6 +80,7 @@ typedef struct sqz_trainer {
     int epoch;               /* epochs completed */
     sqz_train_cb on_batch;   /* optional, called after every batch */
     void *ud;
+    int stop;                /* set (e.g. by on_batch) to end the current epoch after this batch */
 } sqz_trainer;
 
 /* g must be prepared (sqz_graph_prepare) with a float input of a layout the images fit and

@@ -1,0 +1,72 @@
+/* train/grad_vec.h - vectorized inner loops of the training ops (private).
+ *
+ * Plain C loops marked `omp simd`, compiled in several copies (x86-64-v4 = AVX-512, v3 = AVX2,
+ * baseline) with GCC's target_clones: the loader picks the copy the CPU runs once, by cpuid.
+ * Elementwise loops give the same bits in every copy; reductions (sums, dots) add in vector
+ * lanes, so their rounding depends on the copy, never on the thread count or the call.
+ *
+ * sqz_tv_threads(threads, work) is the thread count worth forking for `work` floats touched:
+ * small tensors stay on one thread. Callers split work in a fixed way (by plane or channel, or
+ * by index ranges of elementwise loops), so results never depend on the number of threads. */
+#ifndef SQZ_TRAIN_GRAD_VEC_H
+#define SQZ_TRAIN_GRAD_VEC_H
+
+#include <stdint.h>
+
+/* Marks a function to be compiled for AVX-512, AVX2 and baseline x86-64, picked at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#define SQZ_TV_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SQZ_TV_CLONES
+#endif
+
+int sqz_tv_threads(int threads, int64_t work);
+
+/* y = max(x, 0) */
+void sqz_tv_relu(float *y, const float *x, int64_t n);
+/* dx += x > 0 ? dy : 0 */
+void sqz_tv_relu_bwd(float *dx, const float *x, const float *dy, int64_t n);
+/* y = min(max(x, lo), hi) (NaN stays NaN, as fminf/fmaxf of the inference op do not) */
+void sqz_tv_clip(float *y, const float *x, int64_t n, float lo, float hi);
+/* dx += lo <= x <= hi ? dy : 0 */
+void sqz_tv_clip_bwd(float *dx, const float *x, const float *dy, int64_t n, float lo, float hi);
+/* y += x */
+void sqz_tv_add(float *y, const float *x, int64_t n);
+/* y += a * x */
+void sqz_tv_axpy(float *y, float a, const float *x, int64_t n);
+/* y = a * x + b */
+void sqz_tv_affine(float *y, const float *x, int64_t n, float a, float b);
+/* sum x */
+float sqz_tv_sum(const float *x, int64_t n);
+/* sum (x - mu)^2 */
+float sqz_tv_sumsq_dev(const float *x, int64_t n, float mu);
+/* sum x * y */
+float sqz_tv_dot(const float *x, const float *y, int64_t n);
+/* *sd = sum d, returns sum d * (x - mu) */
+float sqz_tv_dot_dev(const float *d, const float *x, int64_t n, float mu, float *sd);
+/* sum over rows r < rows, columns j < cols of a[r * lda + j] * b[r * ldb + j] */
+float sqz_tv_dot2d(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t rows, int64_t cols);
+/* C (M, N) += A (M, K) * B (N, K)^T, all row-major with K contiguous: dot products in 16-lane
+ * partial sums, 4 x 4 blocks, no packing (weight gradients: dW += dY col^T). */
+void sqz_tv_gemm_abt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+                     float *C, int64_t ldc);
+/* Depthwise backward of one plane (geometry as the forward's sqz_dw_plane in kernels/conv_f32.h):
+ * dx (H, W) += conv^T(dy (OH, OW), w (KH, KW));  dw (KH, KW) += corr(dy, x (H, W)). */
+struct sqz_dw_plane;
+void sqz_tv_dw_bwd_x(const struct sqz_dw_plane *g, const float *w, const float *dy, float *dx);
+void sqz_tv_dw_bwd_w(const struct sqz_dw_plane *g, const float *x, const float *dy, float *dw);
+/* The same dw for stride 1 and no dilation with AVX-512 (grad_dw_avx512.c); returns 0 (doing
+ * nothing) for other geometries. Call only when the CPU has AVX-512 (sqz_cpu_isa()). */
+int sqz_tv_dw_bwd_w__avx512(const struct sqz_dw_plane *g, const float *x, const float *dy, float *dw);
+/* 2x2 max pooling with stride 2 of one plane (x rows W apart, 2 OH rows and 2 OW columns read):
+ * y = the window maximum (the first of equal ones, scanning rows), idx = base + its offset in the
+ * plane. */
+void sqz_tv_maxpool2x2(const float *x, int64_t W, int64_t OH, int64_t OW, float *y, int64_t *idx, int64_t base);
+/* dx += k * (d - m1 - (x - mu) * m2)   (BatchNorm backward with batch statistics) */
+void sqz_tv_bn_dx(float *dx, const float *d, const float *x, int64_t n, float k, float m1, float mu, float m2);
+/* SGD with momentum buffer buf (NULL: none): d = g + wd * w; buf = first ? d : mom * buf + d;
+ * w -= lr * (nesterov ? d + mom * buf : buf) */
+void sqz_tv_sgd(float *w, const float *g, float *buf, int64_t n, float lr, float wd, float mom, int first,
+                int nesterov);
+
+#endif
