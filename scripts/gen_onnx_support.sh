@@ -69,7 +69,7 @@ ver=$(dpkg-query -W -f '${Version}' libonnx-testdata 2>/dev/null || echo unknown
     fi
     echo "## Supported operators ($(wc -l <"$tmp/ops"))"
     echo
-    echo "Default ONNX domain (\`\"\"\` / \`ai.onnx\`), as registered in \`src/ops/\`:"
+    echo "As registered in \`src/ops/\`; names without a prefix are in the default ONNX domain (\`\"\"\` / \`ai.onnx\`), others are \`domain:Op\`:"
     echo
     awk '{ printf "%s`%s`", (NR > 1 ? ", " : ""), $0 } END { print "" }' "$tmp/ops"
     echo

@@ -403,11 +403,21 @@ static int cmp_names(const void *a, const void *b) {
 
 static int list_ops(void) {
     int n = sqz_op_count();
-    const char **names = malloc(sizeof *names * (size_t)(n > 0 ? n : 1));
+    char **names = malloc(sizeof *names * (size_t)(n > 0 ? n : 1));
     if (!names) return 1;
-    for (int i = 0; i < n; i++) names[i] = sqz_op_at(i)->name;
+    for (int i = 0; i < n; i++) { /* ops outside the default domain print as "domain:Op" */
+        const sqz_op *op = sqz_op_at(i);
+        const char *d = op->domain && op->domain[0] && strcmp(op->domain, "ai.onnx") ? op->domain : NULL;
+        size_t len = strlen(op->name) + (d ? strlen(d) + 1 : 0) + 1;
+        names[i] = malloc(len);
+        if (!names[i]) return 1;
+        snprintf(names[i], len, "%s%s%s", d ? d : "", d ? ":" : "", op->name);
+    }
     qsort(names, (size_t)n, sizeof *names, cmp_names);
-    for (int i = 0; i < n; i++) printf("%s\n", names[i]);
+    for (int i = 0; i < n; i++) {
+        printf("%s\n", names[i]);
+        free(names[i]);
+    }
     free(names);
     return 0;
 }
