@@ -3,7 +3,7 @@
 #   make test    install missing build + test packages, build, run every test (ctest)
 # and
 #   make demo    build, then a one-minute tour of the sqz command (scripts/demo.sh)
-#   make asan    unit tests in an AddressSanitizer + UBSan build (build-asan/)
+#   make asan    unit, CLI and malformed-input tests in an AddressSanitizer + UBSan build (build-asan/)
 #   make clean   remove build/ and build-asan/
 SHELL := /bin/bash
 BUILD ?= build
@@ -49,8 +49,8 @@ asan:
 	@set -o pipefail; rc=0; \
 	ASAN_OPTIONS=$${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1} \
 	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-	ctest --test-dir $(ASAN_BUILD) -L unit --output-on-failure -j$(JOBS) || rc=$$?; \
-	if [[ $$rc -eq 0 ]]; then echo "make asan: PASSED (unit tests under ASan+UBSan)"; \
+	ctest --test-dir $(ASAN_BUILD) -L 'unit|cli|malformed' --output-on-failure -j$(JOBS) || rc=$$?; \
+	if [[ $$rc -eq 0 ]]; then echo "make asan: PASSED (unit, CLI and malformed-input tests under ASan+UBSan)"; \
 	else echo "make asan: FAILED (unit tests under ASan+UBSan, see above)"; fi; \
 	exit $$rc
 
