@@ -1,8 +1,8 @@
 # sqz - the two commands of the README:
-#   make build   install missing build packages, configure build/ (warnings are errors), compile
+#   make demo    install what is missing, build, then a short tour that trains and evaluates (scripts/demo.sh)
 #   make test    install missing build + test packages, build, run every test (ctest)
 # and
-#   make demo    build, then a one-minute tour of the sqz command (scripts/demo.sh)
+#   make build   install missing build packages, configure build/ (warnings are errors), compile
 #   make asan    unit, CLI and malformed-input tests in an AddressSanitizer + UBSan build (build-asan/)
 #   make clean   remove build/ and build-asan/
 SHELL := /bin/bash
