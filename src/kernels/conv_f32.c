@@ -45,17 +45,51 @@ static void geometry(const sqz_conv_params *p, int64_t *insp, int64_t *outsp, in
 /* Images per GEMM: small outputs (LeNet, the 7x7 / 14x14 layers of ImageNet models) stack the
  * im2col of several images side by side so one GEMM sees about 1024 columns, with the im2col
  * buffer kept under 4 MiB; 1 = one GEMM per image. */
+#define STACK_MIN_FLOATS ((int64_t)64 << 10)
 static int64_t images_per_gemm(const sqz_conv_params *p) {
     if (is_depthwise(p) || p->batch < 2) return 1;
     int64_t insp, outsp, kk;
     geometry(p, &insp, &outsp, &kk);
     if (outsp <= 0 || outsp >= 512) return 1;
     const int64_t kdim = (p->c_in / p->group) * kk;
+    /* one image already makes a GEMM big enough (ResNet's 14x14 and 7x7 layers, K >= 2304): no
+     * stacking, whose im2col would leave L2 and whose output needs a copy; the column-tail kernel
+     * keeps N = 196 or 49 without padding */
+    if (kdim >= STACK_MIN_FLOATS / outsp) return 1;
     int64_t nb = 1024 / outsp;
     const int64_t cap = kdim > 0 ? ((int64_t)4 << 20) / (4 * kdim * outsp) : nb;
     if (nb > cap) nb = cap;
     if (nb > p->batch) nb = p->batch;
     return nb < 2 ? 1 : nb;
+}
+
+/* Output rows per im2col + GEMM step of one 2-D image: large outputs (ResNet's 112x112 and 56x56
+ * layers) take bands of rows whose im2col (kdim x rows*OW) stays within COL_BUDGET floats, so it
+ * is still in L2 when the GEMM packs it instead of making a round trip through L3 / memory; the
+ * band is a multiple of 32 (else 16) columns where the budget allows, so the GEMM's panels are
+ * full. Returns OH (one step) otherwise. Every output element gets the same sum either way. */
+#define COL_BUDGET ((int64_t)128 << 10)
+static int64_t band_rows(const sqz_conv_params *p) {
+    if (p->nsp != 2 || is_depthwise(p) || images_per_gemm(p) > 1 || is_pointwise(p)) return p->out[0];
+    const int64_t OH = p->out[0], OW = p->out[1];
+    const int64_t kdim = (p->c_in / p->group) * p->kernel[0] * p->kernel[1];
+    if (OH <= 1 || OW <= 0 || kdim <= 0 || kdim <= COL_BUDGET / OW / OH) return OH; /* (no overflow) */
+    int64_t r = kdim <= COL_BUDGET / OW ? COL_BUDGET / OW / kdim : 1;
+    for (int64_t q = 32; q >= 16; q /= 2) {
+        int64_t a = q, b = OW; /* rows per q-column multiple: q / gcd(OW, q) */
+        while (b) {
+            const int64_t t = a % b;
+            a = b;
+            b = t;
+        }
+        const int64_t step = q / a;
+        if (r >= step) {
+            r = r / step * step;
+            break;
+        }
+    }
+    if (r * OW < 96) r = (96 + OW - 1) / OW; /* keep a few panels per GEMM */
+    return r < OH ? r : OH;
 }
 
 /* Bytes of the im2col buffer (and, when images are stacked, of the GEMM output they share),
@@ -65,6 +99,7 @@ static size_t col_bytes(const sqz_conv_params *p) {
     if (is_depthwise(p) || (nb == 1 && is_pointwise(p))) return 0;
     int64_t insp, outsp, kk;
     geometry(p, &insp, &outsp, &kk);
+    if (p->nsp == 2 && p->out[0] > 0) outsp = outsp / p->out[0] * band_rows(p);
     size_t n = mul_sat(mul_sat(mul_sat(sizeof(float), p->c_in / p->group), kk), outsp);
     if (nb > 1) n = add_sat(mul_sat(n, nb), add_sat(mul_sat(mul_sat(sizeof(float), p->c_out / p->group), outsp * nb), 63));
     return add_sat(n, 63) & ~(size_t)63;
@@ -80,7 +115,8 @@ size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_param
     const size_t col = col_bytes(p);
     if (col == SIZE_MAX) return SIZE_MAX;
     const int64_t mg = p->c_out / p->group, kdim = (p->c_in / p->group) * kk;
-    return add_sat(col, sqz_gemm_f32_scratch_bytes(isa, threads, mg, outsp * images_per_gemm(p), kdim));
+    const int64_t ncols = p->nsp == 2 && p->out[0] > 0 ? outsp / p->out[0] * band_rows(p) : outsp;
+    return add_sat(col, sqz_gemm_f32_scratch_bytes(isa, threads, mg, ncols * images_per_gemm(p), kdim));
 }
 
 void sqz_dwconv2d_f32_plane(const sqz_dw_plane *g, const float *x, const float *w, float bias,
@@ -293,6 +329,31 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
     /* stacked images: col (kdim, nb * outsp), then the shared output (mg, nb * outsp) */
     float *tmp_out = nb > 1 ? col + ((size_t)kdim * (size_t)(nb * outsp) + 15) / 16 * 16 : NULL;
     sqz_gemm_epi epi = {.clamp = act ? act->clamp : 0, .lo = act ? act->lo : 0.0f, .hi = act ? act->hi : 0.0f};
+    const int64_t band = p->nsp == 2 ? band_rows(p) : 0;
+    if (p->nsp == 2 && band < p->out[0]) {
+        /* bands of output rows: im2col of the band (an image whose output starts at row oy0:
+         * the top padding shifts by oy0 * stride), then a GEMM writing those columns of y */
+        const int64_t OW = p->out[1];
+        for (int64_t n = 0; n < p->batch; n++)
+            for (int64_t g = 0; g < p->group; g++) {
+                const float *img = x + (n * p->c_in + g * cg) * insp;
+                epi.bias_m = bias ? bias + g * mg : NULL;
+                for (int64_t oy0 = 0; oy0 < p->out[0]; oy0 += band) {
+                    sqz_conv_params q = *p;
+                    q.out[0] = p->out[0] - oy0 < band ? p->out[0] - oy0 : band;
+                    q.pad_begin[0] = p->pad_begin[0] - oy0 * p->stride[0];
+                    const int64_t cols = q.out[0] * OW;
+                    im2col(isa, threads, &q, cg, img, col, cols);
+                    const sqz_gemm_f32_args ga = {.M = mg, .N = cols, .K = kdim, .alpha = 1.0f, .beta = 0.0f,
+                                                  .A = w + g * mg * kdim, .lda = kdim, .B = col, .ldb = cols,
+                                                  .C = y + (n * p->c_out + g * mg) * outsp + oy0 * OW, .ldc = outsp,
+                                                  .epi = &epi,
+                                                  .packed_a = packed_w ? packed_w + g * packed_stride : NULL};
+                    sqz_gemm_f32(isa, threads, &ga, gemm_scratch);
+                }
+            }
+        return;
+    }
     for (int64_t n0 = 0; n0 < p->batch; n0 += nb) {
         const int64_t nbi = p->batch - n0 < nb ? p->batch - n0 : nb, cols = nbi * outsp;
         for (int64_t g = 0; g < p->group; g++) {

@@ -5,8 +5,9 @@
  *    threads by plane; AVX-512 paths for 3x3 and 5x5 kernels with stride 1 or 2 and no dilation;
  *  - 1x1 with unit stride and no padding: one GEMM per image and group on the input itself;
  *  - everything else: im2col into scratch, then one GEMM per image and group; when the output
- *    has under 512 positions several images share one GEMM (their im2col side by side), and
- *    the result is copied into place.
+ *    has under 512 positions (and one image's im2col is under 256 KB) several images share one
+ *    GEMM (their im2col side by side), and the result is copied into place; large 2-D outputs
+ *    go in bands of output rows whose im2col stays in L2 (one im2col + GEMM per band).
  * Bias and the optional clamp (ReLU / ReLU6 / Clip) are fused into the GEMM epilogue.
  * SQZ_ISA_REF runs sqz_conv_f32_ref and a scalar clamp: the oracle. */
 #ifndef SQZ_KERNELS_CONV_F32_H

@@ -25,6 +25,8 @@ typedef struct gemm_cfg {
     sqz_gemm_f32_ukernel_fn ukernel;
     sqz_gemm_f32_ukernel_fn ukernel_half; /* for a last panel of <= nr/2 columns, or NULL */
     sqz_gemm_f32_pack_fn pack_a, pack_b;  /* panels of mr and of nr */
+    sqz_gemm_f32_tail_fn tail;            /* rows-in-lanes kernel for a last panel's few columns, or NULL */
+    int tail_max;                         /* the most columns it takes (beyond a 16-column half tile) */
 } gemm_cfg;
 
 #define GEMM_MAX_THREADS 64
@@ -33,8 +35,11 @@ typedef struct gemm_cfg {
 /* Fills cfg for isa and M; returns 0 when isa has no packed path (ref).
  * AVX-512: 14x32 tiles, or 8x32 when that pads M less (weighing 8-row tiles as 4% slower per row,
  * as measured); M = 1..4 (matrix-vector products) uses M x 32 tiles so no padded rows are
- * computed. The tile height never changes what a C element's sum is. Blocks: KC = 256 (a 14 x 256 A panel is 14 KB, in L1), MC = 168 rows (A block
- * 168 KB, in L2), NC = 1024. */
+ * computed. A last B panel whose width is a few columns past a multiple of 16 (N = 49, 196:
+ * the 7x7 / 14x14 convolutions) runs those columns through a tail kernel with rows in vector
+ * lanes instead of a mostly empty 16-wide tile. The tile height never changes what a C element's
+ * sum is. Blocks: KC = 256 (a 14 x 256 A panel is 14 KB, in L1), MC = 168 rows (A block 168 KB,
+ * in L2), NC = 1024. */
 static int gemm_config(sqz_isa isa, int64_t M, gemm_cfg *cfg) {
 #if defined(__x86_64__)
     if (isa >= SQZ_ISA_AVX512) {
@@ -54,12 +59,14 @@ static int gemm_config(sqz_isa isa, int64_t M, gemm_cfg *cfg) {
             *cfg = (gemm_cfg){.mr = 8, .nr = 32, .kc = 256, .mc = 160, .nc = 1024,
                               .ukernel = sqz_gemm_f32_ukernel_8x32__avx512,
                               .ukernel_half = sqz_gemm_f32_ukernel_8x16__avx512,
-                              .pack_a = sqz_gemm_f32_pack_8__avx512, .pack_b = sqz_gemm_f32_pack_32__avx512};
+                              .pack_a = sqz_gemm_f32_pack_8__avx512, .pack_b = sqz_gemm_f32_pack_32__avx512,
+                              .tail = sqz_gemm_f32_tail_8__avx512, .tail_max = 4};
         else
             *cfg = (gemm_cfg){.mr = 14, .nr = 32, .kc = 256, .mc = 168, .nc = 1024,
                               .ukernel = sqz_gemm_f32_ukernel_14x32__avx512,
                               .ukernel_half = sqz_gemm_f32_ukernel_14x16__avx512,
-                              .pack_a = sqz_gemm_f32_pack_14__avx512, .pack_b = sqz_gemm_f32_pack_32__avx512};
+                              .pack_a = sqz_gemm_f32_pack_14__avx512, .pack_b = sqz_gemm_f32_pack_32__avx512,
+                              .tail = sqz_gemm_f32_tail_14__avx512, .tail_max = 8};
         return 1;
     }
     if (isa == SQZ_ISA_AVX2) {
@@ -176,7 +183,17 @@ static void gemm_region(const gemm_cfg *cfg, const sqz_gemm_f32_args *g, int64_t
                     for (int64_t p = 0; p < mc; p += MR)
                         cfg->pack_a(g->A, g->lda, g->trans_a, ic + p, min64(MR, mc - p), pc, kc, ap + p * kc);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
-                    const int nr = (int)min64(NR, nc - jr);
+                    int nr = (int)min64(NR, nc - jr);
+                    /* a few columns past a multiple of 16: those go through the tail kernel */
+                    const int tcols = cfg->tail && nr % 16 <= cfg->tail_max ? nr % 16 : 0;
+                    if (tcols) {
+                        nr -= tcols;
+                        st.bias_m = epi && epi->bias_m ? epi->bias_m + ic : NULL;
+                        st.bias_n = epi && epi->bias_n ? epi->bias_n + jc + jr + nr : NULL;
+                        cfg->tail(kc, ap, mc, bp + jr * kc + nr, NR, tcols, g->C + ic * g->ldc + jc + jr + nr, g->ldc,
+                                  &st);
+                        if (!nr) continue;
+                    }
                     const sqz_gemm_f32_ukernel_fn uk = cfg->ukernel_half && 2 * nr <= NR ? cfg->ukernel_half : cfg->ukernel;
                     st.bias_n = epi && epi->bias_n ? epi->bias_n + jc + jr : NULL;
                     for (int64_t ir = 0; ir < mc; ir += MR) {

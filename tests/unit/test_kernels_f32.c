@@ -195,6 +195,15 @@ static void test_conv(sqz_isa isa) {
         const int64_t in[2] = {14, 14}, k[2] = {3, 3}, s[2] = {1, 1}, d[2] = {1, 1}, pb[2] = {1, 1}, pe[2] = {1, 1};
         if (conv_geom(&p, 2, 1, 64, 96, 1, in, k, s, d, pb, pe)) conv_case(&r, isa, &p, 1);
     }
+    {   /* large outputs: im2col + GEMM in bands of output rows (an uneven last band, stride 2,
+         * asymmetric pads, a 7x7 stem) */
+        const int64_t in[2] = {40, 40}, k[2] = {3, 3}, s[2] = {1, 1}, d[2] = {1, 1}, pb[2] = {1, 1}, pe[2] = {1, 1};
+        if (conv_geom(&p, 2, 2, 16, 24, 1, in, k, s, d, pb, pe)) conv_case(&r, isa, &p, 1);
+        const int64_t in2[2] = {37, 37}, k2[2] = {7, 7}, s2[2] = {2, 2}, pb2[2] = {3, 3}, pe2[2] = {3, 3};
+        if (conv_geom(&p, 2, 1, 8, 20, 1, in2, k2, s2, d, pb2, pe2)) conv_case(&r, isa, &p, 0);
+        const int64_t in3[2] = {61, 45}, s3[2] = {2, 1}, pb3[2] = {0, 1}, pe3[2] = {2, 0};
+        if (conv_geom(&p, 2, 1, 40, 9, 1, in3, k, s3, d, pb3, pe3)) conv_case(&r, isa, &p, 1);
+    }
     printf("conv %-10s %s\n", sqz_isa_name(isa), test_failed_ == before ? "ok" : "FAILED");
 }
 

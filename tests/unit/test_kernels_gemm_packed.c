@@ -105,6 +105,11 @@ static void test_packed(sqz_isa isa) {
         packed_case(&r, isa, ms[i % 10], ns[sqz_rng_below(&r, 11)], ks[sqz_rng_below(&r, 9)]);
     packed_case(&r, isa, 1, 1100, 784); /* a batch-1 fully connected layer across the NC block */
     packed_case(&r, isa, 3, 2050, 300);
+    /* narrow last panels (the column-tail kernel): 7x7 and 14x14 convolution outputs, K over KC */
+    packed_case(&r, isa, 64, 49, 600);
+    packed_case(&r, isa, 45, 196, 300);
+    packed_case(&r, isa, 70, 980, 257);
+    packed_case(&r, isa, 9, 24, 513);
     printf("gemm packed / small M %-10s %s\n", sqz_isa_name(isa), test_failed_ == before ? "ok" : "FAILED");
 }
 

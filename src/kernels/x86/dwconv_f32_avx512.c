@@ -1,7 +1,8 @@
 /* kernels/x86/dwconv_f32_avx512.c - AVX-512 depthwise conv planes: 3x3 and 5x5 kernels, stride 1
  * or 2, no dilation. 16 outputs of a row per vector; each tap loads the input under a lane mask
  * that zeroes positions outside the image, so borders need no scalar code. Four output rows run
- * together so their FMA chains overlap. For stride 2 two
+ * together so their FMA chains overlap, across the whole width before the next four, so the plane
+ * is read in memory order. For stride 2 two
  * 16-lane loads cover 32 inputs and a permute keeps the even ones. */
 #include "kernels/conv_f32.h"
 
@@ -33,18 +34,21 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane(const sqz_
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const int clamp = act && act->clamp;
     const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
-    for (int64_t ox0 = 0; ox0 < OW; ox0 += 16) {
-        __mmask16 m0[5], m1[5];
-        for (int kx = 0; kx < K; kx++) {
-            const int64_t start = ox0 * S - pw + kx;
-            m0[kx] = range_mask(start, W);
-            m1[kx] = S == 2 ? range_mask(start + 16, W) : 0;
-        }
-        const __mmask16 om = range_mask(ox0, OW);
-        /* RB output rows at once: independent accumulator chains (each output still sums its taps
-         * in the order ky, kx, so the result does not depend on the blocking) */
-        for (int64_t oy = 0; oy < OH; oy += RB) {
-            const int nr = OH - oy < RB ? (int)(OH - oy) : RB;
+    /* RB output rows at once (independent accumulator chains; each output still sums its taps
+     * in the order ky, kx, so the result does not depend on the blocking), then the 16-column
+     * chunks of those rows: the plane is read row by row, which the prefetchers follow when it
+     * comes from memory (a large batch-1 activation) */
+    for (int64_t oy = 0; oy < OH; oy += RB) {
+        const int nr = OH - oy < RB ? (int)(OH - oy) : RB;
+        for (int64_t ox0 = 0; ox0 < OW; ox0 += 16) {
+            __mmask16 m0[5], m1[5];
+#pragma GCC unroll 5
+            for (int kx = 0; kx < K; kx++) {
+                const int64_t start = ox0 * S - pw + kx;
+                m0[kx] = range_mask(start, W);
+                m1[kx] = S == 2 ? range_mask(start + 16, W) : 0;
+            }
+            const __mmask16 om = range_mask(ox0, OW);
             __m512 acc[RB];
 #pragma GCC unroll 4
             for (int r = 0; r < RB; r++) acc[r] = _mm512_set1_ps(bias);

@@ -76,3 +76,92 @@ UKERNEL(3, 1, 32, sqz_gemm_f32_ukernel_3x16__avx512)
 UKERNEL(4, 1, 32, sqz_gemm_f32_ukernel_4x16__avx512)
 
 #endif
+
+#if defined(__x86_64__)
+/* Narrow column tails (see sqz_gemm_f32_tail_*): lanes are the MR rows of a packed A panel
+ * (a[k*MR + r], one masked load per k), each of NJ columns is a broadcast B value; NP panels
+ * at once give NP * NJ independent accumulator chains. Every C element is still the sum
+ * acc = fma(a, b, acc) over k in order from zero, stored by the same rule as store_vec. */
+static inline __attribute__((always_inline)) SQZ_AVX512 void tail_block(int64_t kc, const float *a, int64_t mc,
+                                                                        const float *b, int bs, float *c, int64_t ldc,
+                                                                        const sqz_gemm_f32_store *st, const int MR,
+                                                                        const int NP, const int NJ) {
+    const __mmask16 rm = (__mmask16)((1u << MR) - 1u);
+    __m512 acc[4][4];
+    _Pragma("GCC unroll 4") for (int p = 0; p < NP; p++)
+        _Pragma("GCC unroll 4") for (int j = 0; j < NJ; j++) acc[p][j] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 bv[4];
+        _Pragma("GCC unroll 4") for (int j = 0; j < NJ; j++) bv[j] = _mm512_set1_ps(b[k * bs + j]);
+        _Pragma("GCC unroll 4") for (int p = 0; p < NP; p++) {
+            const __m512 av = _mm512_maskz_loadu_ps(rm, a + (int64_t)p * MR * kc + k * MR);
+            _Pragma("GCC unroll 4") for (int j = 0; j < NJ; j++) acc[p][j] = _mm512_fmadd_ps(av, bv[j], acc[p][j]);
+        }
+    }
+    float cv[16], out[16];
+    for (int p = 0; p < NP; p++) {
+        const int64_t r0 = (int64_t)p * MR;
+        const int mr = mc - r0 < MR ? (int)(mc - r0) : MR;
+        const __mmask16 mk = (__mmask16)((1u << mr) - 1u);
+        const __m512 bm = st->bias_m ? _mm512_maskz_loadu_ps(mk, st->bias_m + r0) : _mm512_setzero_ps();
+        for (int j = 0; j < NJ; j++) {
+            float *cc = c + r0 * ldc + j;
+            __m512 x = _mm512_mul_ps(acc[p][j], _mm512_set1_ps(st->alpha));
+            if (!st->first || st->beta != 0.0f) {
+                for (int r = 0; r < mr; r++) cv[r] = cc[r * ldc];
+                const __m512 cvec = _mm512_maskz_loadu_ps(mk, cv);
+                if (!st->first) x = _mm512_add_ps(x, cvec);
+                else x = _mm512_fmadd_ps(_mm512_set1_ps(st->beta), cvec, x);
+            }
+            if (st->last) {
+                if (st->bias_m) x = _mm512_add_ps(x, bm);
+                if (st->bias_n) x = _mm512_add_ps(x, _mm512_set1_ps(st->bias_n[j]));
+                if (st->clamp)
+                    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(st->lo)), _mm512_set1_ps(st->hi));
+            }
+            _mm512_storeu_ps(out, x);
+            for (int r = 0; r < mr; r++) cc[r * ldc] = out[r];
+        }
+    }
+}
+
+/* Dispatch on constant panel and column counts: panels in groups of 4, columns in groups of 4. */
+static inline __attribute__((always_inline)) SQZ_AVX512 void tail_cols(int64_t kc, const float *a, int64_t mc,
+                                                                       const float *b, int bs, int ncols, float *c,
+                                                                       int64_t ldc, const sqz_gemm_f32_store *st,
+                                                                       const int MR) {
+    const int64_t npan = (mc + MR - 1) / MR;
+    for (int j0 = 0; j0 < ncols; j0 += 4) {
+        const int nj = ncols - j0 < 4 ? ncols - j0 : 4;
+        sqz_gemm_f32_store s = *st;
+        if (s.bias_n) s.bias_n += j0;
+        for (int64_t p0 = 0; p0 < npan; p0 += 4) {
+            const int np = npan - p0 < 4 ? (int)(npan - p0) : 4;
+            const float *ap = a + p0 * MR * kc;
+            float *cp = c + p0 * MR * ldc + j0;
+            const int64_t rows = mc - p0 * MR;
+            sqz_gemm_f32_store s2 = s;
+            if (s2.bias_m) s2.bias_m += p0 * MR;
+#define TAIL_CASE(NP, NJ)                                                                   \
+    case (NP) * 8 + (NJ): tail_block(kc, ap, rows, b + j0, bs, cp, ldc, &s2, MR, NP, NJ); break;
+            switch (np * 8 + nj) {
+                TAIL_CASE(1, 1) TAIL_CASE(1, 2) TAIL_CASE(1, 3) TAIL_CASE(1, 4)
+                TAIL_CASE(2, 1) TAIL_CASE(2, 2) TAIL_CASE(2, 3) TAIL_CASE(2, 4)
+                TAIL_CASE(3, 1) TAIL_CASE(3, 2) TAIL_CASE(3, 3) TAIL_CASE(3, 4)
+                TAIL_CASE(4, 1) TAIL_CASE(4, 2) TAIL_CASE(4, 3) TAIL_CASE(4, 4)
+                default: break;
+            }
+#undef TAIL_CASE
+        }
+    }
+}
+
+SQZ_AVX512 void sqz_gemm_f32_tail_14__avx512(int64_t kc, const float *a, int64_t mc, const float *b, int bs,
+                                             int ncols, float *c, int64_t ldc, const sqz_gemm_f32_store *st) {
+    tail_cols(kc, a, mc, b, bs, ncols, c, ldc, st, 14);
+}
+SQZ_AVX512 void sqz_gemm_f32_tail_8__avx512(int64_t kc, const float *a, int64_t mc, const float *b, int bs,
+                                            int ncols, float *c, int64_t ldc, const sqz_gemm_f32_store *st) {
+    tail_cols(kc, a, mc, b, bs, ncols, c, ldc, st, 8);
+}
+#endif

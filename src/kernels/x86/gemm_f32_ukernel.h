@@ -29,7 +29,19 @@ typedef void (*sqz_gemm_f32_ukernel_fn)(int64_t kc, const float *a, const float 
 typedef void (*sqz_gemm_f32_pack_fn)(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
                                      int64_t kc, float *dst);
 
+/* Narrow column tail: the C columns of one B panel (b[k*bs + j], j < ncols) for all mc rows of a
+ * packed A block (panels of MR rows at a + p*MR*kc, zero-padded), with rows in vector lanes. Same
+ * sums and store rule as the microkernels (st->bias_m at the block's first row, bias_n at column
+ * 0), so a column gives the same bits through either. For a last panel of a few columns, where a
+ * 16-wide tile would compute mostly padding. */
+typedef void (*sqz_gemm_f32_tail_fn)(int64_t kc, const float *a, int64_t mc, const float *b, int bs, int ncols,
+                                     float *c, int64_t ldc, const sqz_gemm_f32_store *st);
+
 #if defined(__x86_64__)
+void sqz_gemm_f32_tail_14__avx512(int64_t kc, const float *a, int64_t mc, const float *b, int bs, int ncols,
+                                  float *c, int64_t ldc, const sqz_gemm_f32_store *st);
+void sqz_gemm_f32_tail_8__avx512(int64_t kc, const float *a, int64_t mc, const float *b, int bs, int ncols,
+                                 float *c, int64_t ldc, const sqz_gemm_f32_store *st);
 void sqz_gemm_f32_pack_14__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
                                   int64_t kc, float *dst);
 void sqz_gemm_f32_pack_32__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
