@@ -113,6 +113,10 @@ sqz_status sqz_tensor_init_owned(sqz_tensor *t, const char *name, sqz_dtype dt, 
 /* Frees what an SQZ_TF_OWNED tensor owns (name, data, quant, mask) and zeroes it. */
 void sqz_tensor_release(sqz_tensor *t);
 
+/* Checks that t holds data of exactly the bytes its dtype and shape need (writers call it
+ * before writing anything); *nbytes receives that size. Messages start with label. */
+sqz_status sqz_tensor_check_data(const sqz_tensor *t, const char *label, size_t *nbytes, sqz_err *err);
+
 /* Element i of a byte-addressable numeric tensor as double / from double (for tests, casts). */
 double sqz_tensor_get_f64(const sqz_tensor *t, int64_t i);
 void sqz_tensor_set_f64(sqz_tensor *t, int64_t i, double v);

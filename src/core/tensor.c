@@ -132,3 +132,16 @@ void sqz_tensor_set_f64(sqz_tensor *t, int64_t i, double v) {
     default: break;
     }
 }
+
+sqz_status sqz_tensor_check_data(const sqz_tensor *t, const char *label, size_t *nbytes, sqz_err *err) {
+    int64_t numel;
+    sqz_status st;
+    if ((st = sqz_shape_numel(t->dims, t->ndim, &numel, err)) || (st = sqz_dtype_nbytes(t->dtype, numel, nbytes, err))) {
+        sqz_err_prefix(err, "%s", label);
+        return st;
+    }
+    if (t->nbytes != *nbytes || (*nbytes && !t->data))
+        return sqz_err_set(err, SQZ_ERR_ARG, "%s: tensor '%s' holds %zu bytes, its shape needs %zu", label,
+                           t->name ? t->name : "", t->data ? t->nbytes : 0, *nbytes);
+    return SQZ_OK;
+}

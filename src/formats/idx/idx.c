@@ -212,16 +212,9 @@ sqz_status sqz_idx_write(const char *path, const sqz_tensor *t, sqz_err *err) {
         if (idx_types[i].dt == t->dtype) code = idx_types[i].code;
     if (!code)
         return sqz_err_set(err, SQZ_ERR_UNSUPPORTED, "%s: dtype %s cannot be stored in IDX", path, sqz_dtype_name(t->dtype));
-    int64_t numel;
     size_t nbytes;
-    sqz_status st;
-    if ((st = sqz_shape_numel(t->dims, t->ndim, &numel, err)) || (st = sqz_dtype_nbytes(t->dtype, numel, &nbytes, err))) {
-        sqz_err_prefix(err, "%s", path);
-        return st;
-    }
-    if (t->nbytes != nbytes || (nbytes && !t->data))
-        return sqz_err_set(err, SQZ_ERR_ARG, "%s: tensor '%s' holds %zu bytes, its shape needs %zu", path,
-                           t->name ? t->name : "", t->data ? t->nbytes : 0, nbytes);
+    sqz_status st = sqz_tensor_check_data(t, path, &nbytes, err);
+    if (st) return st;
     unsigned char head[4 + 4 * SQZ_MAX_DIMS] = {0, 0, code, (unsigned char)t->ndim};
     for (int i = 0; i < t->ndim; i++) {
         if (t->dims[i] > UINT32_MAX)

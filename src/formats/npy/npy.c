@@ -300,16 +300,9 @@ sqz_status sqz_npy_write(const char *path, const sqz_tensor *t, sqz_err *err) {
         if (npy_types[i].dt == t->dtype) code = npy_types[i].code;
     if (!code)
         return sqz_err_set(err, SQZ_ERR_UNSUPPORTED, "%s: dtype %s cannot be stored in .npy", path, sqz_dtype_name(t->dtype));
-    int64_t numel;
     size_t nbytes;
-    sqz_status st;
-    if ((st = sqz_shape_numel(t->dims, t->ndim, &numel, err)) || (st = sqz_dtype_nbytes(t->dtype, numel, &nbytes, err))) {
-        sqz_err_prefix(err, "%s", path);
-        return st;
-    }
-    if (t->nbytes != nbytes || (nbytes && !t->data))
-        return sqz_err_set(err, SQZ_ERR_ARG, "%s: tensor '%s' holds %zu bytes, its shape needs %zu", path,
-                           t->name ? t->name : "", t->data ? t->nbytes : 0, nbytes);
+    sqz_status st = sqz_tensor_check_data(t, path, &nbytes, err);
+    if (st) return st;
     char dict[512];
     int k = snprintf(dict, sizeof dict, "{'descr': '%c%s', 'fortran_order': False, 'shape': (",
                      sqz_dtype_size(t->dtype) == 1 ? '|' : '<', code);
