@@ -11,23 +11,46 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static sqz_status open_err(sqz_err *err, const char *path, int e) {
-    if (e == ENOENT || e == ENOTDIR)
-        return sqz_err_set(err, SQZ_ERR_NOTFOUND, "%s: no such file", path);
-    return sqz_err_set(err, SQZ_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+/* Opens path read-only and checks that it is a regular file; on success the caller owns *fd. */
+static sqz_status open_regular(const char *path, int *fd, struct stat *st, sqz_err *err) {
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) {
+        int e = errno;
+        if (e == ENOENT || e == ENOTDIR) return sqz_err_set(err, SQZ_ERR_NOTFOUND, "%s: no such file", path);
+        return sqz_err_set(err, SQZ_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    }
+    if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return sqz_err_set(err, SQZ_ERR_IO, "%s: not a regular file", path);
+    }
+    return SQZ_OK;
+}
+
+sqz_status sqz_file_open_read(const char *path, FILE **f, uint64_t *size, sqz_err *err) {
+    *f = NULL;
+    int fd;
+    struct stat st;
+    sqz_status s = open_regular(path, &fd, &st, err);
+    if (s) return s;
+    *f = fdopen(fd, "rb");
+    if (!*f) {
+        int e = errno;
+        close(fd);
+        return sqz_err_set(err, SQZ_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    }
+    *size = (uint64_t)st.st_size;
+    return SQZ_OK;
 }
 
 sqz_status sqz_file_read_all(const char *path, size_t max_bytes, void **buf, size_t *len,
                              sqz_err *err) {
     *buf = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return open_err(err, path, errno);
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return sqz_err_set(err, SQZ_ERR_IO, "%s: not a regular file", path);
-    }
+    sqz_status os = open_regular(path, &fd, &st, err);
+    if (os) return os;
     if (st.st_size < 0 || (uint64_t)st.st_size > SIZE_MAX - 1 ||
         (max_bytes && (size_t)st.st_size > max_bytes)) {
         close(fd);
@@ -60,13 +83,10 @@ sqz_status sqz_file_read_all(const char *path, size_t max_bytes, void **buf, siz
 sqz_status sqz_file_map(const char *path, void **base, size_t *len, sqz_err *err) {
     *base = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return open_err(err, path, errno);
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return sqz_err_set(err, SQZ_ERR_IO, "%s: not a regular file", path);
-    }
+    sqz_status os = open_regular(path, &fd, &st, err);
+    if (os) return os;
     if (st.st_size == 0) {
         close(fd);
         return sqz_err_set(err, SQZ_ERR_DATA, "%s: empty file", path);

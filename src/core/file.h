@@ -3,6 +3,7 @@
 #define SQZ_CORE_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "sqz/status.h"
@@ -12,6 +13,9 @@
  * SQZ_ERR_DATA if larger than max_bytes (0 = no limit). */
 sqz_status sqz_file_read_all(const char *path, size_t max_bytes, void **buf, size_t *len,
                              sqz_err *err);
+/* Opens a regular file for reading (binary); *size receives its length. Errors as
+ * sqz_file_read_all: SQZ_ERR_NOTFOUND if missing, SQZ_ERR_IO if unreadable or not a file. */
+sqz_status sqz_file_open_read(const char *path, FILE **f, uint64_t *size, sqz_err *err);
 /* Maps a regular file read-only. */
 sqz_status sqz_file_map(const char *path, void **base, size_t *len, sqz_err *err);
 void sqz_file_unmap(void *base, size_t len);

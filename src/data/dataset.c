@@ -16,11 +16,10 @@
 
 /* Reads an IDX or NPY file, deciding by its magic. */
 static sqz_status read_array(const char *path, sqz_tensor *t, sqz_err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT || errno == ENOTDIR) return sqz_err_set(err, SQZ_ERR_NOTFOUND, "%s: no such file", path);
-        return sqz_err_set(err, SQZ_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    }
+    FILE *f;
+    uint64_t size;
+    sqz_status st = sqz_file_open_read(path, &f, &size, err);
+    if (st) return st;
     unsigned char m[6] = {0};
     size_t n = fread(m, 1, sizeof m, f);
     fclose(f);

@@ -151,16 +151,10 @@ static sqz_status idx_read_src(const char *path, src *s, uint64_t fsize, sqz_ten
 sqz_status sqz_idx_read(const char *path, sqz_tensor *out, sqz_err *err) {
     memset(out, 0, sizeof *out);
     out->producer = -1;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT || errno == ENOTDIR) return sqz_err_set(err, SQZ_ERR_NOTFOUND, "%s: no such file", path);
-        return sqz_err_set(err, SQZ_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    }
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return sqz_err_set(err, SQZ_ERR_IO, "%s: not a regular file", path);
-    }
+    FILE *f;
+    uint64_t fsize;
+    sqz_status ost = sqz_file_open_read(path, &f, &fsize, err);
+    if (ost) return ost;
     unsigned char m[2] = {0};
     size_t nm = fread(m, 1, 2, f);
     src s = {0};
@@ -170,13 +164,13 @@ sqz_status sqz_idx_read(const char *path, sqz_tensor *out, sqz_err *err) {
         s.gz = gzopen(path, "rb");
         if (!s.gz) return sqz_err_set(err, SQZ_ERR_IO, "%s: cannot open gzip stream", path);
         gzbuffer(s.gz, 1u << 17);
-        st = idx_read_src(path, &s, (uint64_t)sb.st_size, out, err);
+        st = idx_read_src(path, &s, fsize, out, err);
         gzclose(s.gz);
         return st;
     }
     rewind(f);
     s.f = f;
-    st = idx_read_src(path, &s, (uint64_t)sb.st_size, out, err);
+    st = idx_read_src(path, &s, fsize, out, err);
     fclose(f);
     return st;
 }

@@ -202,17 +202,10 @@ static const char *base_name(const char *path) {
 sqz_status sqz_npy_read(const char *path, sqz_tensor *out, sqz_err *err) {
     memset(out, 0, sizeof *out);
     out->producer = -1;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT || errno == ENOTDIR) return sqz_err_set(err, SQZ_ERR_NOTFOUND, "%s: no such file", path);
-        return sqz_err_set(err, SQZ_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    }
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return sqz_err_set(err, SQZ_ERR_IO, "%s: not a regular file", path);
-    }
-    uint64_t fsize = (uint64_t)sb.st_size;
+    FILE *f;
+    uint64_t fsize;
+    sqz_status ost = sqz_file_open_read(path, &f, &fsize, err);
+    if (ost) return ost;
     sqz_status st = SQZ_OK;
     char *hbuf = NULL;
     unsigned char pre[12];
