@@ -10,29 +10,11 @@
 #include "core/rng.h"
 #include "kernels/conv_f32.h"
 #include "kernels/gemm_f32.h"
+#include "kernel_test_util.h"
 #include "test.h"
 
 static const int sizes[] = {1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 33, 64, 65, 100, 127, 255, 257};
 #define NSIZES ((int)(sizeof sizes / sizeof sizes[0]))
-
-static float *rnd(sqz_rng *r, int64_t n) {
-    float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-    for (int64_t i = 0; i < n; i++) p[i] = 2.0f * sqz_rng_uniform(r) - 1.0f;
-    return p;
-}
-
-static void *scratch_for(size_t bytes) { return bytes ? aligned_alloc(64, (bytes + 63) / 64 * 64) : NULL; }
-
-/* max |x - y| / max(max |y|, 1e-3) */
-static double norm_err(const float *x, const float *y, int64_t n) {
-    double md = 0, my = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const double d = fabs((double)x[i] - (double)y[i]);
-        if (d > md || d != d) md = d != d ? INFINITY : d;
-        if (fabs((double)y[i]) > my) my = fabs((double)y[i]);
-    }
-    return md / (my > 1e-3 ? my : 1e-3);
-}
 
 static int gemm_failures;
 
@@ -42,8 +24,8 @@ static void gemm_case(sqz_rng *r, sqz_isa isa, int M, int N, int K) {
     const float alpha = alphas[sqz_rng_below(r, 3)], beta = betas[sqz_rng_below(r, 3)];
     const int64_t lda = (ta ? M : K) + sqz_rng_below(r, 3), ldb = (tb ? K : N) + sqz_rng_below(r, 3);
     const int64_t ldc = N + sqz_rng_below(r, 3);
-    float *A = rnd(r, (int64_t)(ta ? K : M) * lda), *B = rnd(r, (int64_t)(tb ? N : K) * ldb);
-    float *C0 = rnd(r, (int64_t)M * ldc), *bm = rnd(r, M), *bn = rnd(r, N);
+    float *A = kt_rand(1.0f, r, (int64_t)(ta ? K : M) * lda), *B = kt_rand(1.0f, r, (int64_t)(tb ? N : K) * ldb);
+    float *C0 = kt_rand(1.0f, r, (int64_t)M * ldc), *bm = kt_rand(1.0f, r, M), *bn = kt_rand(1.0f, r, N);
     if (beta == 0.0f) C0[0] = NAN; /* beta == 0 must not read C */
     float *Cr = malloc(sizeof(float) * (size_t)M * ldc), *C1 = malloc(sizeof(float) * (size_t)M * ldc),
           *C2 = malloc(sizeof(float) * (size_t)M * ldc);
@@ -57,8 +39,8 @@ static void gemm_case(sqz_rng *r, sqz_isa isa, int M, int N, int K) {
     memcpy(Cr, C0, sizeof(float) * (size_t)M * ldc);
     g.C = Cr;
     sqz_gemm_f32(SQZ_ISA_REF, 1, &g, NULL);
-    void *s1 = scratch_for(sqz_gemm_f32_scratch_bytes(isa, 1, M, N, K));
-    void *s2 = scratch_for(sqz_gemm_f32_scratch_bytes(isa, 2, M, N, K));
+    void *s1 = kt_alloc64(sqz_gemm_f32_scratch_bytes(isa, 1, M, N, K));
+    void *s2 = kt_alloc64(sqz_gemm_f32_scratch_bytes(isa, 2, M, N, K));
     memcpy(C1, C0, sizeof(float) * (size_t)M * ldc);
     g.C = C1;
     sqz_gemm_f32(isa, 1, &g, s1);
@@ -69,7 +51,7 @@ static void gemm_case(sqz_rng *r, sqz_isa isa, int M, int N, int K) {
     double err = 0;
     int pad_ok = 1, same = 1;
     for (int i = 0; i < M; i++) {
-        const double e = norm_err(C1 + (int64_t)i * ldc, Cr + (int64_t)i * ldc, N);
+        const double e = kt_norm_err(C1 + (int64_t)i * ldc, Cr + (int64_t)i * ldc, N);
         if (e > err) err = e;
         for (int64_t j = N; j < ldc; j++)
             if (memcmp(&C1[i * ldc + j], &C0[i * ldc + j], 4) || memcmp(&C2[i * ldc + j], &C0[i * ldc + j], 4))
@@ -109,20 +91,20 @@ static int conv_failures;
 static void conv_case(sqz_rng *r, sqz_isa isa, const sqz_conv_params *p, int clamp) {
     int64_t insp = 1, outsp = 1, kk = 1;
     for (int d = 0; d < p->nsp; d++) insp *= p->in[d], outsp *= p->out[d], kk *= p->kernel[d];
-    float *x = rnd(r, p->batch * p->c_in * insp), *w = rnd(r, p->c_out * (p->c_in / p->group) * kk);
-    float *b = rnd(r, p->c_out);
+    float *x = kt_rand(1.0f, r, p->batch * p->c_in * insp), *w = kt_rand(1.0f, r, p->c_out * (p->c_in / p->group) * kk);
+    float *b = kt_rand(1.0f, r, p->c_out);
     const int64_t ny = p->batch * p->c_out * outsp;
     float *yr = malloc(sizeof(float) * (size_t)(ny ? ny : 1)), *y1 = malloc(sizeof(float) * (size_t)(ny ? ny : 1)),
           *y2 = malloc(sizeof(float) * (size_t)(ny ? ny : 1));
     const sqz_conv_act act = {.clamp = 1, .lo = -0.5f, .hi = 6.0f};
     const sqz_conv_act *ap = clamp ? &act : NULL;
     const float *bias = sqz_rng_below(r, 4) ? b : NULL;
-    void *sr = scratch_for(sqz_conv_f32_scratch_bytes(SQZ_ISA_REF, 1, p));
-    void *s1 = scratch_for(sqz_conv_f32_scratch_bytes(isa, 1, p)), *s2 = scratch_for(sqz_conv_f32_scratch_bytes(isa, 2, p));
+    void *sr = kt_alloc64(sqz_conv_f32_scratch_bytes(SQZ_ISA_REF, 1, p));
+    void *s1 = kt_alloc64(sqz_conv_f32_scratch_bytes(isa, 1, p)), *s2 = kt_alloc64(sqz_conv_f32_scratch_bytes(isa, 2, p));
     sqz_conv_f32(SQZ_ISA_REF, 1, p, x, w, bias, ap, yr, sr);
     sqz_conv_f32(isa, 1, p, x, w, bias, ap, y1, s1);
     sqz_conv_f32(isa, 2, p, x, w, bias, ap, y2, s2);
-    const double err = norm_err(y1, yr, ny);
+    const double err = kt_norm_err(y1, yr, ny);
     const int same = !memcmp(y1, y2, sizeof(float) * (size_t)ny);
     const double tol = 4e-6 * sqrt((double)(p->c_in / p->group * kk) + 1);
     const int ok = err <= tol && same;

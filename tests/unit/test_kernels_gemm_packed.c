@@ -11,25 +11,8 @@
 #include "core/cpu.h"
 #include "core/rng.h"
 #include "kernels/gemm_f32.h"
+#include "kernel_test_util.h"
 #include "test.h"
-
-static float *rnd(sqz_rng *r, int64_t n) {
-    float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-    for (int64_t i = 0; i < n; i++) p[i] = 2.0f * sqz_rng_uniform(r) - 1.0f;
-    return p;
-}
-
-static void *alloc64(size_t bytes) { return bytes ? aligned_alloc(64, (bytes + 63) / 64 * 64) : NULL; }
-
-static double norm_err(const float *x, const float *y, int64_t n) {
-    double md = 0, my = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const double d = fabs((double)x[i] - (double)y[i]);
-        if (d > md || d != d) md = d != d ? INFINITY : d;
-        if (fabs((double)y[i]) > my) my = fabs((double)y[i]);
-    }
-    return md / (my > 1e-3 ? my : 1e-3);
-}
 
 static int failures;
 
@@ -37,7 +20,7 @@ static void run(sqz_isa isa, int threads, sqz_gemm_f32_args g, float *C, const f
     g.C = C;
     g.packed_a = pa;
     g.packed_b = pb;
-    void *s = alloc64(sqz_gemm_f32_scratch_bytes(isa, threads, g.M, g.N, g.K));
+    void *s = kt_alloc64(sqz_gemm_f32_scratch_bytes(isa, threads, g.M, g.N, g.K));
     sqz_gemm_f32(isa, threads, &g, s);
     free(s);
 }
@@ -46,8 +29,8 @@ static void packed_case(sqz_rng *r, sqz_isa isa, int M, int N, int K) {
     const int ta = sqz_rng_below(r, 2), tb = sqz_rng_below(r, 2), ep = sqz_rng_below(r, 3);
     const float alpha = sqz_rng_below(r, 2) ? 1.0f : 0.5f;
     const int64_t lda = (ta ? M : K) + sqz_rng_below(r, 3), ldb = (tb ? K : N) + sqz_rng_below(r, 3);
-    float *A = rnd(r, (int64_t)(ta ? K : M) * lda), *B = rnd(r, (int64_t)(tb ? N : K) * ldb), *bm = rnd(r, M),
-          *bn = rnd(r, N);
+    float *A = kt_rand(1.0f, r, (int64_t)(ta ? K : M) * lda), *B = kt_rand(1.0f, r, (int64_t)(tb ? N : K) * ldb), *bm = kt_rand(1.0f, r, M),
+          *bn = kt_rand(1.0f, r, N);
     const size_t cn = (size_t)M * (size_t)N;
     float *Cr = malloc(sizeof(float) * cn), *C0 = malloc(sizeof(float) * cn), *C1 = malloc(sizeof(float) * cn),
           *C2 = malloc(sizeof(float) * cn), *C3 = malloc(sizeof(float) * cn);
@@ -58,9 +41,9 @@ static void packed_case(sqz_rng *r, sqz_isa isa, int M, int N, int K) {
     run(SQZ_ISA_REF, 1, g, Cr, NULL, NULL);
     run(isa, 1, g, C0, NULL, NULL);
     const size_t ab = sqz_gemm_f32_packed_a_bytes(isa, M, K), bb = sqz_gemm_f32_packed_b_bytes(isa, K, N);
-    int ok = norm_err(C0, Cr, (int64_t)cn) <= 1e-5 * sqrt((double)K + 1);
+    int ok = kt_norm_err(C0, Cr, (int64_t)cn) <= 1e-5 * sqrt((double)K + 1);
     if (isa != SQZ_ISA_REF) {
-        float *pa = alloc64(ab), *pb = alloc64(bb);
+        float *pa = kt_alloc64(ab), *pb = kt_alloc64(bb);
         ok = ok && ab > 0 && bb > 0;
         if (pa && pb) {
             sqz_gemm_f32_pack_a(isa, ta, M, K, A, lda, pa);
@@ -89,7 +72,7 @@ static void packed_case(sqz_rng *r, sqz_isa isa, int M, int N, int K) {
     }
     if (!ok && failures++ < 10)
         fprintf(stderr, "packed %s M=%d N=%d K=%d ta=%d tb=%d ep=%d: err %.3g\n", sqz_isa_name(isa), M, N, K, ta, tb, ep,
-                norm_err(C0, Cr, (int64_t)cn));
+                kt_norm_err(C0, Cr, (int64_t)cn));
     CHECK(ok);
     free(A), free(B), free(bm), free(bn), free(Cr), free(C0), free(C1), free(C2), free(C3);
 }

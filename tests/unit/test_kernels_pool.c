@@ -9,23 +9,8 @@
 #include "core/cpu.h"
 #include "core/rng.h"
 #include "kernels/pool_f32.h"
+#include "kernel_test_util.h"
 #include "test.h"
-
-static float *rnd(sqz_rng *r, int64_t n) {
-    float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-    for (int64_t i = 0; i < n; i++) p[i] = 4.0f * sqz_rng_uniform(r) - 2.0f;
-    return p;
-}
-
-static double norm_err(const float *x, const float *y, int64_t n) {
-    double md = 0, my = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const double d = fabs((double)x[i] - (double)y[i]);
-        if (d > md || d != d) md = d != d ? INFINITY : d;
-        if (fabs((double)y[i]) > my) my = fabs((double)y[i]);
-    }
-    return md / (my > 1e-3 ? my : 1e-3);
-}
 
 static int failures;
 
@@ -34,7 +19,7 @@ static void pool_case(sqz_rng *r, sqz_isa isa, const sqz_pool_params *p, int kin
     int64_t insp = 1, outsp = 1;
     for (int d = 0; d < p->nsp; d++) insp *= p->in[d], outsp *= p->out[d];
     const int64_t nx = p->nc * insp, ny = p->nc * outsp;
-    float *x = rnd(r, nx), *yr = rnd(r, ny), *y1 = rnd(r, ny), *y2 = rnd(r, ny);
+    float *x = kt_rand(2.0f, r, nx), *yr = kt_rand(2.0f, r, ny), *y1 = kt_rand(2.0f, r, ny), *y2 = kt_rand(2.0f, r, ny);
     if (kind == 0) {
         sqz_maxpool_f32_ref(p, x, yr, NULL, 0);
         sqz_maxpool_f32(isa, 1, p, x, y1);
@@ -44,7 +29,7 @@ static void pool_case(sqz_rng *r, sqz_isa isa, const sqz_pool_params *p, int kin
         sqz_avgpool_f32(isa, 1, p, kind == 2, x, y1);
         sqz_avgpool_f32(isa, 2, p, kind == 2, x, y2);
     }
-    const double err = norm_err(y1, yr, ny);
+    const double err = kt_norm_err(y1, yr, ny);
     const int exact = !memcmp(y1, yr, sizeof(float) * (size_t)ny), same = !memcmp(y1, y2, sizeof(float) * (size_t)ny);
     const int ok = (kind == 0 ? exact : err <= 1e-6) && same;
     if (!ok && failures++ < 10)
@@ -111,7 +96,7 @@ static void test_pool(sqz_isa isa) {
     /* global pools */
     for (int i = 0; i < 40; i++) {
         const int64_t nc = 1 + sqz_rng_below(&r, 9), sp = 1 + sqz_rng_below(&r, i < 30 ? 70 : 3000);
-        float *x = rnd(&r, nc * sp), yr[9], y1[9], y2[9];
+        float *x = kt_rand(2.0f, &r, nc * sp), yr[9], y1[9], y2[9];
         sqz_global_maxpool_f32_ref(nc, sp, x, yr);
         sqz_global_maxpool_f32(isa, 1, nc, sp, x, y1);
         sqz_global_maxpool_f32(isa, 2, nc, sp, x, y2);
@@ -119,8 +104,8 @@ static void test_pool(sqz_isa isa) {
         sqz_global_avgpool_f32_ref(nc, sp, x, yr);
         sqz_global_avgpool_f32(isa, 1, nc, sp, x, y1);
         sqz_global_avgpool_f32(isa, 2, nc, sp, x, y2);
-        CHECK_MSG(norm_err(y1, yr, nc) <= 1e-6 * (1 + sqrt((double)sp) / 4), "global avg %s nc=%lld sp=%lld err %.3g",
-                  sqz_isa_name(isa), (long long)nc, (long long)sp, norm_err(y1, yr, nc));
+        CHECK_MSG(kt_norm_err(y1, yr, nc) <= 1e-6 * (1 + sqrt((double)sp) / 4), "global avg %s nc=%lld sp=%lld err %.3g",
+                  sqz_isa_name(isa), (long long)nc, (long long)sp, kt_norm_err(y1, yr, nc));
         CHECK(!memcmp(y1, y2, sizeof(float) * (size_t)nc));
         free(x);
     }
