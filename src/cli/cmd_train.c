@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "cli/cli_json.h"
+#include "cli/cli_outset.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "core/file.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "train/checkpoint.h"
@@ -352,6 +354,10 @@ static int run_train(const cli_cmd *cmd, int argc, char **argv) {
     if (rc) return rc < 0 ? CLI_OK : rc;
 
     sqz_err err = {0};
+    /* Refuse an output that cannot be written before spending time on training. */
+    if (a.out && !sqz_path_has_suffix(a.out, ".onnx") && !sqz_path_has_suffix(a.out, ".sqz"))
+        return cli_usage_error(cmd, "cannot tell the format of '%s': name it .onnx or .sqz", a.out);
+    if (a.out && cli_check_writable(a.out, &err)) return cli_error_err(&err);
     sqz_dataset train, test;
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);

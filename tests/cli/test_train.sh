@@ -33,6 +33,12 @@ sq 2 train --arch lenet5 --data fashion-mnist --optimizer rmsprop -o "$T/x.onnx"
 sq 2 train --arch lenet5 --data fashion-mnist --optimizer adam --nesterov -o "$T/x.onnx"
 sq 66 train --arch lenet5 --data "$T/none.idx,$T/none2.idx" -o "$T/x.onnx"
 err_one_line
+sq 2 train --arch lenet5 --data fashion-mnist -o "$T/x.txt"
+err_line
+# an output that cannot be written is refused before any training (exit 73, nothing left)
+sq 73 train --arch lenet5 --data fashion-mnist -o "$T/nodir/x.onnx"
+err_one_line
+[ ! -e "$T/nodir" ] && ok || bad "train created $T/nodir"
 sq 0 train --help
 out_has '--checkpoint'
 
