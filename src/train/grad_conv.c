@@ -1,16 +1,15 @@
-/* train/grad_conv.c - Conv forward and backward, f32: groups, depthwise, strides, pads,
- * dilations, auto_pad.
+/* train/grad_conv.c - Conv backward, f32: groups, depthwise, strides, pads, dilations, auto_pad.
+ * The training forward is the inference Conv op itself (ops/nn_conv.c -> kernels/conv_f32.c):
+ * nothing is kept from forward to backward.
  *
  * Dense convs work per image n and group g on an unfolded copy col = im2col(x_ng) (cg*kk, outsp)
- * that lives in a per-thread scratch buffer small enough to stay in cache (nothing is kept from
- * forward to backward; backward unfolds again):
- *   y_ng  = W_g (mg, cg*kk) * col + b                       (fast GEMM, bias in its epilogue)
+ * that lives in a per-thread scratch buffer small enough to stay in cache:
  *   dW_g += dy_ng * col^T                                   (dot-product GEMM, no packing)
  *   dcol  = W_g^T * dy_ng,  dx_ng += col2im(dcol),  db += sum dy.
  * Pointwise convs on small planes get dW from one GEMM over the whole batch. With threads, images
  * are split in fixed contiguous ranges (each thread sums dW privately, parts added in thread order)
  * when the batch is large enough, else the GEMMs split. Depthwise convs run plane by plane:
- * forward with the kernels' plane function, dx as the forward of dy with the kernel flipped (3x3,
+ * dx as the forward of dy with the kernel flipped (3x3,
  * 5x5, stride 1) or direct loops, dW by masked AVX-512 dot products or portable loops. The bits
  * depend on the thread count and the CPU's instruction set, never on timing. */
 #include <string.h>
@@ -241,31 +240,6 @@ static dw2 dw_view(const conv_geo *g) {
     return v;
 }
 
-/* y = bias + conv(x, w), one output plane per iteration (AVX-512 plane kernel where it applies). */
-static void dw_forward(const sqz_gctx *c, const conv_geo *g, const float *x, const float *w, const float *bias,
-                       float *y) {
-    const dw2 v = dw_view(g);
-    const sqz_dw_plane pg = {v.H, v.W, v.OH, v.OW, v.KH, v.KW, v.sh, v.sw, v.dh, v.dw, v.ph, v.pw};
-    const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512;
-    const int64_t planes = g->N * g->M;
-    const int nt = sqz_tv_threads(c->threads, planes * v.OH * v.OW * v.KH * v.KW / 4);
-    (void)avx512;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-#endif
-    for (int64_t p = 0; p < planes; p++) {
-        const int64_t n = p / g->M, oc = p % g->M;
-        const float *xp = x + (n * g->C + oc / g->mg) * v.H * v.W, *wk = w + oc * v.KH * v.KW;
-        float *yp = y + p * v.OH * v.OW;
-        const float b = bias ? bias[oc] : 0.0f;
-        int done = 0;
-#if defined(__x86_64__)
-        if (avx512) done = sqz_dwconv2d_f32_plane__avx512(&pg, xp, wk, b, NULL, yp);
-#endif
-        if (!done) sqz_dwconv2d_f32_plane(&pg, xp, wk, b, NULL, yp);
-    }
-}
-
 /* dx += conv^T(dy, w): one input plane per iteration (its mg output channels in order). With
  * stride 1, no dilation and a 3x3 / 5x5 kernel this is the forward plane kernel run on dy with
  * the kernel flipped and padding K - 1 - pad (AVX-512), into a per-thread plane then added. */
@@ -372,44 +346,6 @@ static void image_range(const conv_geo *g, int t, int nt, int64_t *n0, int64_t *
 
 /* Forward per image and group: unfold into this thread's scratch (it stays in cache), then
  * y = W col + b by GEMM with the bias in its epilogue. */
-static sqz_status conv_fwd(sqz_gctx *c) {
-    conv_geo g;
-    sqz_status st = conv_geo_make(c, &g);
-    if (st) return st;
-    const float *x = c->in[0]->data, *w = c->in[1]->data;
-    const float *b = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
-    float *y = c->out[0]->data;
-    if (g.depthwise) {
-        if (g.outsp > 0) dw_forward(c, &g, x, w, b, y);
-        return SQZ_OK;
-    }
-    if (g.outsp == 0 || g.M == 0 || g.N == 0) return SQZ_OK;
-    const int nt = image_threads(c, &g), gt = nt > 1 ? 1 : c->threads;
-    conv_scratch cs;
-    if (conv_scratch_get(c, &g, nt, 0, &cs)) return SQZ_ERR_NOMEM;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-#endif
-    for (int t = 0; t < nt; t++) {
-        char *mine = cs.base + (size_t)t * cs.per;
-        int64_t n0, n1;
-        image_range(&g, t, nt, &n0, &n1);
-        for (int64_t n = n0; n < n1; n++)
-            for (int64_t gr = 0; gr < g.group; gr++) {
-                float *xg = (float *)x + (n * g.C + gr * g.cg) * g.insp;
-                const float *cm = xg;
-                if (!g.pointwise) {
-                    unfold(&g, g.cg, (float *)mine, xg, 0);
-                    cm = (const float *)mine;
-                }
-                const sqz_gemm_epi epi = {.bias_m = b ? b + gr * g.mg : NULL};
-                gemm1(gt, mine + cs.col, 0, 0, g.mg, g.outsp, g.kdim, w + gr * g.mg * g.kdim, g.kdim, cm, g.outsp,
-                      0.0f, y + (n * g.M + gr * g.mg) * g.outsp, g.outsp, b ? &epi : NULL);
-            }
-    }
-    return SQZ_OK;
-}
-
 /* Planes smaller than this many positions get their pointwise dW from one GEMM over the batch. */
 #define CONV_BATCHED_DW_MAX_SP 256
 
@@ -522,4 +458,4 @@ static sqz_status conv_bwd(sqz_gctx *c) {
     return SQZ_OK;
 }
 
-const sqz_grad_op sqz_grad_conv = {.op = "Conv", .param_slots = 0x6u, .forward = conv_fwd, .backward = conv_bwd};
+const sqz_grad_op sqz_grad_conv = {.op = "Conv", .param_slots = 0x6u, .backward = conv_bwd};
