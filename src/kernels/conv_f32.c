@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/conv_implicit_f32.h"
 #include "kernels/gemm_f32.h"
 
 #ifdef _OPENMP
@@ -105,11 +106,162 @@ static size_t col_bytes(const sqz_conv_params *p) {
     return add_sat(n, 63) & ~(size_t)63;
 }
 
+/* ---- implicit GEMM (kernels/conv_implicit_f32.h): 2-D, unit stride, AVX-512 ---- */
+
+typedef struct iconv_geom {
+    int mr;
+    int64_t kc, cg, mg, kdim, OH, OW, Hp, Wp, KH, KW, dh, dw;
+    size_t xp_floats, off_ints, a_floats; /* scratch parts, each a multiple of 16 elements */
+} iconv_geom;
+
+/* Whether the implicit path takes this convolution (and its geometry). It needs the GEMM's
+ * 14- or 8-row weight panels (M >= 5), at most 25% of computed columns wasted on the padded
+ * width (OW >= 8), K >= 16, and offsets that fit in 32 bits. */
+static int iconv_plan(sqz_isa isa, const sqz_conv_params *p, iconv_geom *g) {
+#if defined(__x86_64__)
+    if (isa < SQZ_ISA_AVX512 || p->nsp != 2 || p->group <= 0 || is_depthwise(p) || is_pointwise(p)) return 0;
+    if (p->stride[0] != 1 || p->stride[1] != 1) return 0;
+    g->cg = p->c_in / p->group;
+    g->mg = p->c_out / p->group;
+    g->KH = p->kernel[0];
+    g->KW = p->kernel[1];
+    g->dh = p->dilation[0];
+    g->dw = p->dilation[1];
+    g->OH = p->out[0];
+    g->OW = p->out[1];
+    g->kdim = g->cg * g->KH * g->KW;
+    if (g->OH <= 0 || g->OW < 8 || g->kdim < 16 || g->KH <= 0 || g->KW <= 0 || g->dh <= 0 || g->dw <= 0) return 0;
+    if (!sqz_gemm_f32_a_layout(isa, g->mg, &g->mr, &g->kc) || (g->mr != 14 && g->mr != 8)) return 0;
+    g->Hp = g->OH + (g->KH - 1) * g->dh;
+    g->Wp = g->OW + (g->KW - 1) * g->dw;
+    if (g->Wp * 4 > g->OW * 5) return 0;
+    if (g->Hp > INT32_MAX / g->Wp || g->cg > (INT32_MAX - 64) / (g->Hp * g->Wp)) return 0;
+    g->xp_floats = (size_t)((g->cg * g->Hp * g->Wp + 64 + 15) / 16 * 16);
+    g->off_ints = (size_t)((g->kdim + 15) / 16 * 16);
+    const size_t ab = sqz_gemm_f32_packed_a_bytes(isa, g->mg, g->kdim);
+    g->a_floats = (ab / 4 + 15) / 16 * 16;
+    return 1;
+#else
+    (void)isa;
+    (void)p;
+    (void)g;
+    return 0;
+#endif
+}
+
+static size_t iconv_scratch_bytes(const iconv_geom *g) {
+    return add_sat(mul_sat(4, (int64_t)(g->xp_floats + g->off_ints)), mul_sat(4, (int64_t)g->a_floats));
+}
+
+#if defined(__x86_64__)
+/* The row segments of the tile of positions p0 .. p0+31 of the padded-width grid (P positions). */
+static void iconv_segments(const iconv_geom *g, int64_t p0, int64_t P, sqz_iconv_tile *t) {
+    t->nseg = 0;
+    const int64_t end = p0 + 32 < P ? p0 + 32 : P;
+    for (int64_t oy = p0 / g->Wp; oy < g->OH && oy * g->Wp < end && t->nseg < SQZ_ICONV_MAX_SEG; oy++) {
+        const int64_t s = p0 > oy * g->Wp ? p0 : oy * g->Wp;
+        const int64_t e = end < oy * g->Wp + g->OW ? end : oy * g->Wp + g->OW;
+        if (s >= e) continue;
+        const int ls = (int)(s - p0), le = (int)(e - p0);
+        const uint32_t m = (le >= 32 ? 0xffffffffu : ((1u << le) - 1u)) & ~((1u << ls) - 1u);
+        t->base[t->nseg] = oy * g->OW + (s - oy * g->Wp) - ls;
+        t->mask[t->nseg][0] = (uint16_t)(m & 0xffffu);
+        t->mask[t->nseg][1] = (uint16_t)(m >> 16);
+        t->nseg++;
+    }
+}
+
+/* Copies one image group (cg planes of H x W) into the zero-padded buffer. */
+static void iconv_pad(int threads, const sqz_conv_params *p, const iconv_geom *g, const float *img, float *xp) {
+    const int64_t H = p->in[0], W = p->in[1], pt = p->pad_begin[0], pl = p->pad_begin[1];
+    const int64_t plane = g->Hp * g->Wp;
+    const int64_t x0 = pl > 0 ? pl : 0, c0 = pl > 0 ? 0 : -pl; /* first padded column / input column copied */
+    int64_t ncopy = W - c0 < g->Wp - x0 ? W - c0 : g->Wp - x0;
+    if (ncopy < 0) ncopy = 0;
+    const int nt = threads > 1 && g->cg * plane >= 65536 ? threads : 1;
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t c = 0; c < g->cg; c++) {
+        float *dst = xp + c * plane;
+        const float *src = img + c * H * W;
+        for (int64_t yy = 0; yy < g->Hp; yy++) {
+            float *row = dst + yy * g->Wp;
+            const int64_t iy = yy - pt;
+            if (iy < 0 || iy >= H || ncopy == 0) {
+                memset(row, 0, sizeof(float) * (size_t)g->Wp);
+                continue;
+            }
+            if (x0 > 0) memset(row, 0, sizeof(float) * (size_t)x0);
+            memcpy(row + x0, src + iy * W + c0, sizeof(float) * (size_t)ncopy);
+            if (x0 + ncopy < g->Wp) memset(row + x0 + ncopy, 0, sizeof(float) * (size_t)(g->Wp - x0 - ncopy));
+        }
+    }
+    memset(xp + g->cg * plane, 0, sizeof(float) * (g->xp_floats - (size_t)(g->cg * plane)));
+}
+
+static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, const iconv_geom *g, const float *x,
+                          const float *w, const float *packed_w, int64_t packed_stride, const float *bias,
+                          const sqz_conv_act *act, float *y, void *scratch) {
+    float *xp = scratch;
+    int32_t *off = (int32_t *)(xp + g->xp_floats);
+    float *apack = (float *)(off + g->off_ints);
+    const int64_t plane = g->Hp * g->Wp, kk = g->KH * g->KW, OHW = g->OH * g->OW;
+    for (int64_t k = 0; k < g->kdim; k++) {
+        const int64_t ci = k / kk, kh = (k % kk) / g->KW, kw = k % g->KW;
+        off[k] = (int32_t)(ci * plane + kh * g->dh * g->Wp + kw * g->dw);
+    }
+    const sqz_iconv_f32_fn fn = g->mr == 14 ? sqz_iconv_f32_14x32__avx512 : sqz_iconv_f32_8x32__avx512;
+    const int64_t P = (g->OH - 1) * g->Wp + g->OW, ntiles = (P + 31) / 32;
+    /* bands of tiles whose input rows (about 384 KB) stay in L2 while every weight panel passes */
+    int64_t band_rows = ((int64_t)96 << 10) / (g->cg * g->Wp) - (g->KH - 1) * g->dh;
+    if (band_rows < 1) band_rows = 1;
+    int64_t band = band_rows * g->Wp / 32;
+    if (band < 1) band = 1;
+    const int64_t nbands = (ntiles + band - 1) / band, npanels = (g->mg + g->mr - 1) / g->mr;
+    const int64_t items = nbands * npanels;
+    const int nt = threads > 1 && items > 1 ? threads : 1;
+    (void)nt;
+    sqz_iconv_tile t0 = {.rp = (g->mg + g->mr - 1) / g->mr * g->mr, .kc = g->kc, .K = g->kdim, .off = off,
+                         .clamp = act ? act->clamp : 0, .lo = act ? act->lo : 0.0f, .hi = act ? act->hi : 0.0f};
+    for (int64_t gi = 0; gi < p->group; gi++) {
+        if (packed_w)
+            t0.a = packed_w + gi * packed_stride;
+        else {
+            sqz_gemm_f32_pack_a(isa, 0, g->mg, g->kdim, w + gi * g->mg * g->kdim, g->kdim, apack);
+            t0.a = apack;
+        }
+        t0.bias = bias ? bias + gi * g->mg : NULL;
+        for (int64_t n = 0; n < p->batch; n++) {
+            iconv_pad(threads, p, g, x + (n * p->c_in + gi * g->cg) * p->in[0] * p->in[1], xp);
+            float *yg = y + (n * p->c_out + gi * g->mg) * OHW;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+            for (int64_t it = 0; it < items; it++) {
+                const int64_t b = it / npanels, q = it % npanels;
+                const int64_t r0 = q * g->mr;
+                const int mr = (int)(g->mg - r0 < g->mr ? g->mg - r0 : g->mr);
+                sqz_iconv_tile t = t0;
+                const int64_t te = (b + 1) * band < ntiles ? (b + 1) * band : ntiles;
+                for (int64_t ti = b * band; ti < te; ti++) {
+                    iconv_segments(g, ti * 32, P, &t);
+                    fn(&t, r0, mr, xp + ti * 32, yg + r0 * OHW, OHW);
+                }
+            }
+        }
+    }
+}
+#endif
+
 size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_params *p) {
     if (p->group <= 0) return 0;
     isa = clamp_isa(isa);
     if (isa == SQZ_ISA_REF) return sqz_conv_scratch_bytes(p, sizeof(float));
     if (is_depthwise(p)) return 0;
+    iconv_geom ig;
+    if (iconv_plan(isa, p, &ig)) return iconv_scratch_bytes(&ig);
     int64_t insp, outsp, kk;
     geometry(p, &insp, &outsp, &kk);
     const size_t col = col_bytes(p);
@@ -293,6 +445,15 @@ void sqz_conv_f32(sqz_isa isa, int threads, const sqz_conv_params *p, const floa
     sqz_conv_f32_packed(isa, threads, p, x, w, NULL, 0, bias, act, y, scratch);
 }
 
+const char *sqz_conv_f32_path(sqz_isa isa, const sqz_conv_params *p) {
+    isa = clamp_isa(isa);
+    if (isa == SQZ_ISA_REF) return "ref";
+    if (is_depthwise(p)) return "depthwise";
+    iconv_geom ig;
+    if (iconv_plan(isa, p, &ig)) return "implicit";
+    return images_per_gemm(p) == 1 && is_pointwise(p) ? "pointwise" : "im2col";
+}
+
 size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p) {
     isa = clamp_isa(isa);
     if (isa == SQZ_ISA_REF || p->group <= 0 || is_depthwise(p)) return 0;
@@ -320,6 +481,13 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
         conv_depthwise(isa, threads, p, x, w, bias, act, y);
         return;
     }
+#if defined(__x86_64__)
+    iconv_geom ig;
+    if (iconv_plan(isa, p, &ig)) {
+        conv_implicit(isa, threads, p, &ig, x, w, packed_w, packed_stride, bias, act, y, scratch);
+        return;
+    }
+#endif
     const int64_t cg = p->c_in / p->group, mg = p->c_out / p->group, kdim = cg * kk;
     const int64_t nb = images_per_gemm(p);
     const int pointwise = nb == 1 && is_pointwise(p);

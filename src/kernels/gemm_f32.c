@@ -283,6 +283,14 @@ size_t sqz_gemm_f32_packed_b_bytes(sqz_isa isa, int64_t K, int64_t N) {
     return (size_t)packed_floats(N, K, cfg.nr) * 4u;
 }
 
+int sqz_gemm_f32_a_layout(sqz_isa isa, int64_t M, int *mr, int64_t *kc) {
+    gemm_cfg cfg;
+    if (M <= 0 || !gemm_config(clamp_isa(isa), M, &cfg)) return 0;
+    *mr = cfg.mr;
+    *kc = cfg.kc;
+    return 1;
+}
+
 void sqz_gemm_f32_pack_a(sqz_isa isa, int trans_a, int64_t M, int64_t K, const float *A, int64_t lda, float *dst) {
     gemm_cfg cfg;
     if (M <= 0 || K <= 0 || !gemm_config(clamp_isa(isa), M, &cfg)) return;

@@ -56,6 +56,12 @@ size_t sqz_gemm_f32_packed_b_bytes(sqz_isa isa, int64_t K, int64_t N);
 void sqz_gemm_f32_pack_a(sqz_isa isa, int trans_a, int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
 void sqz_gemm_f32_pack_b(sqz_isa isa, int trans_b, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst);
 
+/* Layout of sqz_gemm_f32_pack_a's output for isa and M: panels of *mr rows, K cut in blocks of
+ * *kc; the panel of rows r0 .. r0+mr over the block at pc (of kcb = min(kc, K - pc) columns)
+ * starts at pc * round_up(M, mr) + r0 * kcb floats and holds a[k * mr + r]. Returns 0 when isa
+ * has no packed path. */
+int sqz_gemm_f32_a_layout(sqz_isa isa, int64_t M, int *mr, int64_t *kc);
+
 /* The scalar epilogue of the reference path: C = act(C + bias) over M x N. */
 void sqz_gemm_f32_epilogue_ref(int64_t M, int64_t N, float *C, int64_t ldc, const sqz_gemm_epi *epi);
 

@@ -186,7 +186,28 @@ static void test_conv(sqz_isa isa) {
         const int64_t in3[2] = {61, 45}, s3[2] = {2, 1}, pb3[2] = {0, 1}, pe3[2] = {2, 0};
         if (conv_geom(&p, 2, 1, 40, 9, 1, in3, k, s3, d, pb3, pe3)) conv_case(&r, isa, &p, 1);
     }
-    printf("conv %-10s %s\n", sqz_isa_name(isa), test_failed_ == before ? "ok" : "FAILED");
+    /* the implicit-GEMM path (2-D, unit stride, AVX-512): 8- and 14-row weight panels with
+     * partial last panels, K across several KC blocks, pads larger and smaller than the window,
+     * dilation, groups, tiles straddling rows, batch */
+    int implicit = 0;
+    for (int i = 0; i < 40; i++) {
+        const int64_t kh = 1 + sqz_rng_below(&r, 5), kw = i % 8 == 7 ? 1 : 1 + sqz_rng_below(&r, 5);
+        const int64_t D = i % 6 == 5 ? 2 : 1;
+        const int64_t in[2] = {3 + sqz_rng_below(&r, 30), 8 + sqz_rng_below(&r, 40)};
+        const int64_t k[2] = {kh, kw}, s[2] = {1, 1}, d[2] = {D, D};
+        const int64_t pb[2] = {sqz_rng_below(&r, 4), sqz_rng_below(&r, 4)};
+        const int64_t pe[2] = {sqz_rng_below(&r, 4), sqz_rng_below(&r, 3)};
+        const int64_t group = i % 5 == 4 ? 2 : 1;
+        const int64_t ci = group * (1 + sqz_rng_below(&r, i % 10 == 3 ? 40 : 12));
+        const int64_t co = group * (5 + sqz_rng_below(&r, 40));
+        if (!conv_geom(&p, 2, 1 + sqz_rng_below(&r, 2), ci, co, group, in, k, s, d, pb, pe)) continue;
+        implicit += !strcmp(sqz_conv_f32_path(isa, &p), "implicit");
+        conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
+    }
+    if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(implicit >= 20);
+    else CHECK(implicit == 0);
+    printf("conv %-10s %s (%d implicit-GEMM cases)\n", sqz_isa_name(isa), test_failed_ == before ? "ok" : "FAILED",
+           implicit);
 }
 
 static void test_cpu(void) {

@@ -1,0 +1,46 @@
+/* kernels/conv_implicit_f32.h - implicit-GEMM convolution (private to kernels/conv_f32.c and the
+ * kernel tests).
+ *
+ * For a 2-D convolution with unit stride, the input of one image group is copied once into a
+ * zero-padded buffer xp (cg planes of Hp x Wp, Hp = OH + (KH-1)*dh, Wp = OW + (KW-1)*dw). In that
+ * buffer the im2col matrix needs no copy: its row k = (ci, kh, kw), at output position
+ * p = oy * Wp + ox of the padded-width output grid, is xp[off[k] + p] with
+ * off[k] = ci * Hp * Wp + kh * dh * Wp + kw * dw, contiguous in p. A microkernel therefore reads
+ * 32 consecutive positions of each row straight from xp (two unaligned vector loads) against the
+ * GEMM's packed weight panels (sqz_gemm_f32_pack_a: no second packing format), keeps the whole
+ * MR x 32 tile in registers over all K, and stores only the positions with ox < OW, as masked
+ * row segments, with bias and clamp fused. The Wp - OW padding columns of each row are computed
+ * and discarded (the driver takes this path only when that waste is small). */
+#ifndef SQZ_KERNELS_CONV_IMPLICIT_F32_H
+#define SQZ_KERNELS_CONV_IMPLICIT_F32_H
+
+#include <stdint.h>
+
+/* The store of one tile: up to 6 row segments; segment s sends lane l (0..31) with mask bit set
+ * in mask[s][l / 16] to y_row[base[s] + l]. */
+#define SQZ_ICONV_MAX_SEG 6
+typedef struct sqz_iconv_tile {
+    const float *a;      /* the group's packed weights (sqz_gemm_f32_pack_a layout) */
+    int64_t rp, kc, K;   /* round_up(M, MR), the KC block, K = cg * KH * KW */
+    const int32_t *off;  /* K offsets into xp */
+    const float *bias;   /* the group's bias (M), or NULL */
+    int clamp;
+    float lo, hi;
+    int nseg;
+    int64_t base[SQZ_ICONV_MAX_SEG];
+    uint16_t mask[SQZ_ICONV_MAX_SEG][2];
+} sqz_iconv_tile;
+
+/* Rows r0 .. r0+mr (mr <= MR) of the tile at x = xp + p0; y = the output plane of row r0, ldy the
+ * distance between output planes (rows). */
+typedef void (*sqz_iconv_f32_fn)(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
+                                 int64_t ldy);
+
+#if defined(__x86_64__)
+void sqz_iconv_f32_14x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
+                                 int64_t ldy);
+void sqz_iconv_f32_8x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
+                                int64_t ldy);
+#endif
+
+#endif

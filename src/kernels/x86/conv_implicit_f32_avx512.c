@@ -1,0 +1,63 @@
+/* kernels/x86/conv_implicit_f32_avx512.c - AVX-512 implicit-GEMM convolution tiles (see
+ * kernels/conv_implicit_f32.h): MR output channels x 32 positions in 2*MR zmm accumulators; per
+ * k, two unaligned loads of the input at off[k] and MR broadcasts of packed weights. */
+#include "kernels/conv_implicit_f32.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define SQZ_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,fma")))
+
+static inline __attribute__((always_inline)) SQZ_AVX512 void tile(const int MR, const sqz_iconv_tile *t, int64_t r0,
+                                                                   int mr, const float *x, float *y, int64_t ldy) {
+    __m512 acc[14][2];
+    _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    const int64_t K = t->K;
+    for (int64_t pc = 0; pc < K; pc += t->kc) {
+        const int64_t kc = K - pc < t->kc ? K - pc : t->kc;
+        const float *a = t->a + pc * t->rp + r0 * kc;
+        const int32_t *off = t->off + pc;
+        for (int64_t k = 0; k < kc; k++) {
+            const float *xb = x + off[k];
+            const __m512 b0 = _mm512_loadu_ps(xb), b1 = _mm512_loadu_ps(xb + 16);
+            _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++) {
+                const __m512 av = _mm512_set1_ps(a[r]);
+                acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+            }
+            a += MR;
+        }
+    }
+    const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
+    _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++) {
+        if (r >= mr) break;
+        __m512 v0 = acc[r][0], v1 = acc[r][1];
+        if (t->bias) {
+            const __m512 bv = _mm512_set1_ps(t->bias[r0 + r]);
+            v0 = _mm512_add_ps(v0, bv);
+            v1 = _mm512_add_ps(v1, bv);
+        }
+        if (t->clamp) {
+            v0 = _mm512_min_ps(_mm512_max_ps(v0, lo), hi);
+            v1 = _mm512_min_ps(_mm512_max_ps(v1, lo), hi);
+        }
+        float *yr = y + r * ldy;
+        for (int s = 0; s < t->nseg; s++) {
+            /* masked-off lanes are neither written nor faulted on */
+            if (t->mask[s][0]) _mm512_mask_storeu_ps(yr + t->base[s], (__mmask16)t->mask[s][0], v0);
+            if (t->mask[s][1]) _mm512_mask_storeu_ps(yr + t->base[s] + 16, (__mmask16)t->mask[s][1], v1);
+        }
+    }
+}
+
+SQZ_AVX512 void sqz_iconv_f32_14x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
+                                            int64_t ldy) {
+    tile(14, t, r0, mr, x, y, ldy);
+}
+
+SQZ_AVX512 void sqz_iconv_f32_8x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
+                                           int64_t ldy) {
+    tile(8, t, r0, mr, x, y, ldy);
+}
+
+#endif
