@@ -203,7 +203,7 @@ static void iconv_pad(int threads, const sqz_conv_params *p, const iconv_geom *g
 
 static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, const iconv_geom *g, const float *x,
                           const float *w, const float *packed_w, int64_t packed_stride, const float *bias,
-                          const sqz_conv_act *act, float *y, void *scratch) {
+                          const sqz_conv_act *act, int accumulate, float *y, void *scratch) {
     float *xp = scratch;
     int32_t *off = (int32_t *)(xp + g->xp_floats);
     float *apack = (float *)(off + g->off_ints);
@@ -224,7 +224,8 @@ static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, co
     const int nt = threads > 1 && items > 1 ? threads : 1;
     (void)nt;
     sqz_iconv_tile t0 = {.rp = (g->mg + g->mr - 1) / g->mr * g->mr, .kc = g->kc, .K = g->kdim, .off = off,
-                         .clamp = act ? act->clamp : 0, .lo = act ? act->lo : 0.0f, .hi = act ? act->hi : 0.0f};
+                         .clamp = act ? act->clamp : 0, .lo = act ? act->lo : 0.0f, .hi = act ? act->hi : 0.0f,
+                         .accumulate = accumulate};
     for (int64_t gi = 0; gi < p->group; gi++) {
         if (packed_w)
             t0.a = packed_w + gi * packed_stride;
@@ -454,6 +455,20 @@ const char *sqz_conv_f32_path(sqz_isa isa, const sqz_conv_params *p) {
     return images_per_gemm(p) == 1 && is_pointwise(p) ? "pointwise" : "im2col";
 }
 
+int sqz_conv_f32_accumulate(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
+                             float *y, void *scratch) {
+    isa = clamp_isa(isa);
+#if defined(__x86_64__)
+    iconv_geom ig;
+    if (p->batch <= 0 || !iconv_plan(isa, p, &ig)) return 0;
+    conv_implicit(isa, threads, p, &ig, x, w, NULL, 0, NULL, NULL, 1, y, scratch);
+    return 1;
+#else
+    (void)threads, (void)p, (void)x, (void)w, (void)y, (void)scratch;
+    return 0;
+#endif
+}
+
 size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p) {
     isa = clamp_isa(isa);
     if (isa == SQZ_ISA_REF || p->group <= 0 || is_depthwise(p)) return 0;
@@ -484,7 +499,7 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
 #if defined(__x86_64__)
     iconv_geom ig;
     if (iconv_plan(isa, p, &ig)) {
-        conv_implicit(isa, threads, p, &ig, x, w, packed_w, packed_stride, bias, act, y, scratch);
+        conv_implicit(isa, threads, p, &ig, x, w, packed_w, packed_stride, bias, act, 0, y, scratch);
         return;
     }
 #endif

@@ -26,6 +26,7 @@ typedef struct sqz_iconv_tile {
     const float *bias;   /* the group's bias (M), or NULL */
     int clamp;
     float lo, hi;
+    int accumulate;      /* store y + tile (tile with bias and clamp applied) instead of the tile */
     int nseg;
     int64_t base[SQZ_ICONV_MAX_SEG];
     uint16_t mask[SQZ_ICONV_MAX_SEG][2];
@@ -36,7 +37,21 @@ typedef struct sqz_iconv_tile {
 typedef void (*sqz_iconv_f32_fn)(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
                                  int64_t ldy);
 
+/* Weight-gradient tiles: C[mr x nr] += A x B over kc, A a packed panel (a[k*MR + r], the layout of
+ * sqz_gemm_f32_pack_a), B read in place with row stride ldb (b[k*ldb + j]: channels-last rows of
+ * a padded input, shifted by one kernel tap), nr <= 16 * NV. */
+typedef void (*sqz_sb_f32_fn)(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                              int mr, int nr);
+
 #if defined(__x86_64__)
+void sqz_sb_f32_14x32__avx512(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                              int mr, int nr);
+void sqz_sb_f32_8x32__avx512(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int mr,
+                             int nr);
+void sqz_sb_f32_14x16__avx512(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                              int mr, int nr);
+void sqz_sb_f32_8x16__avx512(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int mr,
+                             int nr);
 void sqz_iconv_f32_14x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
                                  int64_t ldy);
 void sqz_iconv_f32_8x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,

@@ -20,6 +20,7 @@
 
 #include "core/cpu.h"
 #include "kernels/conv_f32.h"
+#include "kernels/conv_implicit_f32.h"
 #include "kernels/gemm_f32.h"
 #include "ops/nn_util.h"
 #include "train/grad.h"
@@ -383,6 +384,155 @@ static sqz_status conv_dw_batched(sqz_gctx *c, const conv_geo *g, const float *x
     return SQZ_OK;
 }
 
+/* dx += the input gradient of a 2-D unit-stride conv as a forward convolution of dy with the
+ * kernel flipped and its channel axes swapped (pads (k-1)*d - pad, possibly negative), through
+ * the implicit-GEMM kernels: no dcol, no col2im, no zeroing. Returns 1 when it ran (st set on
+ * failure), 0 when that path does not take this geometry. */
+static int conv_bwd_x_implicit(sqz_gctx *c, const conv_geo *g, const float *w, const float *dy, float *dx,
+                               sqz_status *st) {
+    if (g->nsp != 2 || g->pointwise || g->depthwise || g->stride[0] != 1 || g->stride[1] != 1) return 0;
+    sqz_conv_params q = {.nsp = 2, .batch = g->N, .c_in = g->M, .c_out = g->C, .group = g->group};
+    for (int d = 0; d < 2; d++) {
+        q.in[d] = g->out[d];
+        q.out[d] = g->in[d];
+        q.kernel[d] = g->kernel[d];
+        q.stride[d] = 1;
+        q.dilation[d] = g->dil[d];
+        q.pad_begin[d] = (g->kernel[d] - 1) * g->dil[d] - g->pad[d];
+    }
+    const sqz_isa isa = sqz_cpu_isa();
+    if (strcmp(sqz_conv_f32_path(isa, &q), "implicit")) return 0;
+    const size_t sb = sqz_conv_f32_scratch_bytes(isa, c->threads, &q);
+    const size_t wb = (sizeof(float) * (size_t)(g->M * g->kdim) + 63) & ~(size_t)63;
+    char *buf = sb == SIZE_MAX ? NULL : sqz_grad_scratch(c, SQZ_GS_C, wb + sb + 64);
+    if (!buf) {
+        *st = SQZ_ERR_NOMEM;
+        return 1;
+    }
+    float *wt = (float *)buf;
+    for (int64_t gr = 0; gr < g->group; gr++)
+        for (int64_t co = 0; co < g->mg; co++)
+            for (int64_t ci = 0; ci < g->cg; ci++) {
+                const float *src = w + ((gr * g->mg + co) * g->cg + ci) * g->kk;
+                float *dst = wt + ((gr * g->cg + ci) * g->mg + co) * g->kk;
+                for (int64_t k = 0; k < g->kk; k++) dst[g->kk - 1 - k] = src[k];
+            }
+    sqz_conv_f32_accumulate(isa, c->threads, &q, dy, wt, dx, buf + wb);
+    *st = SQZ_OK;
+    return 1;
+}
+
+/* dW of a 2-D unit-stride conv by kernel tap, without unfolding x (AVX-512). Per image and group,
+ * x goes once into a zero-padded channels-last copy xt (rows q = yy * Wp + xx of cg floats) and dy
+ * into packed GEMM panels over the positions p = oy * Wp + ox of the padded-width grid (zeros at
+ * ox >= OW). Tap (kh, kw) is then one GEMM whose B needs no packing: row p is xt's row
+ * p + kh*dh*Wp + kw*dw, read in place:  dW_tap (mg x cg) += dy_panels x xt_shifted.
+ * Images are split over threads in fixed ranges (private sums added in thread order), so the bits
+ * depend on the thread count, never on timing. Returns 1 when it ran (st set), else 0. */
+#define TAP_KC 256
+static int conv_bwd_w_taps(sqz_gctx *c, const conv_geo *g, const float *x, const float *dy, float *dw,
+                           sqz_status *st) {
+#if defined(__x86_64__)
+    if (sqz_cpu_isa() < SQZ_ISA_AVX512 || g->nsp != 2 || g->pointwise || g->depthwise || g->stride[0] != 1 ||
+        g->stride[1] != 1 || g->cg < 8)
+        return 0;
+    const int64_t OH = g->out[0], OW = g->out[1], KH = g->kernel[0], KW = g->kernel[1];
+    const int64_t dh = g->dil[0], dwd = g->dil[1], H = g->in[0], W = g->in[1], pt = g->pad[0], pl = g->pad[1];
+    const int64_t Hp = OH + (KH - 1) * dh, Wp = OW + (KW - 1) * dwd, P = OH * Wp;
+    if (OW < 4 || Wp * 2 > OW * 3) return 0;
+    const int64_t rows14 = (g->mg + 13) / 14 * 14, rows8 = (g->mg + 7) / 8 * 8;
+    const int MR = rows8 * 104 < rows14 * 100 ? 8 : 14;
+    const int64_t rp = MR == 8 ? rows8 : rows14;
+    const size_t xt_f = (size_t)(((Hp + 1) * Wp + KW * dwd + 1) * g->cg + 32 + 15) / 16 * 16;
+    const size_t a_f = (size_t)(rp * P + 15) / 16 * 16, tap_f = (size_t)(g->kk * g->M * g->cg + 15) / 16 * 16;
+    const int nt = image_threads(c, g);
+    const size_t per = (xt_f + a_f + tap_f) * sizeof(float);
+    char *base = sqz_grad_scratch(c, SQZ_GS_B, per * (size_t)nt + 64);
+    if (!base) {
+        *st = SQZ_ERR_NOMEM;
+        return 1;
+    }
+    const sqz_sb_f32_fn f32w = MR == 14 ? sqz_sb_f32_14x32__avx512 : sqz_sb_f32_8x32__avx512;
+    const sqz_sb_f32_fn f16w = MR == 14 ? sqz_sb_f32_14x16__avx512 : sqz_sb_f32_8x16__avx512;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int t = 0; t < nt; t++) {
+        float *xt = (float *)(base + (size_t)t * per), *ap = xt + xt_f, *tap = ap + a_f;
+        memset(tap, 0, sizeof(float) * tap_f);
+        int64_t n0, n1;
+        image_range(g, t, nt, &n0, &n1);
+        for (int64_t n = n0; n < n1; n++)
+            for (int64_t gr = 0; gr < g->group; gr++) {
+                /* channels-last zero-padded copy of x: the input rows and columns that land in
+                 * the padded frame (ix in [ix0, ix1)), channel by channel */
+                memset(xt, 0, sizeof(float) * xt_f);
+                const float *xg = x + (n * g->C + gr * g->cg) * g->insp;
+                const int64_t ix0 = pl < 0 ? -pl : 0, ix1 = W < Wp - pl ? W : Wp - pl;
+                for (int64_t iy = pt < 0 ? -pt : 0; iy < H && iy + pt < Hp; iy++)
+                    for (int64_t ci = 0; ci < g->cg; ci++) {
+                        const float *src = xg + ci * g->insp + iy * W;
+                        float *d = xt + ((iy + pt) * Wp + pl) * g->cg + ci;
+                        for (int64_t ix = ix0; ix < ix1; ix++) d[ix * g->cg] = src[ix];
+                    }
+                /* dy in packed panels over the padded-width positions (zero at ox >= OW and in
+                 * the rows past mg) */
+                const float *dyg = dy + (n * g->M + gr * g->mg) * g->outsp;
+                for (int64_t pc = 0; pc < P; pc += TAP_KC) {
+                    const int64_t kc = P - pc < TAP_KC ? P - pc : TAP_KC;
+                    for (int64_t r0 = 0; r0 < rp; r0 += MR) {
+                        float *a = ap + pc * rp + r0 * kc;
+                        const int nr = (int)(g->mg - r0 < MR ? g->mg - r0 : MR);
+                        int64_t oy = pc / Wp, ox = pc % Wp;
+                        for (int64_t k = 0; k < kc; k++) {
+                            float *ak = a + k * MR;
+                            if (ox < OW) {
+                                const float *src = dyg + r0 * g->outsp + oy * OW + ox;
+                                for (int r = 0; r < nr; r++) ak[r] = src[r * g->outsp];
+                                for (int r = nr; r < MR; r++) ak[r] = 0.0f;
+                            } else {
+                                for (int r = 0; r < MR; r++) ak[r] = 0.0f;
+                            }
+                            if (++ox == Wp) ox = 0, oy++;
+                        }
+                    }
+                }
+                float *tg = tap + gr * g->kk * g->mg * g->cg;
+                for (int64_t pc = 0; pc < P; pc += TAP_KC) {
+                    const int64_t kc = P - pc < TAP_KC ? P - pc : TAP_KC;
+                    for (int64_t kt = 0; kt < g->kk; kt++) {
+                        const float *b = xt + (pc + (kt / KW) * dh * Wp + (kt % KW) * dwd) * g->cg;
+                        for (int64_t r0 = 0; r0 < g->mg; r0 += MR) {
+                            const int mr = (int)(g->mg - r0 < MR ? g->mg - r0 : MR);
+                            for (int64_t j0 = 0; j0 < g->cg; j0 += 32) {
+                                const int nr = (int)(g->cg - j0 < 32 ? g->cg - j0 : 32);
+                                (nr > 16 ? f32w : f16w)(kc, ap + pc * rp + r0 * kc, b + j0, g->cg,
+                                                        tg + (kt * g->mg + r0) * g->cg + j0, g->cg, mr, nr);
+                            }
+                        }
+                    }
+                }
+            }
+    }
+    /* dw[co][ci][tap] += the thread parts, in thread order */
+    for (int t = 0; t < nt; t++) {
+        const float *tap = (const float *)(base + (size_t)t * per) + xt_f + a_f;
+        for (int64_t gr = 0; gr < g->group; gr++)
+            for (int64_t kt = 0; kt < g->kk; kt++)
+                for (int64_t co = 0; co < g->mg; co++) {
+                    const float *src = tap + ((gr * g->kk + kt) * g->mg + co) * g->cg;
+                    float *d = dw + (gr * g->mg + co) * g->kdim + kt;
+                    for (int64_t ci = 0; ci < g->cg; ci++) d[ci * g->kk] += src[ci];
+                }
+    }
+    *st = SQZ_OK;
+    return 1;
+#else
+    (void)c, (void)g, (void)x, (void)dy, (void)dw, (void)st;
+    return 0;
+#endif
+}
+
 /* Backward per image and group, all in this thread's cache-sized scratch: col = unfold(x),
  * dW += dY col^T (no packing), dcol = W^T dY into the same buffer, dx += col2im(dcol). With
  * images split over threads each thread sums dW privately and the parts are added in thread
@@ -411,6 +561,16 @@ static sqz_status conv_bwd(sqz_gctx *c) {
     }
     if (dw && g.pointwise && g.group == 1 && g.outsp < CONV_BATCHED_DW_MAX_SP) {
         if ((st = conv_dw_batched(c, &g, x, dy, dw))) return st;
+        dw = NULL;
+        if (!dx) return SQZ_OK;
+    }
+    if (dx && conv_bwd_x_implicit(c, &g, w, dy, dx, &st)) {
+        if (st) return st;
+        dx = NULL;
+        if (!dw) return SQZ_OK;
+    }
+    if (dw && conv_bwd_w_taps(c, &g, x, dy, dw, &st)) {
+        if (st) return st;
         dw = NULL;
         if (!dx) return SQZ_OK;
     }

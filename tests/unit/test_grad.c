@@ -381,6 +381,13 @@ static void test_conv(void) {
         {"conv 1d", 1, 2, 3, 2, 1, {9}, {3}, {2}, {2}, {1, 2}, 1},
         {"conv 3d", 3, 1, 2, 2, 1, {4, 3, 4}, {2, 2, 3}, {1, 2, 1}, {1, 1, 1}, {0, 1, 1, 1, 0, 1}, 0},
         {"conv 1d depthwise (generic path)", 1, 2, 2, 4, 2, {8}, {3}, {1}, {1}, {1, 1}, 1},
+        /* wide enough for the implicit-GEMM kernels (AVX-512) in forward and in dx */
+        {"conv 3x3 pad1 (implicit GEMM)", 2, 2, 6, 7, 1, {9, 12}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
+        {"conv groups=2 dil2 asym pad (implicit GEMM)", 2, 1, 10, 12, 2, {10, 16}, {3, 3}, {1, 1}, {2, 2}, {2, 1, 1, 3}, 0},
+        {"conv 3x3 pad3 (implicit dx with negative pads)", 2, 1, 5, 6, 1, {8, 10}, {3, 3}, {1, 1}, {1, 1}, {3, 3, 3, 3}, 1},
+        /* at least 8 input channels per group: dW by kernel taps on a channels-last copy (AVX-512) */
+        {"conv 3x3 cg=20 (dW by taps)", 2, 2, 20, 9, 1, {8, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
+        {"conv groups=2 cg=8 dil asym pad (dW by taps)", 2, 2, 16, 6, 2, {9, 11}, {3, 2}, {1, 1}, {2, 1}, {1, 2, 2, 0}, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_conv(&cases[i]);
 }

@@ -43,9 +43,13 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void tile(const int MR, 
         }
         float *yr = y + r * ldy;
         for (int s = 0; s < t->nseg; s++) {
-            /* masked-off lanes are neither written nor faulted on */
-            if (t->mask[s][0]) _mm512_mask_storeu_ps(yr + t->base[s], (__mmask16)t->mask[s][0], v0);
-            if (t->mask[s][1]) _mm512_mask_storeu_ps(yr + t->base[s] + 16, (__mmask16)t->mask[s][1], v1);
+            /* masked-off lanes are neither read, written nor faulted on */
+            const __mmask16 m0 = (__mmask16)t->mask[s][0], m1 = (__mmask16)t->mask[s][1];
+            float *d = yr + t->base[s];
+            if (m0) _mm512_mask_storeu_ps(d, m0, t->accumulate ? _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, d)) : v0);
+            if (m1)
+                _mm512_mask_storeu_ps(d + 16, m1,
+                                      t->accumulate ? _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, d + 16)) : v1);
         }
     }
 }
@@ -59,5 +63,46 @@ SQZ_AVX512 void sqz_iconv_f32_8x32__avx512(const sqz_iconv_tile *t, int64_t r0, 
                                            int64_t ldy) {
     tile(8, t, r0, mr, x, y, ldy);
 }
+
+/* C += A B with B unpacked (row stride ldb): MR x 16*NV accumulators, masked on the columns. */
+static inline __attribute__((always_inline)) SQZ_AVX512 void sb_tile(const int MR, const int NV, int64_t kc,
+                                                                      const float *a, const float *b, int64_t ldb,
+                                                                      float *c, int64_t ldc, int mr, int nr) {
+    __m512 acc[14][2];
+    _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 bv[2];
+        _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + 16 * v);
+        _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++) {
+            const __m512 av = _mm512_set1_ps(a[r]);
+            _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+        }
+        a += MR;
+        b += ldb;
+    }
+    __mmask16 mk[2];
+    _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {
+        const int n = nr - 16 * v;
+        mk[v] = n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+    }
+    _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++) {
+        if (r >= mr) break;
+        _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {
+            if (!mk[v]) continue;
+            float *d = c + r * ldc + 16 * v;
+            _mm512_mask_storeu_ps(d, mk[v], _mm512_add_ps(acc[r][v], _mm512_maskz_loadu_ps(mk[v], d)));
+        }
+    }
+}
+
+#define SB(MR, NV)                                                                                              \
+    SQZ_AVX512 void sqz_sb_f32_##MR##x##NV##__avx512(int64_t kc, const float *a, const float *b, int64_t ldb,   \
+                                                     float *c, int64_t ldc, int mr, int nr) {                  \
+        sb_tile(MR, NV == 32 ? 2 : 1, kc, a, b, ldb, c, ldc, mr, nr);                                          \
+    }
+SB(14, 32)
+SB(8, 32)
+SB(14, 16)
+SB(8, 16)
 
 #endif
