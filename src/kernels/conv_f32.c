@@ -106,24 +106,32 @@ static size_t col_bytes(const sqz_conv_params *p) {
     return add_sat(n, 63) & ~(size_t)63;
 }
 
-/* ---- implicit GEMM (kernels/conv_implicit_f32.h): 2-D, unit stride, AVX-512 ---- */
+/* ---- implicit GEMM (kernels/conv_implicit_f32.h): 2-D, AVX-512 ----
+ * Strides sh x sw > 1 split the padded input into sh * sw phase planes (phase (a, b) holds the
+ * padded rows a, a + sh, ... and columns b, b + sw, ...): kernel tap (kh, kw) reads phase
+ * (kh*dh % sh, kw*dw % sw) at row offset kh*dh / sh and column offset kw*dw / sw, so every tap is
+ * again a contiguous shifted window of one plane of Hp x Wp (Hp = OH + (KH-1)*dh / sh, Wp =
+ * OW + (KW-1)*dw / sw) and the unit-stride kernels serve any stride. */
 
 typedef struct iconv_geom {
     int mr;
-    int64_t kc, cg, mg, kdim, OH, OW, Hp, Wp, KH, KW, dh, dw;
+    int64_t kc, cg, mg, kdim, OH, OW, Hp, Wp, KH, KW, dh, dw, sh, sw;
     size_t xp_floats, off_ints, a_floats; /* scratch parts, each a multiple of 16 elements */
 } iconv_geom;
 
 /* Whether the implicit path takes this convolution (and its geometry). It needs the GEMM's
  * 14- or 8-row weight panels (M >= 5), K >= 16, offsets that fit in 32 bits, and a padded width
- * Wp >= 7 (a 32-position tile then spans at most 6 row segments). It pays Wp / OW - 1 extra
- * work on the padded columns where im2col + GEMM pays for writing and packing the unfolded
- * input, about 12 / M of the flops (measured: ResNet 3x3 layers at M = 64 run 1.2x faster
- * without im2col; LeNet's 5x5 layers at M = 6 and 16 about 2x); the cheaper one is taken. */
+ * Wp >= 7 (a 32-position tile then spans at most 6 row segments). It pays for the positions it
+ * computes and drops (padded columns, the last tile's tail) where im2col + GEMM pays for writing
+ * and packing the unfolded input, about 12 / M of the flops (measured: ResNet 3x3 layers at
+ * M = 64 run 1.2x faster without im2col; LeNet's 5x5 layers at M = 6 and 16 about 2x); the
+ * cheaper one is taken. */
 static int iconv_plan(sqz_isa isa, const sqz_conv_params *p, iconv_geom *g) {
 #if defined(__x86_64__)
     if (isa < SQZ_ISA_AVX512 || p->nsp != 2 || p->group <= 0 || is_depthwise(p) || is_pointwise(p)) return 0;
-    if (p->stride[0] != 1 || p->stride[1] != 1) return 0;
+    g->sh = p->stride[0];
+    g->sw = p->stride[1];
+    if (g->sh < 1 || g->sw < 1 || g->sh > 4 || g->sw > 4) return 0;
     g->cg = p->c_in / p->group;
     g->mg = p->c_out / p->group;
     g->KH = p->kernel[0];
@@ -135,14 +143,20 @@ static int iconv_plan(sqz_isa isa, const sqz_conv_params *p, iconv_geom *g) {
     g->kdim = g->cg * g->KH * g->KW;
     if (g->OH <= 0 || g->OW < 4 || g->kdim < 16 || g->KH <= 0 || g->KW <= 0 || g->dh <= 0 || g->dw <= 0) return 0;
     if (!sqz_gemm_f32_a_layout(isa, g->mg, &g->mr, &g->kc) || (g->mr != 14 && g->mr != 8)) return 0;
-    g->Hp = g->OH + (g->KH - 1) * g->dh;
-    g->Wp = g->OW + (g->KW - 1) * g->dw;
+    g->Hp = g->OH + (g->KH - 1) * g->dh / g->sh;
+    g->Wp = g->OW + (g->KW - 1) * g->dw / g->sw;
     if (g->Wp < 7) return 0;
-    /* (Wp - OW) / OW > max(1/4, 12 / M): im2col is cheaper */
-    const int64_t waste = g->Wp - g->OW;
-    if (waste * 4 > g->OW && waste * g->mg > 12 * g->OW) return 0;
-    if (g->Hp > INT32_MAX / g->Wp || g->cg > (INT32_MAX - 64) / (g->Hp * g->Wp)) return 0;
-    g->xp_floats = (size_t)((g->cg * g->Hp * g->Wp + 64 + 15) / 16 * 16);
+    /* extra: positions computed and dropped (padded columns, the last tile's tail) */
+    const int64_t useful = g->OH * g->OW, extra = ((g->OH - 1) * g->Wp + g->OW + 31) / 32 * 32 - useful;
+    if (g->sh == 1 && g->sw == 1) {
+        if (extra * 4 > useful && extra * g->mg > 12 * useful) return 0; /* > max(1/4, 12/M) */
+    } else {
+        /* strided: the phase copy costs more, and a strided im2col is cheaper (measured on
+         * ResNet-18: its 7x7 stem gains, its strided 3x3 layers at M >= 128 and 1x1 lose) */
+        if (g->KH * g->KW == 1 || extra * g->mg > 6 * useful) return 0;
+    }
+    if (g->Hp > INT32_MAX / g->Wp || g->cg * g->sh * g->sw > (INT32_MAX - 64) / (g->Hp * g->Wp)) return 0;
+    g->xp_floats = (size_t)((g->sh * g->sw * g->cg * g->Hp * g->Wp + 64 + 15) / 16 * 16);
     g->off_ints = (size_t)((g->kdim + 15) / 16 * 16);
     const size_t ab = sqz_gemm_f32_packed_a_bytes(isa, g->mg, g->kdim);
     g->a_floats = (ab / 4 + 15) / 16 * 16;
@@ -177,34 +191,42 @@ static void iconv_segments(const iconv_geom *g, int64_t p0, int64_t P, sqz_iconv
     }
 }
 
-/* Copies one image group (cg planes of H x W) into the zero-padded buffer. */
+/* Copies one image group (cg planes of H x W) into the zero-padded buffer: cg planes of Hp x Wp
+ * for unit stride, else sh * sw phases of cg such planes. */
 static void iconv_pad(int threads, const sqz_conv_params *p, const iconv_geom *g, const float *img, float *xp) {
     const int64_t H = p->in[0], W = p->in[1], pt = p->pad_begin[0], pl = p->pad_begin[1];
-    const int64_t plane = g->Hp * g->Wp;
-    const int64_t x0 = pl > 0 ? pl : 0, c0 = pl > 0 ? 0 : -pl; /* first padded column / input column copied */
-    int64_t ncopy = W - c0 < g->Wp - x0 ? W - c0 : g->Wp - x0;
-    if (ncopy < 0) ncopy = 0;
-    const int nt = threads > 1 && g->cg * plane >= 65536 ? threads : 1;
+    const int64_t plane = g->Hp * g->Wp, nplanes = g->sh * g->sw * g->cg;
+    const int nt = threads > 1 && nplanes * plane >= 65536 ? threads : 1;
     (void)nt;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
-    for (int64_t c = 0; c < g->cg; c++) {
-        float *dst = xp + c * plane;
+    for (int64_t q = 0; q < nplanes; q++) {
+        const int64_t c = q % g->cg, ph = q / g->cg, a = ph / g->sw, b = ph % g->sw;
+        float *dst = xp + q * plane;
         const float *src = img + c * H * W;
+        /* padded column xx = x * sw + b reads input column xx - pl: x in [x0, x1) are inside */
+        int64_t x0 = pl - b > 0 ? (pl - b + g->sw - 1) / g->sw : 0;
+        int64_t x1 = W + pl - b > 0 ? (W + pl - b + g->sw - 1) / g->sw : 0;
+        if (x1 > g->Wp) x1 = g->Wp;
+        if (x0 > x1) x0 = x1;
         for (int64_t yy = 0; yy < g->Hp; yy++) {
             float *row = dst + yy * g->Wp;
-            const int64_t iy = yy - pt;
-            if (iy < 0 || iy >= H || ncopy == 0) {
+            const int64_t iy = yy * g->sh + a - pt;
+            if (iy < 0 || iy >= H || x0 == x1) {
                 memset(row, 0, sizeof(float) * (size_t)g->Wp);
                 continue;
             }
             if (x0 > 0) memset(row, 0, sizeof(float) * (size_t)x0);
-            memcpy(row + x0, src + iy * W + c0, sizeof(float) * (size_t)ncopy);
-            if (x0 + ncopy < g->Wp) memset(row + x0 + ncopy, 0, sizeof(float) * (size_t)(g->Wp - x0 - ncopy));
+            const float *sr = src + iy * W + (x0 * g->sw + b - pl);
+            if (g->sw == 1)
+                memcpy(row + x0, sr, sizeof(float) * (size_t)(x1 - x0));
+            else
+                for (int64_t x = 0; x < x1 - x0; x++) row[x0 + x] = sr[x * g->sw];
+            if (x1 < g->Wp) memset(row + x1, 0, sizeof(float) * (size_t)(g->Wp - x1));
         }
     }
-    memset(xp + g->cg * plane, 0, sizeof(float) * (g->xp_floats - (size_t)(g->cg * plane)));
+    memset(xp + nplanes * plane, 0, sizeof(float) * (g->xp_floats - (size_t)(nplanes * plane)));
 }
 
 static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, const iconv_geom *g, const float *x,
@@ -215,8 +237,9 @@ static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, co
     float *apack = (float *)(off + g->off_ints);
     const int64_t plane = g->Hp * g->Wp, kk = g->KH * g->KW, OHW = g->OH * g->OW;
     for (int64_t k = 0; k < g->kdim; k++) {
-        const int64_t ci = k / kk, kh = (k % kk) / g->KW, kw = k % g->KW;
-        off[k] = (int32_t)(ci * plane + kh * g->dh * g->Wp + kw * g->dw);
+        const int64_t ci = k / kk, ry = (k % kk) / g->KW * g->dh, rx = k % g->KW * g->dw;
+        const int64_t ph = (ry % g->sh) * g->sw + rx % g->sw;
+        off[k] = (int32_t)((ph * g->cg + ci) * plane + ry / g->sh * g->Wp + rx / g->sw);
     }
     const sqz_iconv_f32_fn fn = g->mr == 14 ? sqz_iconv_f32_14x32__avx512 : sqz_iconv_f32_8x32__avx512;
     const int64_t P = (g->OH - 1) * g->Wp + g->OW, ntiles = (P + 31) / 32;

@@ -4,8 +4,9 @@
  *  - depthwise (c_in/group == 1, spatial rank <= 2): direct, one output plane at a time, split over
  *    threads by plane; AVX-512 paths for 3x3 and 5x5 kernels with stride 1 or 2 and no dilation;
  *  - 1x1 with unit stride and no padding: one GEMM per image and group on the input itself;
- *  - 2-D with unit stride (AVX-512; most 3x3 layers): implicit GEMM on a zero-padded copy of the
- *    input, no im2col (kernels/conv_implicit_f32.h);
+ *  - 2-D (AVX-512; 3x3 and larger layers, strided ones through phase planes): implicit GEMM on
+ *    a zero-padded copy of the input, no im2col (kernels/conv_implicit_f32.h), where its padded
+ *    columns cost less than im2col would;
  *  - everything else: im2col into scratch, then one GEMM per image and group; when the output
  *    has under 512 positions (and one image's im2col is under 256 KB) several images share one
  *    GEMM (their im2col side by side), and the result is copied into place; large 2-D outputs
@@ -38,7 +39,7 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
                          const float *packed_w, int64_t packed_stride, const float *bias, const sqz_conv_act *act,
                          float *y, void *scratch);
 /* The path sqz_conv_f32 takes for this geometry and isa: "ref", "depthwise", "pointwise",
- * "implicit" (2-D unit-stride implicit GEMM on a padded copy of the input, AVX-512) or "im2col". */
+ * "implicit" (2-D implicit GEMM on a padded copy of the input, AVX-512) or "im2col". */
 const char *sqz_conv_f32_path(sqz_isa isa, const sqz_conv_params *p);
 /* y += conv(x, w) (no bias, no clamp) by the implicit path, for training's input gradients;
  * returns 0 and does nothing when sqz_conv_f32_path is not "implicit" for p. Pads may be

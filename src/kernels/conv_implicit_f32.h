@@ -1,7 +1,8 @@
 /* kernels/conv_implicit_f32.h - implicit-GEMM convolution (private to kernels/conv_f32.c and the
  * kernel tests).
  *
- * For a 2-D convolution with unit stride, the input of one image group is copied once into a
+ * For a 2-D convolution with unit stride (other strides: phase planes, see conv_f32.c), the
+ * input of one image group is copied once into a
  * zero-padded buffer xp (cg planes of Hp x Wp, Hp = OH + (KH-1)*dh, Wp = OW + (KW-1)*dw). In that
  * buffer the im2col matrix needs no copy: its row k = (ci, kh, kw), at output position
  * p = oy * Wp + ox of the padded-width output grid, is xp[off[k] + p] with

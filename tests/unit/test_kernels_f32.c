@@ -186,15 +186,16 @@ static void test_conv(sqz_isa isa) {
         const int64_t in3[2] = {61, 45}, s3[2] = {2, 1}, pb3[2] = {0, 1}, pe3[2] = {2, 0};
         if (conv_geom(&p, 2, 1, 40, 9, 1, in3, k, s3, d, pb3, pe3)) conv_case(&r, isa, &p, 1);
     }
-    /* the implicit-GEMM path (2-D, unit stride, AVX-512): 8- and 14-row weight panels with
+    /* the implicit-GEMM path (2-D, AVX-512; strides 2 and 3 through phase planes): 8- and 14-row weight panels with
      * partial last panels, K across several KC blocks, pads larger and smaller than the window,
      * dilation, groups, tiles straddling rows, batch */
-    int implicit = 0;
+    int implicit = 0, strided = 0;
     for (int i = 0; i < 40; i++) {
         const int64_t kh = 1 + sqz_rng_below(&r, 5), kw = i % 8 == 7 ? 1 : 1 + sqz_rng_below(&r, 5);
         const int64_t D = i % 6 == 5 ? 2 : 1;
-        const int64_t in[2] = {3 + sqz_rng_below(&r, 30), 8 + sqz_rng_below(&r, 40)};
-        const int64_t k[2] = {kh, kw}, s[2] = {1, 1}, d[2] = {D, D};
+        const int64_t S0 = i % 4 == 1 ? 2 : i % 7 == 2 ? 3 : 1, S1 = i % 4 == 1 || i % 8 == 6 ? 2 : S0;
+        const int64_t in[2] = {3 + sqz_rng_below(&r, 30), 8 + sqz_rng_below(&r, 40) + 30 * (S1 > 1)};
+        const int64_t k[2] = {kh, kw}, s[2] = {S0, S1}, d[2] = {D, D};
         const int64_t pb[2] = {sqz_rng_below(&r, 4), sqz_rng_below(&r, 4)};
         const int64_t pe[2] = {sqz_rng_below(&r, 4), sqz_rng_below(&r, 3)};
         const int64_t group = i % 5 == 4 ? 2 : 1;
@@ -202,12 +203,13 @@ static void test_conv(sqz_isa isa) {
         const int64_t co = group * (5 + sqz_rng_below(&r, 40));
         if (!conv_geom(&p, 2, 1 + sqz_rng_below(&r, 2), ci, co, group, in, k, s, d, pb, pe)) continue;
         implicit += !strcmp(sqz_conv_f32_path(isa, &p), "implicit");
+        strided += (S0 > 1 || S1 > 1) && !strcmp(sqz_conv_f32_path(isa, &p), "implicit");
         conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
     }
-    if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(implicit >= 20);
+    if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(implicit >= 20 && strided >= 6);
     else CHECK(implicit == 0);
-    printf("conv %-10s %s (%d implicit-GEMM cases)\n", sqz_isa_name(isa), test_failed_ == before ? "ok" : "FAILED",
-           implicit);
+    printf("conv %-10s %s (%d implicit-GEMM cases, %d strided)\n", sqz_isa_name(isa),
+           test_failed_ == before ? "ok" : "FAILED", implicit, strided);
 }
 
 static void test_cpu(void) {
