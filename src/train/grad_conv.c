@@ -302,6 +302,51 @@ static void dw_backward_w(const sqz_gctx *c, const conv_geo *g, const float *x, 
         }
 }
 
+/* Unit-stride 2-D dW without unfolding, for the layers conv_bwd_w_taps leaves (few channels,
+ * no AVX-512): per image group, x goes into a zero-padded copy (cg planes of Hp x Wp) and dy into
+ * a padded-width copy (mg rows of OH x Wp, zeros past OW); row k = (ci, kh, kw) of the unfolded
+ * input is then the window of the padded x at off[k] = ci*Hp*Wp + kh*dh*Wp + kw*dw, and
+ * dW_g += dy_pad * window^T runs as dot products over the OH*Wp positions. */
+typedef struct shift_geo {
+    int64_t Hp, Wp, P;
+    size_t off_f, xp_f, dy_f; /* floats of each part (multiples of 16) */
+} shift_geo;
+
+static int shift_plan(const conv_geo *g, shift_geo *s) {
+    if (g->nsp != 2 || g->pointwise || g->depthwise || g->stride[0] != 1 || g->stride[1] != 1) return 0;
+    s->Hp = g->out[0] + (g->kernel[0] - 1) * g->dil[0];
+    s->Wp = g->out[1] + (g->kernel[1] - 1) * g->dil[1];
+    s->P = g->out[0] * s->Wp;
+    if (s->Wp * 2 > g->out[1] * 3 + 8 || g->cg * s->Hp * s->Wp + s->Wp + 16 > INT32_MAX) return 0;
+    s->off_f = (size_t)(g->kdim + 15) / 16 * 16;
+    s->xp_f = (size_t)(g->cg * s->Hp * s->Wp + s->Wp + 16 + 15) / 16 * 16;
+    s->dy_f = (size_t)(g->mg * s->P + 15) / 16 * 16;
+    return 1;
+}
+
+static void shift_dw(const conv_geo *g, const shift_geo *s, const float *xg, const float *dyg, float *buf,
+                     float *dwg) {
+    int32_t *off = (int32_t *)buf;
+    float *xp = buf + s->off_f, *dp = xp + s->xp_f;
+    const int64_t KW = g->kernel[1], pt = g->pad[0], pl = g->pad[1], H = g->in[0], W = g->in[1];
+    const int64_t OH = g->out[0], OW = g->out[1], plane = s->Hp * s->Wp;
+    for (int64_t k = 0; k < g->kdim; k++)
+        off[k] = (int32_t)(k / g->kk * plane + (k % g->kk) / KW * g->dil[0] * s->Wp + k % KW * g->dil[1]);
+    memset(xp, 0, sizeof(float) * s->xp_f);
+    const int64_t ix0 = pl < 0 ? -pl : 0, ix1 = W < s->Wp - pl ? W : s->Wp - pl;
+    for (int64_t ci = 0; ci < g->cg; ci++)
+        for (int64_t iy = pt < 0 ? -pt : 0; iy < H && iy + pt < s->Hp && ix0 < ix1; iy++)
+            memcpy(xp + ci * plane + (iy + pt) * s->Wp + pl + ix0, xg + ci * g->insp + iy * W + ix0,
+                   sizeof(float) * (size_t)(ix1 - ix0));
+    for (int64_t m = 0; m < g->mg; m++)
+        for (int64_t oy = 0; oy < OH; oy++) {
+            float *row = dp + m * s->P + oy * s->Wp;
+            memcpy(row, dyg + m * g->outsp + oy * OW, sizeof(float) * (size_t)OW);
+            memset(row + OW, 0, sizeof(float) * (size_t)(s->Wp - OW));
+        }
+    sqz_tv_gemm_abt_off(g->mg, g->kdim, s->P, dp, s->P, xp, off, dwg, g->kdim);
+}
+
 /* Threads for a per-image split (each image's GEMMs on one thread), or 1: then the GEMMs split. */
 static int image_threads(const sqz_gctx *c, const conv_geo *g) {
     const int nt = sqz_tv_threads(c->threads, g->N * g->M * g->outsp * g->kdim);
@@ -323,7 +368,10 @@ static int conv_scratch_get(sqz_gctx *c, const conv_geo *g, int nt, int64_t dw_p
     size_t gs = sqz_gemm_f32_scratch_bytes(isa, gt, g->mg, g->outsp, g->kdim);
     const size_t gs2 = sqz_gemm_f32_scratch_bytes(isa, gt, g->kdim, g->outsp, g->mg);
     if (gs2 > gs) gs = gs2;
-    const size_t colb = g->pointwise ? 0 : ((sizeof(float) * (size_t)(g->kdim * g->outsp) + 63) & ~(size_t)63);
+    size_t colb = g->pointwise ? 0 : ((sizeof(float) * (size_t)(g->kdim * g->outsp) + 63) & ~(size_t)63);
+    shift_geo sg;
+    if (shift_plan(g, &sg) && (sg.off_f + sg.xp_f + sg.dy_f) * sizeof(float) > colb)
+        colb = (sg.off_f + sg.xp_f + sg.dy_f) * sizeof(float);
     const size_t dwb = (sizeof(float) * (size_t)dw_part + 63) & ~(size_t)63;
     cs->col = colb;
     cs->dwp = colb + ((gs + 63) & ~(size_t)63);
@@ -578,6 +626,8 @@ static sqz_status conv_bwd(sqz_gctx *c) {
     const int64_t dw_part = dw && nt > 1 ? g.M * g.kdim : 0;
     conv_scratch cs;
     if (conv_scratch_get(c, &g, nt, dw_part, &cs)) return SQZ_ERR_NOMEM;
+    shift_geo sg;
+    const int shift = dw && shift_plan(&g, &sg);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
@@ -594,7 +644,9 @@ static sqz_status conv_bwd(sqz_gctx *c) {
             for (int64_t gr = 0; gr < g.group; gr++) {
                 const int64_t xoff = (n * g.C + gr * g.cg) * g.insp;
                 const float *dyg = dy + (n * g.M + gr * g.mg) * g.outsp, *wg = w + gr * g.mg * g.kdim;
-                if (dwt) {
+                if (dwt && shift) {
+                    shift_dw(&g, &sg, x + xoff, dyg, col, dwt + gr * g.mg * g.kdim);
+                } else if (dwt) {
                     const float *cm = x + xoff;
                     if (!g.pointwise) {
                         unfold(&g, g.cg, col, (float *)x + xoff, 0);

@@ -158,8 +158,8 @@ static inline __attribute__((always_inline)) float tv_hsum16(const tv_v16 *v) {
 /* One R x S block of C += A B^T (R, S <= 4; constant in each instance, so the compiler keeps
  * the R * S accumulators in registers). */
 #define TV_ABT_BLOCK(R, S)                                                                                   \
-    static inline __attribute__((always_inline)) void tv_abt_##R##x##S(int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, \
-                                        float *C, int64_t ldc) {                                            \
+    static inline __attribute__((always_inline)) void tv_abt_##R##x##S(int64_t K, const float *A, int64_t lda,  \
+                                        const float *const *Bs, float *C, int64_t ldc) {                    \
         tv_v16 acc[R][S];                                                                                    \
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                                          \
             _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) acc[r][s] = (tv_v16){0};                                             \
@@ -167,7 +167,7 @@ static inline __attribute__((always_inline)) float tv_hsum16(const tv_v16 *v) {
         for (; p + 16 <= K; p += 16) {                                                                       \
             tv_v16 a[R], b[S];                                                                               \
             _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) TV_LD16(a[r], A + r * lda + p);                                      \
-            _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) TV_LD16(b[s], B + s * ldb + p);                                      \
+            _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) TV_LD16(b[s], Bs[s] + p);                                            \
             _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                                      \
                 _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) acc[r][s] += a[r] * b[s];                                        \
         }                                                                                                    \
@@ -179,7 +179,7 @@ static inline __attribute__((always_inline)) float tv_hsum16(const tv_v16 *v) {
                 a[r] = (tv_v16)((tv_v16i)a[r] & keep);                                                           \
             }                                                                                                    \
             _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) {                                                \
-                TV_LD16(b[s], B + s * ldb + K - 16);                                                             \
+                TV_LD16(b[s], Bs[s] + K - 16);                                                                   \
                 b[s] = (tv_v16)((tv_v16i)b[s] & keep);                                                           \
             }                                                                                                    \
             _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                  \
@@ -189,7 +189,7 @@ static inline __attribute__((always_inline)) float tv_hsum16(const tv_v16 *v) {
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                                          \
             _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) {                                                                    \
                 float t = tv_hsum16(&acc[r][s]);                                                             \
-                for (int64_t q = p; q < K; q++) t += A[r * lda + q] * B[s * ldb + q];                        \
+                for (int64_t q = p; q < K; q++) t += A[r * lda + q] * Bs[s][q];                              \
                 C[r * ldc + s] += t;                                                                         \
             }                                                                                                \
     }
@@ -198,19 +198,45 @@ TV_ABT_BLOCK(4, 1)
 TV_ABT_BLOCK(1, 4)
 TV_ABT_BLOCK(1, 1)
 
-TV_CLONES void sqz_tv_gemm_abt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                               int64_t ldb, float *C, int64_t ldc) {
+/* C += A B^T with row j of B at B + boff[j] (boff NULL: at B + j * ldb). */
+static inline __attribute__((always_inline)) void tv_gemm_abt_rows(int64_t M, int64_t N, int64_t K, const float *A,
+                                                                    int64_t lda, const float *B, int64_t ldb,
+                                                                    const int32_t *boff, float *C, int64_t ldc) {
+#define TV_BROW(j) (boff ? B + boff[j] : B + (j) * ldb)
     int64_t i = 0;
     for (; i + 4 <= M; i += 4) {
         int64_t j = 0;
-        for (; j + 4 <= N; j += 4) tv_abt_4x4(K, A + i * lda, lda, B + j * ldb, ldb, C + i * ldc + j, ldc);
-        for (; j < N; j++) tv_abt_4x1(K, A + i * lda, lda, B + j * ldb, ldb, C + i * ldc + j, ldc);
+        for (; j + 4 <= N; j += 4) {
+            const float *bs[4] = {TV_BROW(j), TV_BROW(j + 1), TV_BROW(j + 2), TV_BROW(j + 3)};
+            tv_abt_4x4(K, A + i * lda, lda, bs, C + i * ldc + j, ldc);
+        }
+        for (; j < N; j++) {
+            const float *bs[1] = {TV_BROW(j)};
+            tv_abt_4x1(K, A + i * lda, lda, bs, C + i * ldc + j, ldc);
+        }
     }
     for (; i < M; i++) {
         int64_t j = 0;
-        for (; j + 4 <= N; j += 4) tv_abt_1x4(K, A + i * lda, lda, B + j * ldb, ldb, C + i * ldc + j, ldc);
-        for (; j < N; j++) tv_abt_1x1(K, A + i * lda, lda, B + j * ldb, ldb, C + i * ldc + j, ldc);
+        for (; j + 4 <= N; j += 4) {
+            const float *bs[4] = {TV_BROW(j), TV_BROW(j + 1), TV_BROW(j + 2), TV_BROW(j + 3)};
+            tv_abt_1x4(K, A + i * lda, lda, bs, C + i * ldc + j, ldc);
+        }
+        for (; j < N; j++) {
+            const float *bs[1] = {TV_BROW(j)};
+            tv_abt_1x1(K, A + i * lda, lda, bs, C + i * ldc + j, ldc);
+        }
     }
+#undef TV_BROW
+}
+
+TV_CLONES void sqz_tv_gemm_abt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                               int64_t ldb, float *C, int64_t ldc) {
+    tv_gemm_abt_rows(M, N, K, A, lda, B, ldb, NULL, C, ldc);
+}
+
+TV_CLONES void sqz_tv_gemm_abt_off(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                                   const int32_t *boff, float *C, int64_t ldc) {
+    tv_gemm_abt_rows(M, N, K, A, lda, B, 0, boff, C, ldc);
 }
 
 TV_CLONES float sqz_tv_dot2d(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t rows, int64_t cols) {

@@ -50,6 +50,10 @@ float sqz_tv_dot2d(const float *a, int64_t lda, const float *b, int64_t ldb, int
  * partial sums, 4 x 4 blocks, no packing (weight gradients: dW += dY col^T). */
 void sqz_tv_gemm_abt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
                      float *C, int64_t ldc);
+/* As sqz_tv_gemm_abt with row j of B at B + boff[j]: shifted windows of one padded image, so a
+ * convolution's unfolded input needs no copy. */
+void sqz_tv_gemm_abt_off(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                         const int32_t *boff, float *C, int64_t ldc);
 /* Depthwise backward of one plane (geometry as the forward's sqz_dw_plane in kernels/conv_f32.h):
  * dx (H, W) += conv^T(dy (OH, OW), w (KH, KW));  dw (KH, KW) += corr(dy, x (H, W)). */
 struct sqz_dw_plane;
