@@ -169,8 +169,16 @@ static int iconv_plan(sqz_isa isa, const sqz_conv_params *p, iconv_geom *g) {
 #endif
 }
 
-static size_t iconv_scratch_bytes(const iconv_geom *g) {
-    return add_sat(mul_sat(4, (int64_t)(g->xp_floats + g->off_ints)), mul_sat(4, (int64_t)g->a_floats));
+/* Padded copies in flight: one per thread when whole image groups go to threads (enough of
+ * them), else one shared by threads splitting each image's tiles. */
+static int iconv_copies(int threads, const sqz_conv_params *p) {
+    return threads > 1 && p->batch * p->group >= 2 * threads ? threads : 1;
+}
+
+/* Scratch: the padded copies, the offsets, then (weights not packed once) every group's panels. */
+static size_t iconv_scratch_bytes(const iconv_geom *g, int threads, const sqz_conv_params *p) {
+    const size_t xp = mul_sat(mul_sat(4, (int64_t)g->xp_floats), iconv_copies(threads, p));
+    return add_sat(add_sat(xp, mul_sat(4, (int64_t)g->off_ints)), mul_sat(mul_sat(4, (int64_t)g->a_floats), p->group));
 }
 
 #if defined(__x86_64__)
@@ -229,20 +237,10 @@ static void iconv_pad(int threads, const sqz_conv_params *p, const iconv_geom *g
     memset(xp + nplanes * plane, 0, sizeof(float) * (g->xp_floats - (size_t)(nplanes * plane)));
 }
 
-static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, const iconv_geom *g, const float *x,
-                          const float *w, const float *packed_w, int64_t packed_stride, const float *bias,
-                          const sqz_conv_act *act, int accumulate, float *y, void *scratch) {
-    float *xp = scratch;
-    int32_t *off = (int32_t *)(xp + g->xp_floats);
-    float *apack = (float *)(off + g->off_ints);
-    const int64_t plane = g->Hp * g->Wp, kk = g->KH * g->KW, OHW = g->OH * g->OW;
-    for (int64_t k = 0; k < g->kdim; k++) {
-        const int64_t ci = k / kk, ry = (k % kk) / g->KW * g->dh, rx = k % g->KW * g->dw;
-        const int64_t ph = (ry % g->sh) * g->sw + rx % g->sw;
-        off[k] = (int32_t)((ph * g->cg + ci) * plane + ry / g->sh * g->Wp + rx / g->sw);
-    }
+/* All tiles of one image group (the copy in xp), split over nt threads by (band, weight panel). */
+static void iconv_image(const iconv_geom *g, const sqz_iconv_tile *t0, int nt, const float *xp, float *yg) {
     const sqz_iconv_f32_fn fn = g->mr == 14 ? sqz_iconv_f32_14x32__avx512 : sqz_iconv_f32_8x32__avx512;
-    const int64_t P = (g->OH - 1) * g->Wp + g->OW, ntiles = (P + 31) / 32;
+    const int64_t OHW = g->OH * g->OW, P = (g->OH - 1) * g->Wp + g->OW, ntiles = (P + 31) / 32;
     /* bands of tiles whose input rows (about 384 KB) stay in L2 while every weight panel passes */
     int64_t band_rows = ((int64_t)96 << 10) / (g->cg * g->Wp) - (g->KH - 1) * g->dh;
     if (band_rows < 1) band_rows = 1;
@@ -250,37 +248,61 @@ static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, co
     if (band < 1) band = 1;
     const int64_t nbands = (ntiles + band - 1) / band, npanels = (g->mg + g->mr - 1) / g->mr;
     const int64_t items = nbands * npanels;
-    const int nt = threads > 1 && items > 1 ? threads : 1;
+    if (items < 2) nt = 1;
     (void)nt;
-    sqz_iconv_tile t0 = {.rp = (g->mg + g->mr - 1) / g->mr * g->mr, .kc = g->kc, .K = g->kdim, .off = off,
-                         .clamp = act ? act->clamp : 0, .lo = act ? act->lo : 0.0f, .hi = act ? act->hi : 0.0f,
-                         .accumulate = accumulate};
-    for (int64_t gi = 0; gi < p->group; gi++) {
-        if (packed_w)
-            t0.a = packed_w + gi * packed_stride;
-        else {
-            sqz_gemm_f32_pack_a(isa, 0, g->mg, g->kdim, w + gi * g->mg * g->kdim, g->kdim, apack);
-            t0.a = apack;
-        }
-        t0.bias = bias ? bias + gi * g->mg : NULL;
-        for (int64_t n = 0; n < p->batch; n++) {
-            iconv_pad(threads, p, g, x + (n * p->c_in + gi * g->cg) * p->in[0] * p->in[1], xp);
-            float *yg = y + (n * p->c_out + gi * g->mg) * OHW;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
-            for (int64_t it = 0; it < items; it++) {
-                const int64_t b = it / npanels, q = it % npanels;
-                const int64_t r0 = q * g->mr;
-                const int mr = (int)(g->mg - r0 < g->mr ? g->mg - r0 : g->mr);
-                sqz_iconv_tile t = t0;
-                const int64_t te = (b + 1) * band < ntiles ? (b + 1) * band : ntiles;
-                for (int64_t ti = b * band; ti < te; ti++) {
-                    iconv_segments(g, ti * 32, P, &t);
-                    fn(&t, r0, mr, xp + ti * 32, yg + r0 * OHW, OHW);
-                }
-            }
+    for (int64_t it = 0; it < items; it++) {
+        const int64_t b = it / npanels, q = it % npanels;
+        const int64_t r0 = q * g->mr;
+        const int mr = (int)(g->mg - r0 < g->mr ? g->mg - r0 : g->mr);
+        sqz_iconv_tile t = *t0;
+        const int64_t te = (b + 1) * band < ntiles ? (b + 1) * band : ntiles;
+        for (int64_t ti = b * band; ti < te; ti++) {
+            iconv_segments(g, ti * 32, P, &t);
+            fn(&t, r0, mr, xp + ti * 32, yg + r0 * OHW, OHW);
         }
+    }
+}
+
+static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, const iconv_geom *g, const float *x,
+                          const float *w, const float *packed_w, int64_t packed_stride, const float *bias,
+                          const sqz_conv_act *act, int accumulate, float *y, void *scratch) {
+    const int copies = iconv_copies(threads, p);
+    float *xp0 = scratch;
+    int32_t *off = (int32_t *)(xp0 + g->xp_floats * (size_t)copies);
+    float *apack = (float *)(off + g->off_ints);
+    const int64_t plane = g->Hp * g->Wp, kk = g->KH * g->KW, OHW = g->OH * g->OW;
+    for (int64_t k = 0; k < g->kdim; k++) {
+        const int64_t ci = k / kk, ry = (k % kk) / g->KW * g->dh, rx = k % g->KW * g->dw;
+        const int64_t ph = (ry % g->sh) * g->sw + rx % g->sw;
+        off[k] = (int32_t)((ph * g->cg + ci) * plane + ry / g->sh * g->Wp + rx / g->sw);
+    }
+    if (!packed_w)
+        for (int64_t gi = 0; gi < p->group; gi++)
+            sqz_gemm_f32_pack_a(isa, 0, g->mg, g->kdim, w + gi * g->mg * g->kdim, g->kdim, apack + gi * g->a_floats);
+    const sqz_iconv_tile t0 = {.rp = (g->mg + g->mr - 1) / g->mr * g->mr, .kc = g->kc, .K = g->kdim, .off = off,
+                               .clamp = act ? act->clamp : 0, .lo = act ? act->lo : 0.0f,
+                               .hi = act ? act->hi : 0.0f, .accumulate = accumulate};
+    const int64_t jobs = p->batch * p->group;
+    /* with enough image groups each thread takes whole ones (its own copy, no barrier per image);
+     * either way every output element gets the same sum */
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(copies) schedule(static) if (copies > 1)
+#endif
+    for (int64_t j = 0; j < jobs; j++) {
+        const int64_t n = j / p->group, gi = j % p->group;
+        int tid = 0;
+#ifdef _OPENMP
+        if (copies > 1) tid = omp_get_thread_num();
+#endif
+        float *xp = xp0 + g->xp_floats * (size_t)tid;
+        sqz_iconv_tile t = t0;
+        t.a = packed_w ? packed_w + gi * packed_stride : apack + gi * g->a_floats;
+        t.bias = bias ? bias + gi * g->mg : NULL;
+        iconv_pad(copies > 1 ? 1 : threads, p, g, x + (n * p->c_in + gi * g->cg) * p->in[0] * p->in[1], xp);
+        iconv_image(g, &t, copies > 1 ? 1 : threads, xp, y + (n * p->c_out + gi * g->mg) * OHW);
     }
 }
 #endif
@@ -291,7 +313,7 @@ size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_param
     if (isa == SQZ_ISA_REF) return sqz_conv_scratch_bytes(p, sizeof(float));
     if (is_depthwise(p)) return 0;
     iconv_geom ig;
-    if (iconv_plan(isa, p, &ig)) return iconv_scratch_bytes(&ig);
+    if (iconv_plan(isa, p, &ig)) return iconv_scratch_bytes(&ig, threads, p);
     int64_t insp, outsp, kk;
     geometry(p, &insp, &outsp, &kk);
     const size_t col = col_bytes(p);

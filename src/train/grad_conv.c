@@ -514,9 +514,20 @@ static int conv_bwd_w_taps(sqz_gctx *c, const conv_geo *g, const float *x, const
             for (int64_t gr = 0; gr < g->group; gr++) {
                 /* channels-last zero-padded copy of x: the input rows and columns that land in
                  * the padded frame (ix in [ix0, ix1)), channel by channel */
-                memset(xt, 0, sizeof(float) * xt_f);
                 const float *xg = x + (n * g->C + gr * g->cg) * g->insp;
                 const int64_t ix0 = pl < 0 ? -pl : 0, ix1 = W < Wp - pl ? W : Wp - pl;
+                const int64_t cx0 = pl + ix0, cx1 = ix1 > ix0 ? pl + ix1 : cx0; /* padded columns written */
+                for (int64_t yy = 0; yy < Hp; yy++) { /* zero what the copy below leaves */
+                    float *row = xt + yy * Wp * g->cg;
+                    const int64_t iy = yy - pt;
+                    if (iy < 0 || iy >= H || cx0 == cx1) {
+                        memset(row, 0, sizeof(float) * (size_t)(Wp * g->cg));
+                        continue;
+                    }
+                    memset(row, 0, sizeof(float) * (size_t)(cx0 * g->cg));
+                    memset(row + cx1 * g->cg, 0, sizeof(float) * (size_t)((Wp - cx1) * g->cg));
+                }
+                memset(xt + Hp * Wp * g->cg, 0, sizeof(float) * (xt_f - (size_t)(Hp * Wp * g->cg)));
                 for (int64_t iy = pt < 0 ? -pt : 0; iy < H && iy + pt < Hp; iy++)
                     for (int64_t ci = 0; ci < g->cg; ci++) {
                         const float *src = xg + ci * g->insp + iy * W;
