@@ -470,28 +470,71 @@ static int conv_bwd_x_implicit(sqz_gctx *c, const conv_geo *g, const float *w, c
     return 1;
 }
 
-/* dW of a 2-D unit-stride conv by kernel tap, without unfolding x (AVX-512). Per image and group,
- * x goes once into a zero-padded channels-last copy xt (rows q = yy * Wp + xx of cg floats) and dy
- * into packed GEMM panels over the positions p = oy * Wp + ox of the padded-width grid (zeros at
- * ox >= OW). Tap (kh, kw) is then one GEMM whose B needs no packing: row p is xt's row
- * p + kh*dh*Wp + kw*dw, read in place:  dW_tap (mg x cg) += dy_panels x xt_shifted.
+/* dW of a 2-D conv by kernel tap, without unfolding x (AVX-512). Per image and group, x goes
+ * once into a zero-padded channels-last copy xt (rows q = yy * Wp + xx of cg floats; for strides
+ * sh x sw, sh * sw such phase planes, phase (a, b) holding padded rows a, a + sh, ... and columns
+ * b, b + sw, ...) and dy into packed GEMM panels over the positions p = oy * Wp + ox of the
+ * padded-width grid (zeros at ox >= OW). Tap (kh, kw) is then one GEMM whose B needs no packing:
+ * row p is row p + (kh*dh / sh) * Wp + kw*dw / sw of phase (kh*dh % sh, kw*dw % sw), read in
+ * place:  dW_tap (mg x cg) += dy_panels x xt_shifted.
  * Images are split over threads in fixed ranges (private sums added in thread order), so the bits
  * depend on the thread count, never on timing. Returns 1 when it ran (st set), else 0. */
 #define TAP_KC 256
+typedef struct tap_geo {
+    int64_t sh, sw, Hp, Wp, P, rows; /* rows: per phase plane, with slack for the last tiles */
+} tap_geo;
+
+/* The channels-last phase planes of one image group xg (cg planes of H x W). */
+static void taps_copy(const conv_geo *g, const tap_geo *t, const float *xg, float *xt) {
+    const int64_t H = g->in[0], W = g->in[1], pt = g->pad[0], pl = g->pad[1], cg = g->cg;
+    for (int64_t ph = 0; ph < t->sh * t->sw; ph++) {
+        const int64_t a = ph / t->sw, b = ph % t->sw;
+        float *plane = xt + ph * t->rows * cg;
+        /* padded column xx = x * sw + b reads input column xx - pl: x in [x0, x1) are inside */
+        int64_t x0 = pl - b > 0 ? (pl - b + t->sw - 1) / t->sw : 0;
+        int64_t x1 = W + pl - b > 0 ? (W + pl - b + t->sw - 1) / t->sw : 0;
+        if (x1 > t->Wp) x1 = t->Wp;
+        if (x0 > x1) x0 = x1;
+        for (int64_t y = 0; y < t->Hp; y++) {
+            float *row = plane + y * t->Wp * cg;
+            const int64_t iy = y * t->sh + a - pt;
+            if (iy < 0 || iy >= H || x0 == x1) {
+                memset(row, 0, sizeof(float) * (size_t)(t->Wp * cg));
+                continue;
+            }
+            memset(row, 0, sizeof(float) * (size_t)(x0 * cg));
+            memset(row + x1 * cg, 0, sizeof(float) * (size_t)((t->Wp - x1) * cg));
+            /* position-major: each output row of cg floats written whole, the cg input rows read
+             * as parallel streams (the other order strides every write across the plane) */
+            const float *src = xg + iy * W + (x0 * t->sw + b - pl);
+            for (int64_t x = 0; x < x1 - x0; x++) {
+                float *d = row + (x0 + x) * cg;
+                const float *sx = src + x * t->sw;
+                for (int64_t ci = 0; ci < cg; ci++) d[ci] = sx[ci * g->insp];
+            }
+        }
+        memset(plane + t->Hp * t->Wp * cg, 0, sizeof(float) * (size_t)((t->rows - t->Hp * t->Wp) * cg));
+    }
+}
+
 static int conv_bwd_w_taps(sqz_gctx *c, const conv_geo *g, const float *x, const float *dy, float *dw,
                            sqz_status *st) {
 #if defined(__x86_64__)
-    if (sqz_cpu_isa() < SQZ_ISA_AVX512 || g->nsp != 2 || g->pointwise || g->depthwise || g->stride[0] != 1 ||
-        g->stride[1] != 1 || g->cg < 8)
-        return 0;
+    if (sqz_cpu_isa() < SQZ_ISA_AVX512 || g->nsp != 2 || g->pointwise || g->depthwise || g->cg < 8) return 0;
     const int64_t OH = g->out[0], OW = g->out[1], KH = g->kernel[0], KW = g->kernel[1];
-    const int64_t dh = g->dil[0], dwd = g->dil[1], H = g->in[0], W = g->in[1], pt = g->pad[0], pl = g->pad[1];
-    const int64_t Hp = OH + (KH - 1) * dh, Wp = OW + (KW - 1) * dwd, P = OH * Wp;
+    const int64_t dh = g->dil[0], dwd = g->dil[1];
+    tap_geo tg = {.sh = g->stride[0], .sw = g->stride[1]};
+    if (tg.sh < 1 || tg.sw < 1 || tg.sh > 4 || tg.sw > 4) return 0;
+    tg.Hp = OH + (KH - 1) * dh / tg.sh;
+    tg.Wp = OW + (KW - 1) * dwd / tg.sw;
+    tg.P = OH * tg.Wp;
+    tg.rows = (tg.Hp + 1) * tg.Wp + KW * dwd + 2;
+    const int64_t Wp = tg.Wp, P = tg.P;
     if (OW < 4 || Wp * 2 > OW * 3) return 0;
     const int64_t rows14 = (g->mg + 13) / 14 * 14, rows8 = (g->mg + 7) / 8 * 8;
     const int MR = rows8 * 104 < rows14 * 100 ? 8 : 14;
     const int64_t rp = MR == 8 ? rows8 : rows14;
-    const size_t xt_f = (size_t)(((Hp + 1) * Wp + KW * dwd + 1) * g->cg + 32 + 15) / 16 * 16;
+    const size_t xt_f = (size_t)(tg.sh * tg.sw * tg.rows * g->cg + 32 + 15) / 16 * 16;
     const size_t a_f = (size_t)(rp * P + 15) / 16 * 16, tap_f = (size_t)(g->kk * g->M * g->cg + 15) / 16 * 16;
     const int nt = image_threads(c, g);
     const size_t per = (xt_f + a_f + tap_f) * sizeof(float);
@@ -512,61 +555,42 @@ static int conv_bwd_w_taps(sqz_gctx *c, const conv_geo *g, const float *x, const
         image_range(g, t, nt, &n0, &n1);
         for (int64_t n = n0; n < n1; n++)
             for (int64_t gr = 0; gr < g->group; gr++) {
-                /* channels-last zero-padded copy of x: the input rows and columns that land in
-                 * the padded frame (ix in [ix0, ix1)), channel by channel */
-                const float *xg = x + (n * g->C + gr * g->cg) * g->insp;
-                const int64_t ix0 = pl < 0 ? -pl : 0, ix1 = W < Wp - pl ? W : Wp - pl;
-                const int64_t cx0 = pl + ix0, cx1 = ix1 > ix0 ? pl + ix1 : cx0; /* padded columns written */
-                for (int64_t yy = 0; yy < Hp; yy++) { /* zero what the copy below leaves */
-                    float *row = xt + yy * Wp * g->cg;
-                    const int64_t iy = yy - pt;
-                    if (iy < 0 || iy >= H || cx0 == cx1) {
-                        memset(row, 0, sizeof(float) * (size_t)(Wp * g->cg));
-                        continue;
-                    }
-                    memset(row, 0, sizeof(float) * (size_t)(cx0 * g->cg));
-                    memset(row + cx1 * g->cg, 0, sizeof(float) * (size_t)((Wp - cx1) * g->cg));
-                }
-                memset(xt + Hp * Wp * g->cg, 0, sizeof(float) * (xt_f - (size_t)(Hp * Wp * g->cg)));
-                for (int64_t iy = pt < 0 ? -pt : 0; iy < H && iy + pt < Hp; iy++)
-                    for (int64_t ci = 0; ci < g->cg; ci++) {
-                        const float *src = xg + ci * g->insp + iy * W;
-                        float *d = xt + ((iy + pt) * Wp + pl) * g->cg + ci;
-                        for (int64_t ix = ix0; ix < ix1; ix++) d[ix * g->cg] = src[ix];
-                    }
+                taps_copy(g, &tg, x + (n * g->C + gr * g->cg) * g->insp, xt);
                 /* dy in packed panels over the padded-width positions (zero at ox >= OW and in
                  * the rows past mg) */
                 const float *dyg = dy + (n * g->M + gr * g->mg) * g->outsp;
                 for (int64_t pc = 0; pc < P; pc += TAP_KC) {
                     const int64_t kc = P - pc < TAP_KC ? P - pc : TAP_KC;
                     for (int64_t r0 = 0; r0 < rp; r0 += MR) {
-                        float *a = ap + pc * rp + r0 * kc;
+                        float *a = ap + pc * rp + r0 * kc; /* one panel: a few KB, in L1 */
                         const int nr = (int)(g->mg - r0 < MR ? g->mg - r0 : MR);
-                        int64_t oy = pc / Wp, ox = pc % Wp;
-                        for (int64_t k = 0; k < kc; k++) {
-                            float *ak = a + k * MR;
-                            if (ox < OW) {
-                                const float *src = dyg + r0 * g->outsp + oy * OW + ox;
-                                for (int r = 0; r < nr; r++) ak[r] = src[r * g->outsp];
-                                for (int r = nr; r < MR; r++) ak[r] = 0.0f;
-                            } else {
-                                for (int r = 0; r < MR; r++) ak[r] = 0.0f;
+                        for (int r = 0; r < MR; r++) {
+                            if (r >= nr) {
+                                for (int64_t k = 0; k < kc; k++) a[k * MR + r] = 0.0f;
+                                continue;
                             }
-                            if (++ox == Wp) ox = 0, oy++;
+                            const float *src = dyg + (r0 + r) * g->outsp;
+                            int64_t oy = pc / Wp, ox = pc % Wp;
+                            for (int64_t k = 0; k < kc; k++) {
+                                a[k * MR + r] = ox < OW ? src[oy * OW + ox] : 0.0f;
+                                if (++ox == Wp) ox = 0, oy++;
+                            }
                         }
                     }
                 }
-                float *tg = tap + gr * g->kk * g->mg * g->cg;
+                float *tgr = tap + gr * g->kk * g->mg * g->cg;
                 for (int64_t pc = 0; pc < P; pc += TAP_KC) {
                     const int64_t kc = P - pc < TAP_KC ? P - pc : TAP_KC;
                     for (int64_t kt = 0; kt < g->kk; kt++) {
-                        const float *b = xt + (pc + (kt / KW) * dh * Wp + (kt % KW) * dwd) * g->cg;
+                        const int64_t ry = kt / KW * dh, rx = kt % KW * dwd;
+                        const int64_t ph = (ry % tg.sh) * tg.sw + rx % tg.sw;
+                        const float *b = xt + (ph * tg.rows + pc + ry / tg.sh * Wp + rx / tg.sw) * g->cg;
                         for (int64_t r0 = 0; r0 < g->mg; r0 += MR) {
                             const int mr = (int)(g->mg - r0 < MR ? g->mg - r0 : MR);
                             for (int64_t j0 = 0; j0 < g->cg; j0 += 32) {
                                 const int nr = (int)(g->cg - j0 < 32 ? g->cg - j0 : 32);
                                 (nr > 16 ? f32w : f16w)(kc, ap + pc * rp + r0 * kc, b + j0, g->cg,
-                                                        tg + (kt * g->mg + r0) * g->cg + j0, g->cg, mr, nr);
+                                                        tgr + (kt * g->mg + r0) * g->cg + j0, g->cg, mr, nr);
                             }
                         }
                     }

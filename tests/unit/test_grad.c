@@ -388,6 +388,10 @@ static void test_conv(void) {
         /* at least 8 input channels per group: dW by kernel taps on a channels-last copy (AVX-512) */
         {"conv 3x3 cg=20 (dW by taps)", 2, 2, 20, 9, 1, {8, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
         {"conv groups=2 cg=8 dil asym pad (dW by taps)", 2, 2, 16, 6, 2, {9, 11}, {3, 2}, {1, 1}, {2, 1}, {1, 2, 2, 0}, 0},
+        /* strided: dW taps on phase planes */
+        {"conv 3x3 stride2 cg=12 (dW by taps, phases)", 2, 2, 12, 10, 1, {15, 17}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
+        {"conv groups=2 cg=8 stride (2,1) dil2 (dW by taps, phases)", 2, 1, 16, 6, 2, {13, 12}, {3, 3}, {2, 1}, {2, 2}, {2, 1, 1, 2}, 0},
+        {"conv 1x1 stride2 cg=9 (dW by taps, phases)", 2, 2, 9, 7, 1, {12, 16}, {1, 1}, {2, 2}, {1, 1}, {0, 0, 0, 0}, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_conv(&cases[i]);
 }
