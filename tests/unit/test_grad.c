@@ -13,6 +13,7 @@
 #include "sqz/graph.h"
 #include "test.h"
 #include "train/autograd.h"
+#include "train/grad_vec.h"
 
 static sqz_err E;
 static sqz_rng R;
@@ -250,6 +251,8 @@ static void test_pool_shape(void) {
     const int64_t d4[4] = {2, 3, 6, 5}, d3[3] = {2, 3, 4}, d2[2] = {4, 6};
     check_unary("MaxPool 2x2", "MaxPool", 4, d4, X_DISTINCT, a_pool2);
     check_unary("MaxPool 3x3 pad", "MaxPool", 4, d4, X_DISTINCT, a_pool3p);
+    const int64_t wide[4] = {1, 2, 4, 37}; /* 18 outputs a row: the 16-wide path and a tail */
+    check_unary("MaxPool 2x2 wide", "MaxPool", 4, wide, X_DISTINCT, a_pool2);
     check_unary("AveragePool", "AveragePool", 4, d4, X_UNIFORM, a_pool3p);
     check_unary("AveragePool cip", "AveragePool", 4, d4, X_UNIFORM, a_pool3p_cip);
     check_unary("GlobalAveragePool", "GlobalAveragePool", 4, d4, X_UNIFORM, NULL);
@@ -768,8 +771,37 @@ static void test_errors(void) {
     sqz_graph_free(g);
 }
 
+/* The vectorized 2x2 max pool against the scalar rule it replaces: the first strict maximum in
+ * the order (0,0), (0,1), (1,0), (1,1) wins, so ties keep the earlier index and a NaN in front
+ * stays; widths around the 16-output step. */
+static void test_maxpool2x2_rule(void) {
+    for (int64_t OW = 1; OW <= 40; OW += 3) {
+        const int64_t W = 2 * OW + (OW % 2), OH = 3, H = 2 * OH;
+        float *x = malloc(sizeof(float) * (size_t)(H * W)), *y = malloc(sizeof(float) * (size_t)(OH * OW));
+        int64_t *idx = malloc(sizeof(int64_t) * (size_t)(OH * OW));
+        for (int64_t i = 0; i < H * W; i++) x[i] = (float)sqz_rng_below(&R, 4); /* many ties */
+        x[0] = NAN;
+        if (W > 5) x[W + 5] = NAN;
+        sqz_tv_maxpool2x2(x, W, OH, OW, y, idx, 100);
+        int bad = 0;
+        for (int64_t oy = 0; oy < OH; oy++)
+            for (int64_t ox = 0; ox < OW; ox++) {
+                const int64_t c[4] = {2 * oy * W + 2 * ox, 2 * oy * W + 2 * ox + 1, (2 * oy + 1) * W + 2 * ox,
+                                      (2 * oy + 1) * W + 2 * ox + 1};
+                int64_t at = c[0];
+                for (int q = 1; q < 4; q++)
+                    if (x[c[q]] > x[at]) at = c[q];
+                const float got = y[oy * OW + ox];
+                if (idx[oy * OW + ox] != 100 + at || !(got == x[at] || (isnan(got) && isnan(x[at])))) bad++;
+            }
+        CHECK(bad == 0);
+        free(x), free(y), free(idx);
+    }
+}
+
 int main(void) {
     sqz_rng_seed(&R, 20240601);
+    test_maxpool2x2_rule();
     test_activations();
     test_pool_shape();
     test_arith();
