@@ -128,7 +128,8 @@ typedef struct iconv_geom {
  * cheaper one is taken. */
 static int iconv_plan(sqz_isa isa, const sqz_conv_params *p, iconv_geom *g) {
 #if defined(__x86_64__)
-    if (isa < SQZ_ISA_AVX512 || p->nsp != 2 || p->group <= 0 || is_depthwise(p) || is_pointwise(p)) return 0;
+    if (isa < SQZ_ISA_AVX512 || p->nsp != 2 || p->group <= 0 || (is_depthwise(p) && p->group > 1) || is_pointwise(p))
+        return 0;
     g->sh = p->stride[0];
     g->sw = p->stride[1];
     if (g->sh < 1 || g->sw < 1 || g->sh > 4 || g->sw > 4) return 0;
@@ -311,9 +312,9 @@ size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_param
     if (p->group <= 0) return 0;
     isa = clamp_isa(isa);
     if (isa == SQZ_ISA_REF) return sqz_conv_scratch_bytes(p, sizeof(float));
-    if (is_depthwise(p)) return 0;
     iconv_geom ig;
     if (iconv_plan(isa, p, &ig)) return iconv_scratch_bytes(&ig, threads, p);
+    if (is_depthwise(p)) return 0;
     int64_t insp, outsp, kk;
     geometry(p, &insp, &outsp, &kk);
     const size_t col = col_bytes(p);
@@ -500,9 +501,9 @@ void sqz_conv_f32(sqz_isa isa, int threads, const sqz_conv_params *p, const floa
 const char *sqz_conv_f32_path(sqz_isa isa, const sqz_conv_params *p) {
     isa = clamp_isa(isa);
     if (isa == SQZ_ISA_REF) return "ref";
-    if (is_depthwise(p)) return "depthwise";
     iconv_geom ig;
     if (iconv_plan(isa, p, &ig)) return "implicit";
+    if (is_depthwise(p)) return "depthwise";
     return images_per_gemm(p) == 1 && is_pointwise(p) ? "pointwise" : "im2col";
 }
 
@@ -522,7 +523,7 @@ int sqz_conv_f32_accumulate(sqz_isa isa, int threads, const sqz_conv_params *p, 
 
 size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p) {
     isa = clamp_isa(isa);
-    if (isa == SQZ_ISA_REF || p->group <= 0 || is_depthwise(p)) return 0;
+    if (isa == SQZ_ISA_REF || p->group <= 0 || (is_depthwise(p) && p->group > 1)) return 0;
     int64_t insp, outsp, kk;
     geometry(p, &insp, &outsp, &kk);
     return sqz_gemm_f32_packed_a_bytes(isa, p->c_out / p->group, (p->c_in / p->group) * kk);
@@ -543,10 +544,6 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
         return;
     }
     if (outsp == 0 || p->c_out == 0 || p->batch == 0) return;
-    if (is_depthwise(p)) {
-        conv_depthwise(isa, threads, p, x, w, bias, act, y);
-        return;
-    }
 #if defined(__x86_64__)
     iconv_geom ig;
     if (iconv_plan(isa, p, &ig)) {
@@ -554,6 +551,10 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
         return;
     }
 #endif
+    if (is_depthwise(p)) {
+        conv_depthwise(isa, threads, p, x, w, bias, act, y);
+        return;
+    }
     const int64_t cg = p->c_in / p->group, mg = p->c_out / p->group, kdim = cg * kk;
     const int64_t nb = images_per_gemm(p);
     const int pointwise = nb == 1 && is_pointwise(p);
