@@ -64,6 +64,10 @@ typedef struct sqz_op {
     int fuse_act;
     /* NULL: the default ONNX domain ("" / "ai.onnx"); else the op's domain, e.g. "com.microsoft". */
     const char *domain;
+    /* 1: output 0 holds input 0's bytes unchanged under another shape (Reshape, Flatten, ...): a
+     * session may hand input 0's buffer to output 0 instead of calling forward when nothing
+     * reads input 0 afterwards. */
+    int view;
 } sqz_op;
 
 /* Finds the operator for domain ("" or "ai.onnx" for ops with domain NULL, else the op's own

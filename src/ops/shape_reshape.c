@@ -115,7 +115,7 @@ static sqz_status reshape_infer(sqz_opctx *c) {
     return SQZ_OK;
 }
 
-const sqz_op sqz_op_reshape = {"Reshape", 1, 2, 1, 1, 1u << 1, reshape_infer, same_bytes_forward, NULL, NULL};
+const sqz_op sqz_op_reshape = {"Reshape", 1, 2, 1, 1, 1u << 1, reshape_infer, same_bytes_forward, NULL, NULL, NULL, 0, NULL, 1};
 
 /* ---- Flatten ---- */
 
@@ -140,7 +140,7 @@ static sqz_status flatten_infer(sqz_opctx *c) {
     return SQZ_OK;
 }
 
-const sqz_op sqz_op_flatten = {"Flatten", 1, 1, 1, 1, 0, flatten_infer, same_bytes_forward, NULL, NULL};
+const sqz_op sqz_op_flatten = {"Flatten", 1, 1, 1, 1, 0, flatten_infer, same_bytes_forward, NULL, NULL, NULL, 0, NULL, 1};
 
 /* ---- Squeeze / Unsqueeze ---- */
 
@@ -227,7 +227,7 @@ static sqz_status squeeze_infer(sqz_opctx *c) {
     return SQZ_OK;
 }
 
-const sqz_op sqz_op_squeeze = {"Squeeze", 1, 2, 1, 1, 1u << 1, squeeze_infer, same_bytes_forward, NULL, NULL};
+const sqz_op sqz_op_squeeze = {"Squeeze", 1, 2, 1, 1, 1u << 1, squeeze_infer, same_bytes_forward, NULL, NULL, NULL, 0, NULL, 1};
 
 static sqz_status unsqueeze_infer(sqz_opctx *c) {
     sqz_status need_st = sqz_shp_need(c, 1, 1);
@@ -259,7 +259,7 @@ static sqz_status unsqueeze_infer(sqz_opctx *c) {
     return SQZ_OK;
 }
 
-const sqz_op sqz_op_unsqueeze = {"Unsqueeze", 1, 2, 1, 1, 1u << 1, unsqueeze_infer, same_bytes_forward, NULL, NULL};
+const sqz_op sqz_op_unsqueeze = {"Unsqueeze", 1, 2, 1, 1, 1u << 1, unsqueeze_infer, same_bytes_forward, NULL, NULL, NULL, 0, NULL, 1};
 
 /* ---- Identity ---- */
 
@@ -274,7 +274,7 @@ static sqz_status identity_infer(sqz_opctx *c) {
     return SQZ_OK;
 }
 
-const sqz_op sqz_op_identity = {"Identity", 1, 1, 1, 1, 0, identity_infer, same_bytes_forward, NULL, NULL};
+const sqz_op sqz_op_identity = {"Identity", 1, 1, 1, 1, 0, identity_infer, same_bytes_forward, NULL, NULL, NULL, 0, NULL, 1};
 
 /* ---- Dropout (inference: output = input, mask all true) ---- */
 

@@ -371,6 +371,42 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
         st = op->infer(&c);
         if (!st) infer_remember(s, k, n, in, out);
     }
+    if (!st && op->view && !s->keep_all && n->n_out == 1 && out[0] && n->in[0] >= 0) {
+        const int p = n->in[0], r = n->out[0];
+        const sqz_tensor *src = &s->vals[p];
+        int64_t numel;
+        size_t nb;
+        const int same = s->avail[p] && src->data && out[0]->dtype == src->dtype &&
+                         !sqz_shape_numel(out[0]->dims, out[0]->ndim, &numel, NULL) &&
+                         !sqz_dtype_nbytes(out[0]->dtype, numel, &nb, NULL) && nb == src->nbytes;
+        if (same && s->block[p] < 0 && s->last_use[r] != INT_MAX) {
+            /* a reshape of a buffer the planner does not own (a bound input, a constant), which
+             * lives for the whole run: the output reads it in place; never a graph output, so the
+             * caller's buffers are not handed back */
+            out[0]->data = src->data;
+            out[0]->nbytes = src->nbytes;
+            s->block[r] = -1;
+            s->avail[r] = 1;
+            return SQZ_OK;
+        }
+        /* a reshape whose input dies here: the output takes over the input's buffer, no copy */
+        if (same && s->is_act[p] && s->block[p] >= 0 && s->last_use[p] == step) {
+            out[0]->data = src->data;
+            out[0]->nbytes = src->nbytes;
+            s->block[r] = s->block[p];
+            s->avail[r] = 1;
+            s->block[p] = -1;
+            s->avail[p] = 0;
+            s->vals[p].data = NULL;
+            if (s->last_use[r] == step) { /* never read */
+                sqz_planner_release(&s->plan, s->block[r], out[0]->nbytes);
+                s->block[r] = -1;
+                s->avail[r] = 0;
+                out[0]->data = NULL;
+            }
+            return SQZ_OK;
+        }
+    }
     for (int i = 0; i < n->n_out && !st; i++)
         if (out[i]) st = alloc_output(s, n->out[i], err);
     if (st) {

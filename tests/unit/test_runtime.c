@@ -244,6 +244,55 @@ done:
     sqz_graph_free(g);
 }
 
+/* Reshape-like ops run as views where that is safe: of a bound input (read in place, the input
+ * unchanged), of an activation read by nothing later (buffer taken over); a copy when the
+ * activation is read again later, and when the view is itself a graph output (the caller's input
+ * buffer is never handed back as an output). */
+static void test_views(void) {
+    sqz_graph *g = sqz_graph_new();
+    int64_t xd[2] = {-1, 4};
+    int x = tens(g, "x", SQZ_DT_F32, 2, xd);
+    sqz_graph_add_input(g, x, &E);
+    int fx = act(g, "fx"), h = act(g, "h"), fh = act(g, "fh"), sum = act(g, "sum"), r = act(g, "r"), fr = act(g, "fr");
+    int out_copy = act(g, "out_copy");
+    node(g, "Flatten", "flat_input", 1, &x, fx, NULL);       /* view of the bound input */
+    node(g, "Relu", "relu", 1, &fx, h, NULL);
+    node(g, "Flatten", "flat_live", 1, &h, fh, NULL);        /* h is read again below: copy */
+    node(g, "Add", "add", 2, (int[]){fh, h}, sum, NULL);
+    node(g, "Relu", "relu2", 1, &sum, r, NULL);
+    node(g, "Flatten", "flat_dying", 1, &r, fr, NULL);       /* r dies here: buffer taken over */
+    node(g, "Flatten", "flat_output", 1, &x, out_copy, NULL); /* a graph output: copy */
+    sqz_graph_add_output(g, fr, &E);
+    sqz_graph_add_output(g, out_copy, &E);
+    CHECK_OK(sqz_graph_prepare(g, &E), &E);
+    sqz_session *s = NULL;
+    CHECK_OK(sqz_session_new(g, NULL, &s, &E), &E);
+    if (s) {
+        for (int n = 1; n <= 3; n += 2) {
+            sqz_tensor xin = make_input("x", n, 4);
+            float keep[12];
+            memcpy(keep, xin.data, sizeof(float) * (size_t)(4 * n));
+            const sqz_tensor *in[1] = {&xin};
+            CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
+            const sqz_tensor *o = sqz_session_output(s, 0), *oc = sqz_session_output(s, 1);
+            CHECK(o && o->ndim == 2 && o->dims[0] == n && o->dims[1] == 4 && o->nbytes == (size_t)(16 * n));
+            CHECK(oc && oc->data != xin.data && oc->nbytes == (size_t)(16 * n));
+            CHECK(!memcmp(xin.data, keep, sizeof(float) * (size_t)(4 * n)));
+            const sqz_tensor *vfx = sqz_session_value(s, "fx"); /* the view of the input: no copy */
+            CHECK(vfx && vfx->data == xin.data);
+            int bad = 0;
+            for (int i = 0; o && oc && i < 4 * n; i++) {
+                const float v = ((const float *)xin.data)[i];
+                bad += ((const float *)o->data)[i] != 2 * relu(v) || ((const float *)oc->data)[i] != v;
+            }
+            CHECK_MSG(bad == 0, "batch %d: %d wrong values", n, bad);
+            sqz_tensor_release(&xin);
+        }
+    }
+    sqz_session_free(s);
+    sqz_graph_free(g);
+}
+
 /* ---- real models: Debian's libonnx-testdata pytorch-converted set ---- */
 #define MODELS_DIR "/usr/share/libonnx-testdata/data/pytorch-converted"
 
@@ -349,6 +398,7 @@ static void test_models(void) {
 }
 
 int main(void) {
+    test_views();
     test_fake_chain();
     test_errors();
     test_real_graph();
