@@ -286,24 +286,38 @@ static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, co
     const sqz_iconv_tile t0 = {.rp = (g->mg + g->mr - 1) / g->mr * g->mr, .kc = g->kc, .K = g->kdim, .off = off,
                                .clamp = act ? act->clamp : 0, .lo = act ? act->lo : 0.0f,
                                .hi = act ? act->hi : 0.0f, .accumulate = accumulate};
-    const int64_t jobs = p->batch * p->group;
     /* with enough image groups each thread takes whole ones (its own copy, no barrier per image);
-     * either way every output element gets the same sum */
+     * else the threads split each image's tiles. Two loops, not one parallel loop with an if
+     * clause: a parallel region inside even an inactive one is nested, and libgomp starts fresh
+     * threads for every nested region (batch 1 on 2 threads ran 2x slower that way). Either way
+     * every output element gets the same sum. */
+    const int64_t jobs = p->batch * p->group, img = p->in[0] * p->in[1];
+    if (copies > 1) {
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(copies) schedule(static) if (copies > 1)
+#pragma omp parallel for num_threads(copies) schedule(static)
 #endif
+        for (int64_t j = 0; j < jobs; j++) {
+            const int64_t n = j / p->group, gi = j % p->group;
+            int tid = 0;
+#ifdef _OPENMP
+            tid = omp_get_thread_num();
+#endif
+            float *xp = xp0 + g->xp_floats * (size_t)tid;
+            sqz_iconv_tile t = t0;
+            t.a = packed_w ? packed_w + gi * packed_stride : apack + gi * g->a_floats;
+            t.bias = bias ? bias + gi * g->mg : NULL;
+            iconv_pad(1, p, g, x + (n * p->c_in + gi * g->cg) * img, xp);
+            iconv_image(g, &t, 1, xp, y + (n * p->c_out + gi * g->mg) * OHW);
+        }
+        return;
+    }
     for (int64_t j = 0; j < jobs; j++) {
         const int64_t n = j / p->group, gi = j % p->group;
-        int tid = 0;
-#ifdef _OPENMP
-        if (copies > 1) tid = omp_get_thread_num();
-#endif
-        float *xp = xp0 + g->xp_floats * (size_t)tid;
         sqz_iconv_tile t = t0;
         t.a = packed_w ? packed_w + gi * packed_stride : apack + gi * g->a_floats;
         t.bias = bias ? bias + gi * g->mg : NULL;
-        iconv_pad(copies > 1 ? 1 : threads, p, g, x + (n * p->c_in + gi * g->cg) * p->in[0] * p->in[1], xp);
-        iconv_image(g, &t, copies > 1 ? 1 : threads, xp, y + (n * p->c_out + gi * g->mg) * OHW);
+        iconv_pad(threads, p, g, x + (n * p->c_in + gi * g->cg) * img, xp0);
+        iconv_image(g, &t, threads, xp0, y + (n * p->c_out + gi * g->mg) * OHW);
     }
 }
 #endif

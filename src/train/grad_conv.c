@@ -616,6 +616,54 @@ static int conv_bwd_w_taps(sqz_gctx *c, const conv_geo *g, const float *x, const
 #endif
 }
 
+/* The images of part t (of cp->nt) of conv_bwd's per-image loop. */
+typedef struct conv_part {
+    const conv_geo *g;
+    const conv_scratch *cs;
+    const shift_geo *sg; /* NULL: dW by unfolding */
+    const float *x, *w, *dy;
+    float *dx, *dw;
+    int64_t dw_part;
+    int nt, gt;
+} conv_part;
+
+static void conv_bwd_part(const conv_part *cp, int t) {
+    const conv_geo *g = cp->g;
+    char *mine = cp->cs->base + (size_t)t * cp->cs->per;
+    float *col = (float *)mine, *dwt = cp->dw, *dx = cp->dx;
+    if (cp->dw_part) {
+        dwt = (float *)(mine + cp->cs->dwp);
+        memset(dwt, 0, sizeof(float) * (size_t)(g->M * g->kdim));
+    }
+    int64_t n0, n1;
+    image_range(g, t, cp->nt, &n0, &n1);
+    for (int64_t n = n0; n < n1; n++)
+        for (int64_t gr = 0; gr < g->group; gr++) {
+            const int64_t xoff = (n * g->C + gr * g->cg) * g->insp;
+            const float *dyg = cp->dy + (n * g->M + gr * g->mg) * g->outsp, *wg = cp->w + gr * g->mg * g->kdim;
+            if (dwt && cp->sg) {
+                shift_dw(g, cp->sg, cp->x + xoff, dyg, col, dwt + gr * g->mg * g->kdim);
+            } else if (dwt) {
+                const float *cm = cp->x + xoff;
+                if (!g->pointwise) {
+                    unfold(g, g->cg, col, (float *)cp->x + xoff, 0);
+                    cm = col;
+                }
+                sqz_tv_gemm_abt(g->mg, g->kdim, g->outsp, dyg, g->outsp, cm, g->outsp, dwt + gr * g->mg * g->kdim,
+                                g->kdim);
+            }
+            if (!dx) continue;
+            if (g->pointwise) {
+                gemm1(cp->gt, mine + cp->cs->col, 1, 0, g->kdim, g->outsp, g->mg, wg, g->kdim, dyg, g->outsp, 1.0f,
+                      dx + xoff, g->outsp, NULL);
+            } else {
+                gemm1(cp->gt, mine + cp->cs->col, 1, 0, g->kdim, g->outsp, g->mg, wg, g->kdim, dyg, g->outsp, 0.0f,
+                      col, g->outsp, NULL);
+                unfold(g, g->cg, col, dx + xoff, 1);
+            }
+        }
+}
+
 /* Backward per image and group, all in this thread's cache-sized scratch: col = unfold(x),
  * dW += dY col^T (no packing), dcol = W^T dY into the same buffer, dx += col2im(dcol). With
  * images split over threads each thread sums dW privately and the parts are added in thread
@@ -663,42 +711,18 @@ static sqz_status conv_bwd(sqz_gctx *c) {
     if (conv_scratch_get(c, &g, nt, dw_part, &cs)) return SQZ_ERR_NOMEM;
     shift_geo sg;
     const int shift = dw && shift_plan(&g, &sg);
+    const conv_part cp = {.g = &g, .cs = &cs, .sg = shift ? &sg : NULL, .x = x, .w = w, .dy = dy, .dx = dx,
+                          .dw = dw, .dw_part = dw_part, .nt = nt, .gt = gt};
+    /* one part per thread; with one part, no parallel region around it: the GEMMs inside then
+     * split over the threads themselves, and a region nested in even an inactive one would get
+     * fresh threads from libgomp at every call */
+    if (nt > 1) {
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#pragma omp parallel for num_threads(nt) schedule(static)
 #endif
-    for (int t = 0; t < nt; t++) {
-        char *mine = cs.base + (size_t)t * cs.per;
-        float *col = (float *)mine, *dwt = dw;
-        if (dw_part) {
-            dwt = (float *)(mine + cs.dwp);
-            memset(dwt, 0, sizeof(float) * (size_t)(g.M * g.kdim));
-        }
-        int64_t n0, n1;
-        image_range(&g, t, nt, &n0, &n1);
-        for (int64_t n = n0; n < n1; n++)
-            for (int64_t gr = 0; gr < g.group; gr++) {
-                const int64_t xoff = (n * g.C + gr * g.cg) * g.insp;
-                const float *dyg = dy + (n * g.M + gr * g.mg) * g.outsp, *wg = w + gr * g.mg * g.kdim;
-                if (dwt && shift) {
-                    shift_dw(&g, &sg, x + xoff, dyg, col, dwt + gr * g.mg * g.kdim);
-                } else if (dwt) {
-                    const float *cm = x + xoff;
-                    if (!g.pointwise) {
-                        unfold(&g, g.cg, col, (float *)x + xoff, 0);
-                        cm = col;
-                    }
-                    sqz_tv_gemm_abt(g.mg, g.kdim, g.outsp, dyg, g.outsp, cm, g.outsp, dwt + gr * g.mg * g.kdim, g.kdim);
-                }
-                if (!dx) continue;
-                if (g.pointwise) {
-                    gemm1(gt, mine + cs.col, 1, 0, g.kdim, g.outsp, g.mg, wg, g.kdim, dyg, g.outsp, 1.0f, dx + xoff,
-                          g.outsp, NULL);
-                } else {
-                    gemm1(gt, mine + cs.col, 1, 0, g.kdim, g.outsp, g.mg, wg, g.kdim, dyg, g.outsp, 0.0f, col, g.outsp,
-                          NULL);
-                    unfold(&g, g.cg, col, dx + xoff, 1);
-                }
-            }
+        for (int t = 0; t < nt; t++) conv_bwd_part(&cp, t);
+    } else {
+        conv_bwd_part(&cp, 0);
     }
     for (int t = 0; t < nt && dw_part; t++)
         sqz_tv_add(dw, (const float *)(cs.base + (size_t)t * cs.per + cs.dwp), g.M * g.kdim);
