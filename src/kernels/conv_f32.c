@@ -114,9 +114,10 @@ static size_t col_bytes(const sqz_conv_params *p) {
  * OW + (KW-1)*dw / sw) and the unit-stride kernels serve any stride. */
 
 typedef struct iconv_geom {
-    int mr;
+    int mr, rows; /* rows: the transposed tiles (sqz_iconv_rows), weights as packed B panels of W^T */
     int64_t kc, cg, mg, kdim, OH, OW, Hp, Wp, KH, KW, dh, dw, sh, sw;
-    size_t xp_floats, off_ints, a_floats; /* scratch parts, each a multiple of 16 elements */
+    size_t xp_floats, off_ints, a_floats; /* scratch parts, each a multiple of 16 elements (a_floats:
+                                           * one group's weights in the form the tiles read) */
 } iconv_geom;
 
 /* Whether the implicit path takes this convolution (and its geometry). It needs the GEMM's
@@ -142,24 +143,35 @@ static int iconv_plan(sqz_isa isa, const sqz_conv_params *p, iconv_geom *g) {
     g->OH = p->out[0];
     g->OW = p->out[1];
     g->kdim = g->cg * g->KH * g->KW;
-    if (g->OH <= 0 || g->OW < 4 || g->kdim < 16 || g->KH <= 0 || g->KW <= 0 || g->dh <= 0 || g->dw <= 0) return 0;
-    if (!sqz_gemm_f32_a_layout(isa, g->mg, &g->mr, &g->kc) || (g->mr != 14 && g->mr != 8)) return 0;
+    if (g->OH <= 0 || g->OW < 1 || g->kdim < 16 || g->KH <= 0 || g->KW <= 0 || g->dh <= 0 || g->dw <= 0) return 0;
     g->Hp = g->OH + (g->KH - 1) * g->dh / g->sh;
     g->Wp = g->OW + (g->KW - 1) * g->dw / g->sw;
-    if (g->Wp < 7) return 0;
-    /* extra: positions computed and dropped (padded columns, the last tile's tail) */
+    if (!sqz_gemm_f32_a_layout(isa, g->mg, &g->mr, &g->kc)) return 0;
+    /* extra: positions the 32-wide tiles compute and drop (padded columns, the last tile's tail) */
     const int64_t useful = g->OH * g->OW, extra = ((g->OH - 1) * g->Wp + g->OW + 31) / 32 * 32 - useful;
+    int cols = (g->mr == 14 || g->mr == 8) && g->Wp >= 7 && g->OW >= 4;
     if (g->sh == 1 && g->sw == 1) {
-        if (extra * 4 > useful && extra * g->mg > 12 * useful) return 0; /* > max(1/4, 12/M) */
+        if (extra * 4 > useful && extra * g->mg > 12 * useful) cols = 0; /* > max(1/4, 12/M) */
     } else {
         /* strided: the phase copy costs more, and a strided im2col is cheaper (measured on
          * ResNet-18: its 7x7 stem gains, its strided 3x3 layers at M >= 128 and 1x1 lose) */
-        if (g->KH * g->KW == 1 || extra * g->mg > 6 * useful) return 0;
+        if (g->KH * g->KW == 1 || extra * g->mg > 6 * useful) cols = 0;
     }
+    /* the transposed tiles drop no positions but store through a transpose (about 16 / K of the
+     * work) and want whole 16-channel vectors: measured faster on every ResNet-18 3x3 layer
+     * (56x56 106 -> 110 GFLOP/s, 28x28 100 -> 111, 14x14 90 -> 108, 7x7 85 -> 94, strided
+     * 87-91 -> 89-95), slower on its 7x7 stride-2 stem (K = 147: 95 -> 85), so taken for one
+     * group, M >= 16 and K >= 128 (strided: K >= 256) */
+    const int rows_ok = p->group == 1 && g->mg >= 16 && g->KH * g->KW > 1 &&
+                        g->kdim >= (g->sh == 1 && g->sw == 1 ? 128 : 256);
+    g->rows = rows_ok;
+    if (!g->rows && !cols) return 0;
     if (g->Hp > INT32_MAX / g->Wp || g->cg * g->sh * g->sw > (INT32_MAX - 64) / (g->Hp * g->Wp)) return 0;
     g->xp_floats = (size_t)((g->sh * g->sw * g->cg * g->Hp * g->Wp + 64 + 15) / 16 * 16);
     g->off_ints = (size_t)((g->kdim + 15) / 16 * 16);
-    const size_t ab = sqz_gemm_f32_packed_a_bytes(isa, g->mg, g->kdim);
+    const size_t ab = g->rows ? sqz_gemm_f32_packed_b_bytes(isa, g->kdim, g->mg)
+                              : sqz_gemm_f32_packed_a_bytes(isa, g->mg, g->kdim);
+    if (!ab) return 0;
     g->a_floats = (ab / 4 + 15) / 16 * 16;
     return 1;
 #else
@@ -267,6 +279,24 @@ static void iconv_image(const iconv_geom *g, const sqz_iconv_tile *t0, int nt, c
     }
 }
 
+/* All transposed tiles of one image (the copy in xp): output rows in chunks of up to 14
+ * positions x panels of 32 channels, split over nt threads, weight panel by weight panel. */
+static void iconv_image_rows(const iconv_geom *g, const sqz_iconv_rows *t, int nt, const float *xp, float *y) {
+    const int64_t OHW = g->OH * g->OW, chunks = (g->OW + 13) / 14, tiles = g->OH * chunks;
+    const int64_t npanels = (g->mg + 31) / 32, items = npanels * tiles;
+    if (items < 2) nt = 1;
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int64_t it = 0; it < items; it++) {
+        const int64_t q = it / tiles, r = it % tiles, oy = r / chunks, ox0 = r % chunks * 14;
+        const int R = (int)(g->OW - ox0 < 14 ? g->OW - ox0 : 14);
+        const int nc = (int)(g->mg - q * 32 < 32 ? g->mg - q * 32 : 32);
+        sqz_iconv_rows_f32__avx512(t, R, q * 32, nc, xp + oy * g->Wp + ox0, y + q * 32 * OHW + oy * g->OW + ox0, OHW);
+    }
+}
+
 static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, const iconv_geom *g, const float *x,
                           const float *w, const float *packed_w, int64_t packed_stride, const float *bias,
                           const sqz_conv_act *act, int accumulate, float *y, void *scratch) {
@@ -280,9 +310,15 @@ static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, co
         const int64_t ph = (ry % g->sh) * g->sw + rx % g->sw;
         off[k] = (int32_t)((ph * g->cg + ci) * plane + ry / g->sh * g->Wp + rx / g->sw);
     }
-    if (!packed_w)
+    if (!packed_w && g->rows)
+        sqz_gemm_f32_pack_b(isa, 1, g->kdim, g->mg, w, g->kdim, apack); /* one group */
+    else if (!packed_w)
         for (int64_t gi = 0; gi < p->group; gi++)
             sqz_gemm_f32_pack_a(isa, 0, g->mg, g->kdim, w + gi * g->mg * g->kdim, g->kdim, apack + gi * g->a_floats);
+    const sqz_iconv_rows tr = {.b = packed_w ? packed_w : apack, .np = (g->mg + 31) / 32 * 32, .kc = g->kc,
+                               .K = g->kdim, .off = off, .bias = bias, .clamp = act ? act->clamp : 0,
+                               .lo = act ? act->lo : 0.0f, .hi = act ? act->hi : 0.0f,
+                               .accumulate = accumulate};
     const sqz_iconv_tile t0 = {.rp = (g->mg + g->mr - 1) / g->mr * g->mr, .kc = g->kc, .K = g->kdim, .off = off,
                                .clamp = act ? act->clamp : 0, .lo = act ? act->lo : 0.0f,
                                .hi = act ? act->hi : 0.0f, .accumulate = accumulate};
@@ -307,7 +343,8 @@ static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, co
             t.a = packed_w ? packed_w + gi * packed_stride : apack + gi * g->a_floats;
             t.bias = bias ? bias + gi * g->mg : NULL;
             iconv_pad(1, p, g, x + (n * p->c_in + gi * g->cg) * img, xp);
-            iconv_image(g, &t, 1, xp, y + (n * p->c_out + gi * g->mg) * OHW);
+            if (g->rows) iconv_image_rows(g, &tr, 1, xp, y + n * p->c_out * OHW);
+            else iconv_image(g, &t, 1, xp, y + (n * p->c_out + gi * g->mg) * OHW);
         }
         return;
     }
@@ -317,7 +354,8 @@ static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, co
         t.a = packed_w ? packed_w + gi * packed_stride : apack + gi * g->a_floats;
         t.bias = bias ? bias + gi * g->mg : NULL;
         iconv_pad(threads, p, g, x + (n * p->c_in + gi * g->cg) * img, xp0);
-        iconv_image(g, &t, threads, xp0, y + (n * p->c_out + gi * g->mg) * OHW);
+        if (g->rows) iconv_image_rows(g, &tr, threads, xp0, y + n * p->c_out * OHW);
+        else iconv_image(g, &t, threads, xp0, y + (n * p->c_out + gi * g->mg) * OHW);
     }
 }
 #endif
@@ -535,11 +573,20 @@ int sqz_conv_f32_accumulate(sqz_isa isa, int threads, const sqz_conv_params *p, 
 #endif
 }
 
-size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p) {
+int sqz_conv_f32_packed_form(sqz_isa isa, const sqz_conv_params *p) {
     isa = clamp_isa(isa);
     if (isa == SQZ_ISA_REF || p->group <= 0 || (is_depthwise(p) && p->group > 1)) return 0;
+    iconv_geom ig;
+    return iconv_plan(isa, p, &ig) && ig.rows ? 'B' : 'A';
+}
+
+size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p) {
+    isa = clamp_isa(isa);
+    const int form = sqz_conv_f32_packed_form(isa, p);
+    if (!form) return 0;
     int64_t insp, outsp, kk;
     geometry(p, &insp, &outsp, &kk);
+    if (form == 'B') return sqz_gemm_f32_packed_b_bytes(isa, (p->c_in / p->group) * kk, p->c_out / p->group);
     return sqz_gemm_f32_packed_a_bytes(isa, p->c_out / p->group, (p->c_in / p->group) * kk);
 }
 

@@ -32,9 +32,13 @@ size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_param
 void sqz_conv_f32(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
                   const float *bias, const sqz_conv_act *act, float *y, void *scratch);
 
-/* As sqz_conv_f32, with the weights of each group optionally packed once (packed_w, NULL for
- * none): group g's c_out/group x (c_in/group * kernel) block packed by sqz_gemm_f32_pack_a for the
- * same isa at packed_w + g * packed_stride floats. Same bits as the unpacked call. */
+/* As sqz_conv_f32, with the weights optionally packed once (packed_w, NULL for none) in the form
+ * sqz_conv_f32_packed_form gives for the same isa and geometry:
+ *  'A': group g's c_out/group x (c_in/group * kernel) block packed by sqz_gemm_f32_pack_a at
+ *       packed_w + g * packed_stride floats;
+ *  'B': (one group) W^T packed by sqz_gemm_f32_pack_b(isa, 1, c_in * kernel, c_out, w, c_in * kernel),
+ *       the weight panels of the implicit GEMM's transposed tiles (small outputs).
+ * Same bits as the unpacked call. */
 void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
                          const float *packed_w, int64_t packed_stride, const float *bias, const sqz_conv_act *act,
                          float *y, void *scratch);
@@ -48,6 +52,8 @@ int sqz_conv_f32_accumulate(sqz_isa isa, int threads, const sqz_conv_params *p, 
                             float *y, void *scratch);
 /* Bytes of one group's packed weights (0: this isa / geometry takes no packed weights). */
 size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p);
+/* The packed form this isa and geometry take: 'A', 'B' (see sqz_conv_f32_packed) or 0 (none). */
+int sqz_conv_f32_packed_form(sqz_isa isa, const sqz_conv_params *p);
 
 /* One depthwise output plane, portable: y (OH, OW) = bias + conv(x (H, W), w (KH, KW)), clamped. */
 typedef struct sqz_dw_plane {

@@ -38,6 +38,24 @@ typedef struct sqz_iconv_tile {
 typedef void (*sqz_iconv_f32_fn)(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
                                  int64_t ldy);
 
+/* The transposed tile, for small outputs (7x7, 14x14: the padded-width columns would be up to
+ * 30% of the work): R <= 14 consecutive output positions of one output row in rows, 32 output
+ * channels in two vectors, weights as the GEMM's packed B panels of W^T (sqz_gemm_f32_pack_b with
+ * trans: block pc at b + pc * np, the panel of channels j0.. at + j0 * kcb, b[k * 32 + j]); per k,
+ * two aligned loads of weights and R broadcasts of x[off[k] + i]. No dropped positions; the tile
+ * is stored transposed: channel j0 + c, position i to y[c * ldy + i] (c < nc, i < R). */
+typedef struct sqz_iconv_rows {
+    const float *b;
+    int64_t np, kc, K;  /* round_up(channels, 32), the KC block, K */
+    const int32_t *off;
+    const float *bias;  /* all output channels' bias, or NULL */
+    int clamp;
+    float lo, hi;
+    int accumulate;     /* store y + tile instead of the tile */
+} sqz_iconv_rows;
+void sqz_iconv_rows_f32__avx512(const sqz_iconv_rows *t, int R, int64_t j0, int nc, const float *x, float *y,
+                                int64_t ldy);
+
 /* Weight-gradient tiles: C[mr x nr] += A x B over kc, A a packed panel (a[k*MR + r], the layout of
  * sqz_gemm_f32_pack_a), B read in place with row stride ldb (b[k*ldb + j]: channels-last rows of
  * a padded input, shifted by one kernel tap), nr <= 16 * NV. */

@@ -103,11 +103,11 @@ static sqz_status conv_forward(sqz_opctx *c) {
     if (f32) {
         int64_t pstride = 0;
         const float *pw = NULL;
-        if (sqz_conv_f32_packed_w_bytes(isa, &p)) {
-            int64_t kk = 1;
-            for (int d = 0; d < p.nsp; d++) kk *= p.kernel[d];
-            pw = sqz_nn_packed_a(c, isa, W, p.group, p.c_out / p.group, p.c_in / p.group * kk, &pstride);
-        }
+        const int form = sqz_conv_f32_packed_w_bytes(isa, &p) ? sqz_conv_f32_packed_form(isa, &p) : 0;
+        int64_t kk = 1;
+        for (int d = 0; d < p.nsp; d++) kk *= p.kernel[d];
+        if (form == 'A') pw = sqz_nn_packed_a(c, isa, W, p.group, p.c_out / p.group, p.c_in / p.group * kk, &pstride);
+        else if (form == 'B') pw = sqz_nn_packed_b(c, isa, W, 1, p.c_in * kk, p.c_out, p.c_in * kk);
         sqz_conv_f32_packed(isa, c->threads, &p, X->data, W->data, pw, pstride, B ? B->data : NULL,
                             c->act ? &act : NULL, c->out[0]->data, scratch);
     } else {

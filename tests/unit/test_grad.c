@@ -399,6 +399,25 @@ static void test_conv(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_conv(&cases[i]);
 }
 
+/* A conv's input also read by an Add (a residual): the input gradient of the conv must be added
+ * to the Add's, not written over it (x = z * s, y = conv(x) + x; the grad of s sees both); 16
+ * channels, so dx runs through the implicit GEMM's transposed tiles on AVX-512 */
+static void test_conv_residual(void) {
+    sqz_graph *g = new_graph();
+    const int64_t zd[4] = {2, 16, 9, 10}, sd[4] = {1, 16, 1, 1}, wd[4] = {16, 16, 3, 3};
+    int z = input(g, "z", 4, zd), x = act(g, "x"), c = act(g, "c"), y = act(g, "y");
+    int s = param(g, "s", 4, sd, 0.5f, 1.5f), w = param(g, "w", 4, wd, -0.3f, 0.3f);
+    node(g, "Mul", 2, (int[]){z, s}, 1, &x);
+    sqz_node *n = node(g, "Conv", 2, (int[]){x, w}, 1, &c);
+    attr_ints(g, n, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    node(g, "Add", 2, (int[]){c, x}, 1, &y);
+    sqz_graph_add_output(g, y, &E);
+    sqz_tensor zv = make_x(4, zd, X_UNIFORM);
+    gradcheck("conv + residual (dx accumulates)", g, &zv, 2);
+    sqz_tensor_release(&zv);
+    sqz_graph_free(g);
+}
+
 static void test_gemm_matmul(void) {
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {
@@ -806,6 +825,7 @@ int main(void) {
     test_pool_shape();
     test_arith();
     test_conv();
+    test_conv_residual();
     test_gemm_matmul();
     test_batchnorm();
     test_layernorm_dropout();

@@ -104,8 +104,22 @@ static void conv_case(sqz_rng *r, sqz_isa isa, const sqz_conv_params *p, int cla
     sqz_conv_f32(SQZ_ISA_REF, 1, p, x, w, bias, ap, yr, sr);
     sqz_conv_f32(isa, 1, p, x, w, bias, ap, y1, s1);
     sqz_conv_f32(isa, 2, p, x, w, bias, ap, y2, s2);
+    /* weights packed once, in the form this path reads: the same bits as the unpacked call */
+    int packed_same = 1;
+    const int form = sqz_conv_f32_packed_form(isa, p);
+    const size_t pwb = form ? sqz_conv_f32_packed_w_bytes(isa, p) : 0;
+    if (pwb) {
+        const int64_t mg = p->c_out / p->group, kd = (p->c_in / p->group) * kk, stride = (int64_t)((pwb + 63) / 64 * 16);
+        float *pw = kt_alloc64((size_t)stride * 4 * (size_t)p->group), *yp = malloc(sizeof(float) * (size_t)(ny ? ny : 1));
+        if (form == 'B') sqz_gemm_f32_pack_b(isa, 1, kd, mg, w, kd, pw);
+        else
+            for (int64_t g = 0; g < p->group; g++) sqz_gemm_f32_pack_a(isa, 0, mg, kd, w + g * mg * kd, kd, pw + g * stride);
+        sqz_conv_f32_packed(isa, 2, p, x, w, pw, stride, bias, ap, yp, s2);
+        packed_same = !memcmp(yp, y1, sizeof(float) * (size_t)ny);
+        free(pw), free(yp);
+    }
     const double err = kt_norm_err(y1, yr, ny);
-    const int same = !memcmp(y1, y2, sizeof(float) * (size_t)ny);
+    const int same = !memcmp(y1, y2, sizeof(float) * (size_t)ny) && packed_same;
     const double tol = 4e-6 * sqrt((double)(p->c_in / p->group * kk) + 1);
     const int ok = err <= tol && same;
     if (!ok && conv_failures++ < 10) {
@@ -207,10 +221,23 @@ static void test_conv(sqz_isa isa) {
         strided += (S0 > 1 || S1 > 1) && !strcmp(sqz_conv_f32_path(isa, &p), "implicit");
         conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
     }
-    if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(implicit >= 20 && strided >= 6);
-    else CHECK(implicit == 0);
-    printf("conv %-10s %s (%d implicit-GEMM cases, %d strided)\n", sqz_isa_name(isa),
-           test_failed_ == before ? "ok" : "FAILED", implicit, strided);
+    /* the transposed tiles (weights packed as 'B'): rows of 1..14 positions and wider ones split
+     * in chunks of 14, channel tails of 16 and less, a few strided */
+    int rows = 0;
+    for (int i = 0; i < 16; i++) {
+        const int64_t K = 3 + (int64_t)sqz_rng_below(&r, 2) * 2, D = i % 5 == 4 ? 2 : 1;
+        const int64_t in[2] = {1 + sqz_rng_below(&r, 16), i % 4 == 3 ? 15 + sqz_rng_below(&r, 20) : 1 + sqz_rng_below(&r, 14)};
+        const int64_t k[2] = {K, i % 3 == 2 ? 1 : K}, s[2] = {1 + (i % 6 == 5), 1 + (i % 6 == 5)}, d[2] = {D, D};
+        const int64_t pb[2] = {sqz_rng_below(&r, 3), sqz_rng_below(&r, 3)}, pe[2] = {sqz_rng_below(&r, 3), sqz_rng_below(&r, 3)};
+        const int64_t ci = 16 + sqz_rng_below(&r, 40), co = 16 + sqz_rng_below(&r, 60);
+        if (!conv_geom(&p, 2, 1 + sqz_rng_below(&r, i % 2 ? 4 : 2), ci, co, 1, in, k, s, d, pb, pe)) continue;
+        rows += sqz_conv_f32_packed_form(isa, &p) == 'B';
+        conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
+    }
+    if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(implicit >= 20 && strided >= 6 && rows >= 5);
+    else CHECK(rows == 0 && implicit == 0);
+    printf("conv %-10s %s (%d implicit-GEMM cases, %d strided, %d transposed tiles)\n", sqz_isa_name(isa),
+           test_failed_ == before ? "ok" : "FAILED", implicit, strided, rows);
 }
 
 static void test_cpu(void) {

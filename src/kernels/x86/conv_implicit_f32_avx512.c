@@ -64,6 +64,85 @@ SQZ_AVX512 void sqz_iconv_f32_8x32__avx512(const sqz_iconv_tile *t, int64_t r0, 
     tile(8, t, r0, mr, x, y, ldy);
 }
 
+/* The transposed tile (kernels/conv_implicit_f32.h, sqz_iconv_rows): R positions x 32 channels. */
+static inline __attribute__((always_inline)) SQZ_AVX512 void rows_tile(const int R, const int NV,
+                                                                        const sqz_iconv_rows *t, int64_t j0, int nc,
+                                                                        const float *x, float *y, int64_t ldy) {
+    __m512 acc[14][2];
+    _Pragma("GCC unroll 14") for (int i = 0; i < R; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int64_t pc = 0; pc < t->K; pc += t->kc) {
+        const int64_t kc = t->K - pc < t->kc ? t->K - pc : t->kc;
+        const float *b = t->b + pc * t->np + j0 * kc;
+        const int32_t *off = t->off + pc;
+        for (int64_t k = 0; k < kc; k++) {
+            const __m512 b0 = _mm512_load_ps(b), b1 = NV == 2 ? _mm512_load_ps(b + 16) : b0;
+            const float *xk = x + off[k];
+            _Pragma("GCC unroll 14") for (int i = 0; i < R; i++) {
+                const __m512 av = _mm512_set1_ps(xk[i]);
+                acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
+                if (NV == 2) acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+            }
+            b += 32;
+        }
+    }
+    __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();
+    const __mmask16 m0 = nc >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1u);
+    const __mmask16 m1 = nc >= 32 ? (__mmask16)0xffff : nc <= 16 ? (__mmask16)0 : (__mmask16)((1u << (nc - 16)) - 1u);
+    if (t->bias) {
+        bias0 = _mm512_maskz_loadu_ps(m0, t->bias + j0);
+        bias1 = _mm512_maskz_loadu_ps(m1, t->bias + j0 + 16);
+    }
+    const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
+    float tb[14][32] __attribute__((aligned(64)));
+    _Pragma("GCC unroll 14") for (int i = 0; i < R; i++) {
+        __m512 v0 = _mm512_add_ps(acc[i][0], bias0), v1 = _mm512_add_ps(acc[i][1], bias1);
+        if (t->clamp) {
+            v0 = _mm512_min_ps(_mm512_max_ps(v0, lo), hi);
+            v1 = _mm512_min_ps(_mm512_max_ps(v1, lo), hi);
+        }
+        _mm512_store_ps(tb[i], v0);
+        _mm512_store_ps(tb[i] + 16, v1);
+    }
+    if (t->accumulate)
+        for (int c = 0; c < nc; c++) {
+            float *yc = y + c * ldy;
+            _Pragma("GCC unroll 14") for (int i = 0; i < R; i++) yc[i] += tb[i][c];
+        }
+    else
+        for (int c = 0; c < nc; c++) {
+            float *yc = y + c * ldy;
+            _Pragma("GCC unroll 14") for (int i = 0; i < R; i++) yc[i] = tb[i][c];
+        }
+}
+
+#define ROWS_CASES(NV)                                                                                  \
+    switch (R) { /* one register tile per row count: the accumulators stay in registers */             \
+    case 14: rows_tile(14, NV, t, j0, nc, x, y, ldy); break;                                            \
+    case 13: rows_tile(13, NV, t, j0, nc, x, y, ldy); break;                                            \
+    case 12: rows_tile(12, NV, t, j0, nc, x, y, ldy); break;                                            \
+    case 11: rows_tile(11, NV, t, j0, nc, x, y, ldy); break;                                            \
+    case 10: rows_tile(10, NV, t, j0, nc, x, y, ldy); break;                                            \
+    case 9: rows_tile(9, NV, t, j0, nc, x, y, ldy); break;                                              \
+    case 8: rows_tile(8, NV, t, j0, nc, x, y, ldy); break;                                              \
+    case 7: rows_tile(7, NV, t, j0, nc, x, y, ldy); break;                                              \
+    case 6: rows_tile(6, NV, t, j0, nc, x, y, ldy); break;                                              \
+    case 5: rows_tile(5, NV, t, j0, nc, x, y, ldy); break;                                              \
+    case 4: rows_tile(4, NV, t, j0, nc, x, y, ldy); break;                                              \
+    case 3: rows_tile(3, NV, t, j0, nc, x, y, ldy); break;                                              \
+    case 2: rows_tile(2, NV, t, j0, nc, x, y, ldy); break;                                              \
+    default: rows_tile(1, NV, t, j0, nc, x, y, ldy); break;                                             \
+    }
+
+SQZ_AVX512 void sqz_iconv_rows_f32__avx512(const sqz_iconv_rows *t, int R, int64_t j0, int nc, const float *x,
+                                           float *y, int64_t ldy) {
+    if (nc > 16) {
+        ROWS_CASES(2)
+    } else { /* a last panel of at most 16 channels: one vector */
+        ROWS_CASES(1)
+    }
+}
+#undef ROWS_CASES
+
 /* C += A B with B unpacked (row stride ldb): MR x 16*NV accumulators, masked on the columns. */
 static inline __attribute__((always_inline)) SQZ_AVX512 void sb_tile(const int MR, const int NV, int64_t kc,
                                                                       const float *a, const float *b, int64_t ldb,
