@@ -189,9 +189,10 @@ static int iconv_copies(int threads, const sqz_conv_params *p) {
 }
 
 /* Scratch: the padded copies, the offsets, then (weights not packed once) every group's panels. */
-static size_t iconv_scratch_bytes(const iconv_geom *g, int threads, const sqz_conv_params *p) {
+static size_t iconv_scratch_bytes(const iconv_geom *g, int threads, const sqz_conv_params *p, int packed) {
     const size_t xp = mul_sat(mul_sat(4, (int64_t)g->xp_floats), iconv_copies(threads, p));
-    return add_sat(add_sat(xp, mul_sat(4, (int64_t)g->off_ints)), mul_sat(mul_sat(4, (int64_t)g->a_floats), p->group));
+    const size_t base = add_sat(xp, mul_sat(4, (int64_t)g->off_ints));
+    return packed ? base : add_sat(base, mul_sat(mul_sat(4, (int64_t)g->a_floats), p->group));
 }
 
 #if defined(__x86_64__)
@@ -360,12 +361,12 @@ static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, co
 }
 #endif
 
-size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_params *p) {
+static size_t scratch_bytes(sqz_isa isa, int threads, const sqz_conv_params *p, int packed) {
     if (p->group <= 0) return 0;
     isa = clamp_isa(isa);
     if (isa == SQZ_ISA_REF) return sqz_conv_scratch_bytes(p, sizeof(float));
     iconv_geom ig;
-    if (iconv_plan(isa, p, &ig)) return iconv_scratch_bytes(&ig, threads, p);
+    if (iconv_plan(isa, p, &ig)) return iconv_scratch_bytes(&ig, threads, p, packed);
     if (is_depthwise(p)) return 0;
     int64_t insp, outsp, kk;
     geometry(p, &insp, &outsp, &kk);
@@ -374,6 +375,14 @@ size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_param
     const int64_t mg = p->c_out / p->group, kdim = (p->c_in / p->group) * kk;
     const int64_t ncols = p->nsp == 2 && p->out[0] > 0 ? outsp / p->out[0] * band_rows(p) : outsp;
     return add_sat(col, sqz_gemm_f32_scratch_bytes(isa, threads, mg, ncols * images_per_gemm(p), kdim));
+}
+
+size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_params *p) {
+    return scratch_bytes(isa, threads, p, 0);
+}
+
+size_t sqz_conv_f32_packed_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_params *p) {
+    return scratch_bytes(isa, threads, p, 1);
 }
 
 void sqz_dwconv2d_f32_plane(const sqz_dw_plane *g, const float *x, const float *w, float bias,
@@ -575,9 +584,10 @@ int sqz_conv_f32_accumulate(sqz_isa isa, int threads, const sqz_conv_params *p, 
 
 int sqz_conv_f32_packed_form(sqz_isa isa, const sqz_conv_params *p) {
     isa = clamp_isa(isa);
-    if (isa == SQZ_ISA_REF || p->group <= 0 || (is_depthwise(p) && p->group > 1)) return 0;
+    if (isa == SQZ_ISA_REF || p->group <= 0) return 0;
     iconv_geom ig;
-    return iconv_plan(isa, p, &ig) && ig.rows ? 'B' : 'A';
+    if (iconv_plan(isa, p, &ig)) return ig.rows ? 'B' : 'A';
+    return is_depthwise(p) ? 0 : 'A'; /* the direct depthwise loops read the weights as they are */
 }
 
 size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p) {

@@ -28,6 +28,8 @@ typedef struct sqz_conv_act {
 
 /* Scratch bytes sqz_conv_f32 needs (0: none; SIZE_MAX on overflow). */
 size_t sqz_conv_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_params *p);
+/* The same for sqz_conv_f32_packed given packed weights (no room to pack them per call). */
+size_t sqz_conv_f32_packed_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_params *p);
 /* bias (c_out) and act may be NULL. scratch: sqz_conv_f32_scratch_bytes bytes, 64-byte aligned. */
 void sqz_conv_f32(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
                   const float *bias, const sqz_conv_act *act, float *y, void *scratch);

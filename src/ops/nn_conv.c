@@ -81,7 +81,10 @@ static size_t conv_scratch(const sqz_opctx *c) {
     int yndim;
     int64_t ydims[SQZ_MAX_DIMS];
     if (conv_geometry(c, &p, &yndim, ydims) || yndim < 0) return 0;
-    if (c->in[0]->dtype == SQZ_DT_F32) return sqz_conv_f32_scratch_bytes(sqz_cpu_isa(), c->threads, &p);
+    /* constant weights are packed once in the node state (conv_forward): no room for them here */
+    if (c->in[0]->dtype == SQZ_DT_F32)
+        return c->state && sqz_nn_is_const(c->in[1]) ? sqz_conv_f32_packed_scratch_bytes(sqz_cpu_isa(), c->threads, &p)
+                                                      : sqz_conv_f32_scratch_bytes(sqz_cpu_isa(), c->threads, &p);
     return sqz_conv_scratch_bytes(&p, sqz_dtype_size(c->in[0]->dtype));
 }
 
@@ -95,19 +98,33 @@ static sqz_status conv_forward(sqz_opctx *c) {
     void *owned;
     const int f32 = X->dtype == SQZ_DT_F32;
     const sqz_isa isa = sqz_cpu_isa();
-    const size_t need = f32 ? sqz_conv_f32_scratch_bytes(isa, c->threads, &p)
-                            : sqz_conv_scratch_bytes(&p, sqz_dtype_size(X->dtype));
-    void *scratch = sqz_nn_scratch_get(c, need, &owned);
-    if (need && !scratch) return SQZ_ERR_NOMEM;
-    const sqz_conv_act act = {.clamp = c->act != 0, .lo = c->act_lo, .hi = c->act_hi};
-    if (f32) {
-        int64_t pstride = 0;
-        const float *pw = NULL;
+    int64_t pstride = 0;
+    const float *pw = NULL;
+    if (f32) { /* constant weights packed once, in the form the kernel's path reads */
         const int form = sqz_conv_f32_packed_w_bytes(isa, &p) ? sqz_conv_f32_packed_form(isa, &p) : 0;
         int64_t kk = 1;
         for (int d = 0; d < p.nsp; d++) kk *= p.kernel[d];
         if (form == 'A') pw = sqz_nn_packed_a(c, isa, W, p.group, p.c_out / p.group, p.c_in / p.group * kk, &pstride);
         else if (form == 'B') pw = sqz_nn_packed_b(c, isa, W, 1, p.c_in * kk, p.c_out, p.c_in * kk);
+    }
+    const size_t need = !f32 ? sqz_conv_scratch_bytes(&p, sqz_dtype_size(X->dtype))
+                        : pw ? sqz_conv_f32_packed_scratch_bytes(isa, c->threads, &p)
+                             : sqz_conv_f32_scratch_bytes(isa, c->threads, &p);
+    /* the session sized c->scratch by conv_scratch(), assuming packed weights: when packing
+     * failed (out of memory) this call needs more, so it takes its own */
+    const sqz_opctx *cc = c;
+    const int short_scratch = c->scratch && f32 && !pw && need > conv_scratch(cc);
+    void *scratch;
+    if (short_scratch) {
+        sqz_opctx solo = *c;
+        solo.scratch = NULL;
+        scratch = sqz_nn_scratch_get(&solo, need, &owned);
+    } else {
+        scratch = sqz_nn_scratch_get(c, need, &owned);
+    }
+    if (need && !scratch) return SQZ_ERR_NOMEM;
+    const sqz_conv_act act = {.clamp = c->act != 0, .lo = c->act_lo, .hi = c->act_hi};
+    if (f32) {
         sqz_conv_f32_packed(isa, c->threads, &p, X->data, W->data, pw, pstride, B ? B->data : NULL,
                             c->act ? &act : NULL, c->out[0]->data, scratch);
     } else {

@@ -130,7 +130,8 @@ void *sqz_nn_scratch_get(sqz_opctx *c, size_t bytes, void **owned) {
         sqz_err_set(c->err, SQZ_ERR_NOMEM, "scratch size overflows");
         return NULL;
     }
-    *owned = malloc(bytes);
+    /* kernels take 64-byte aligned scratch (aligned vector loads of what they pack there) */
+    *owned = bytes <= SIZE_MAX - 63 ? aligned_alloc(64, (bytes + 63) & ~(size_t)63) : NULL;
     if (!*owned) sqz_err_set(c->err, SQZ_ERR_NOMEM, "out of memory allocating %zu bytes of scratch", bytes);
     return *owned;
 }

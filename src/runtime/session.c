@@ -334,6 +334,18 @@ static void infer_remember(sqz_session *s, int k, const sqz_node *n, sqz_tensor 
     s->ic_ok[k] = 1;
 }
 
+/* Gives back the buffers of node n's inputs and outputs that nothing reads after this step. */
+static void release_dead(sqz_session *s, const sqz_node *n, int step) {
+    for (int i = 0; i < n->n_in + n->n_out; i++) {
+        int t = i < n->n_in ? n->in[i] : n->out[i - n->n_in];
+        if (t < 0 || s->last_use[t] != step || s->block[t] < 0) continue;
+        sqz_planner_release(&s->plan, s->block[t], s->vals[t].nbytes);
+        s->block[t] = -1;
+        s->avail[t] = 0;
+        s->vals[t].data = NULL;
+    }
+}
+
 static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
     const sqz_graph *g = s->g;
     int k = s->order[step];
@@ -387,6 +399,7 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
             out[0]->nbytes = src->nbytes;
             s->block[r] = -1;
             s->avail[r] = 1;
+            release_dead(s, n, step); /* a shape input read for the last time */
             return SQZ_OK;
         }
         /* a reshape whose input dies here: the output takes over the input's buffer, no copy */
@@ -398,12 +411,7 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
             s->block[p] = -1;
             s->avail[p] = 0;
             s->vals[p].data = NULL;
-            if (s->last_use[r] == step) { /* never read */
-                sqz_planner_release(&s->plan, s->block[r], out[0]->nbytes);
-                s->block[r] = -1;
-                s->avail[r] = 0;
-                out[0]->data = NULL;
-            }
+            release_dead(s, n, step); /* the output if never read, a shape input read for the last time */
             return SQZ_OK;
         }
     }
@@ -425,14 +433,7 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
     }
     c.scratch = sb ? s->scratch : NULL;
     if ((st = op->forward(&c))) return st;
-    for (int i = 0; i < n->n_in + n->n_out; i++) {
-        int t = i < n->n_in ? n->in[i] : n->out[i - n->n_in];
-        if (t < 0 || s->last_use[t] != step || s->block[t] < 0) continue;
-        sqz_planner_release(&s->plan, s->block[t], s->vals[t].nbytes);
-        s->block[t] = -1;
-        s->avail[t] = 0;
-        s->vals[t].data = NULL;
-    }
+    release_dead(s, n, step);
     return SQZ_OK;
 }
 

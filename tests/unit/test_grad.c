@@ -673,6 +673,69 @@ static void test_determinism(void) {
     CHECK_MSG(memcmp(a, c, na * sizeof(float)) != 0, "different seeds, same dropout");
 }
 
+/* Conv backward on 2 threads and a batch of 4, so images are split over threads (private dW
+ * sums, per-thread padded copies in the implicit GEMM): the gradients of the weights, of a scale
+ * in front of the conv (through dx) and the bias agree with 1 thread to float rounding, for a
+ * unit-stride 3x3 (dW taps, dx by implicit GEMM), a strided one and a few-channel one (dW from
+ * shifted windows). */
+static void test_conv_threads(void) {
+    static const struct {
+        int64_t C, M, H, W, k, s;
+    } cs[] = {{16, 16, 9, 12, 3, 1}, {12, 24, 11, 13, 3, 2}, {3, 8, 10, 9, 5, 1}};
+    for (size_t ci = 0; ci < sizeof cs / sizeof cs[0]; ci++) {
+        sqz_graph *g = new_graph();
+        const int64_t zd[4] = {4, cs[ci].C, cs[ci].H, cs[ci].W}, sd[4] = {1, cs[ci].C, 1, 1};
+        const int64_t wd[4] = {cs[ci].M, cs[ci].C, cs[ci].k, cs[ci].k};
+        int z = input(g, "z", 4, zd), x = act(g, "x"), y = act(g, "y");
+        int sc = param(g, "s", 4, sd, 0.5f, 1.5f), w = param(g, "w", 4, wd, -0.3f, 0.3f);
+        int b = param(g, "b", 1, &cs[ci].M, -0.5f, 0.5f);
+        node(g, "Mul", 2, (int[]){z, sc}, 1, &x);
+        sqz_node *n = node(g, "Conv", 3, (int[]){x, w, b}, 1, &y);
+        const int64_t pd = cs[ci].k / 2;
+        attr_ints(g, n, "pads", 4, (int64_t[]){pd, pd, pd, pd});
+        attr_ints(g, n, "strides", 2, (int64_t[]){cs[ci].s, cs[ci].s});
+        sqz_graph_add_output(g, y, &E);
+        CHECK_OK(sqz_tape_prepare_graph(g, &E), &E);
+        sqz_tensor zv = make_x(4, zd, X_UNIFORM);
+        const int64_t OH = (cs[ci].H + 2 * pd - cs[ci].k) / cs[ci].s + 1, OW = (cs[ci].W + 2 * pd - cs[ci].k) / cs[ci].s + 1;
+        const int64_t ny = 4 * cs[ci].M * OH * OW;
+        float *r = malloc(sizeof(float) * (size_t)ny);
+        for (int64_t i = 0; i < ny; i++) r[i] = 2.0f * sqz_rng_uniform(&R) - 1.0f;
+        const float *dout[1] = {r};
+        const sqz_tensor *in[1] = {&zv};
+        float *grads[2][3] = {{0}};
+        int64_t sizes[3] = {cs[ci].C, cs[ci].M * cs[ci].C * cs[ci].k * cs[ci].k, cs[ci].M};
+        for (int th = 0; th < 2; th++) {
+            sqz_tape_opts o = {.threads = th + 1, .training = 1, .seed = 1};
+            sqz_tape *t = NULL;
+            CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+            if (!t) continue;
+            CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+            sqz_tape_zero_grad(t);
+            CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
+            for (int q = 0; q < 3; q++) {
+                grads[th][q] = malloc(sizeof(float) * (size_t)sizes[q]);
+                memcpy(grads[th][q], sqz_tape_grad(t, q), sizeof(float) * (size_t)sizes[q]);
+            }
+            sqz_tape_free(t);
+        }
+        for (int q = 0; q < 3; q++) {
+            if (!grads[0][q] || !grads[1][q]) continue;
+            double maxd = 0, maxv = 0;
+            for (int64_t i = 0; i < sizes[q]; i++) {
+                maxd = fmax(maxd, fabs((double)grads[0][q][i] - grads[1][q][i]));
+                maxv = fmax(maxv, fabs((double)grads[0][q][i]));
+            }
+            CHECK_MSG(maxd <= 1e-5 * (maxv + 1e-3), "conv case %zu param %d: 1 vs 2 threads differ by %g (max %g)", ci, q,
+                      maxd, maxv);
+            free(grads[0][q]), free(grads[1][q]);
+        }
+        free(r);
+        sqz_tensor_release(&zv);
+        sqz_graph_free(g);
+    }
+}
+
 /* Gemm with a masked, then a fake-quantized weight. */
 static void test_mask_quant(void) {
     const int64_t ad[2] = {3, 4}, bd[2] = {4, 5};
@@ -831,6 +894,7 @@ int main(void) {
     test_layernorm_dropout();
     test_end_to_end();
     test_determinism();
+    test_conv_threads();
     test_mask_quant();
     test_errors();
     TEST_MAIN_END();

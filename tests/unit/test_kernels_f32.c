@@ -148,6 +148,45 @@ static int conv_geom(sqz_conv_params *p, int nsp, int64_t batch, int64_t ci, int
     return 1;
 }
 
+/* sqz_conv_f32_accumulate (training's input gradients): y += conv(x, w) through the implicit
+ * path (both tile kinds, strided), 1 and 2 threads with the same bits, against y0 + the reference;
+ * on other paths it declines and leaves y alone. */
+static void test_conv_accumulate(sqz_isa isa) {
+    sqz_rng r;
+    sqz_rng_seed(&r, 7);
+    sqz_conv_params p;
+    int ran = 0;
+    for (int i = 0; i < 24; i++) {
+        const int64_t K = 1 + 2 * (int64_t)sqz_rng_below(&r, 3), S = i % 5 == 4 ? 2 : 1;
+        const int64_t in[2] = {4 + sqz_rng_below(&r, 20), 8 + sqz_rng_below(&r, 30)};
+        const int64_t k[2] = {K, K}, s[2] = {S, S}, d[2] = {1, 1};
+        const int64_t pb[2] = {sqz_rng_below(&r, 3), sqz_rng_below(&r, 3)}, pe[2] = {sqz_rng_below(&r, 3), sqz_rng_below(&r, 3)};
+        const int64_t ci = 2 + sqz_rng_below(&r, i % 2 ? 40 : 12), co = 5 + sqz_rng_below(&r, 40);
+        if (!conv_geom(&p, 2, 1 + sqz_rng_below(&r, 3), ci, co, 1, in, k, s, d, pb, pe)) continue;
+        const int64_t nx = p.batch * ci * in[0] * in[1], ny = p.batch * co * p.out[0] * p.out[1];
+        float *x = kt_rand(1.0f, &r, nx), *w = kt_rand(1.0f, &r, co * ci * K * K), *y0 = kt_rand(1.0f, &r, ny);
+        float *yr = malloc(sizeof(float) * (size_t)ny), *y1 = malloc(sizeof(float) * (size_t)ny),
+              *y2 = malloc(sizeof(float) * (size_t)ny);
+        void *sr = kt_alloc64(sqz_conv_f32_scratch_bytes(SQZ_ISA_REF, 1, &p));
+        void *s1 = kt_alloc64(sqz_conv_f32_scratch_bytes(isa, 1, &p)), *s2 = kt_alloc64(sqz_conv_f32_scratch_bytes(isa, 2, &p));
+        sqz_conv_f32(SQZ_ISA_REF, 1, &p, x, w, NULL, NULL, yr, sr);
+        for (int64_t j = 0; j < ny; j++) yr[j] += y0[j];
+        memcpy(y1, y0, sizeof(float) * (size_t)ny);
+        memcpy(y2, y0, sizeof(float) * (size_t)ny);
+        const int a1 = sqz_conv_f32_accumulate(isa, 1, &p, x, w, y1, s1), a2 = sqz_conv_f32_accumulate(isa, 2, &p, x, w, y2, s2);
+        CHECK(a1 == a2 && a1 == !strcmp(sqz_conv_f32_path(isa, &p), "implicit"));
+        if (a1) {
+            ran++;
+            CHECK_MSG(kt_norm_err(y1, yr, ny) <= 4e-6 * sqrt((double)(ci * K * K) + 1), "accumulate case %d", i);
+            CHECK(!memcmp(y1, y2, sizeof(float) * (size_t)ny));
+        } else {
+            CHECK(!memcmp(y1, y0, sizeof(float) * (size_t)ny));
+        }
+        free(x), free(w), free(y0), free(yr), free(y1), free(y2), free(sr), free(s1), free(s2);
+    }
+    if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(ran >= 10);
+}
+
 static void test_conv(sqz_isa isa) {
     sqz_rng r;
     sqz_rng_seed(&r, 99 + (uint64_t)isa);
@@ -258,6 +297,7 @@ int main(void) {
     for (int i = SQZ_ISA_REF; i <= (int)top; i++) {
         test_gemm((sqz_isa)i);
         test_conv((sqz_isa)i);
+        test_conv_accumulate((sqz_isa)i);
     }
     TEST_MAIN_END();
 }

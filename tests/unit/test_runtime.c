@@ -259,8 +259,11 @@ static void test_views(void) {
     node(g, "Relu", "relu", 1, &fx, h, NULL);
     node(g, "Flatten", "flat_live", 1, &h, fh, NULL);        /* h is read again below: copy */
     node(g, "Add", "add", 2, (int[]){fh, h}, sum, NULL);
+    int sh = act(g, "sh");
     node(g, "Relu", "relu2", 1, &sum, r, NULL);
-    node(g, "Flatten", "flat_dying", 1, &r, fr, NULL);       /* r dies here: buffer taken over */
+    node(g, "Shape", "shape", 1, &r, sh, NULL);
+    node(g, "Reshape", "reshape_dying", 2, (int[]){r, sh}, fr, NULL); /* r dies here: buffer taken over;
+                                                                      * its shape input is released */
     node(g, "Flatten", "flat_output", 1, &x, out_copy, NULL); /* a graph output: copy */
     sqz_graph_add_output(g, fr, &E);
     sqz_graph_add_output(g, out_copy, &E);
@@ -280,6 +283,8 @@ static void test_views(void) {
             CHECK(!memcmp(xin.data, keep, sizeof(float) * (size_t)(4 * n)));
             const sqz_tensor *vfx = sqz_session_value(s, "fx"); /* the view of the input: no copy */
             CHECK(vfx && vfx->data == xin.data);
+            /* given back after their last reader, the view (NULL: no value held) */
+            CHECK(!sqz_session_value(s, "sh") && !sqz_session_value(s, "r"));
             int bad = 0;
             for (int i = 0; o && oc && i < 4 * n; i++) {
                 const float v = ((const float *)xin.data)[i];
