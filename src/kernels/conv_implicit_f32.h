@@ -57,20 +57,26 @@ void sqz_iconv_rows_f32__avx512(const sqz_iconv_rows *t, int R, int64_t j0, int 
                                 int64_t ldy);
 
 /* Weight-gradient tiles: C[mr x nr] += A x B over kc, A a packed panel (a[k*MR + r], the layout of
- * sqz_gemm_f32_pack_a), B read in place with row stride ldb (b[k*ldb + j]: channels-last rows of
- * a padded input, shifted by one kernel tap), nr <= 16 * NV. */
-typedef void (*sqz_sb_f32_fn)(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
-                              int mr, int nr);
+ * sqz_gemm_f32_pack_a), B read in place (channels-last rows of a padded input, shifted by one
+ * kernel tap), nr <= 16 * NV. The kc positions run along output rows: B row k is at b, each next
+ * at + ldb, except that after a position in column run - 1 (the first one's column is col0) it
+ * also skips `skip` floats (the padded columns), so no padded-column position is ever multiplied
+ * (0 * Inf there would be NaN). */
+typedef struct sqz_sb_rows {
+    int64_t ldb, col0, run, skip;
+} sqz_sb_rows;
+typedef void (*sqz_sb_f32_fn)(int64_t kc, const float *a, const float *b, const sqz_sb_rows *br, float *c,
+                              int64_t ldc, int mr, int nr);
 
 #if defined(__x86_64__)
-void sqz_sb_f32_14x32__avx512(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
-                              int mr, int nr);
-void sqz_sb_f32_8x32__avx512(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int mr,
-                             int nr);
-void sqz_sb_f32_14x16__avx512(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
-                              int mr, int nr);
-void sqz_sb_f32_8x16__avx512(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int mr,
-                             int nr);
+#define SQZ_SB_DECL(name)                                                                                     \
+    void name(int64_t kc, const float *a, const float *b, const sqz_sb_rows *br, float *c, int64_t ldc, int mr, \
+              int nr);
+SQZ_SB_DECL(sqz_sb_f32_14x32__avx512)
+SQZ_SB_DECL(sqz_sb_f32_8x32__avx512)
+SQZ_SB_DECL(sqz_sb_f32_14x16__avx512)
+SQZ_SB_DECL(sqz_sb_f32_8x16__avx512)
+#undef SQZ_SB_DECL
 void sqz_iconv_f32_14x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
                                  int64_t ldy);
 void sqz_iconv_f32_8x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,

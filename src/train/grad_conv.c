@@ -473,10 +473,10 @@ static int conv_bwd_x_implicit(sqz_gctx *c, const conv_geo *g, const float *w, c
 /* dW of a 2-D conv by kernel tap, without unfolding x (AVX-512). Per image and group, x goes
  * once into a zero-padded channels-last copy xt (rows q = yy * Wp + xx of cg floats; for strides
  * sh x sw, sh * sw such phase planes, phase (a, b) holding padded rows a, a + sh, ... and columns
- * b, b + sw, ...) and dy into packed GEMM panels over the positions p = oy * Wp + ox of the
- * padded-width grid (zeros at ox >= OW). Tap (kh, kw) is then one GEMM whose B needs no packing:
- * row p is row p + (kh*dh / sh) * Wp + kw*dw / sw of phase (kh*dh % sh, kw*dw % sw), read in
- * place:  dW_tap (mg x cg) += dy_panels x xt_shifted.
+ * b, b + sw, ...) and dy into packed GEMM panels over the output positions. Tap (kh, kw) is then
+ * one GEMM whose B needs no packing: output position (oy, ox) reads row (oy + kh*dh / sh) * Wp +
+ * ox + kw*dw / sw of phase (kh*dh % sh, kw*dw % sw), in place, the tile stepping over the padded
+ * columns at each row's end:  dW_tap (mg x cg) += dy_panels x xt_shifted.
  * Images are split over threads in fixed ranges (private sums added in thread order), so the bits
  * depend on the thread count, never on timing. Returns 1 when it ran (st set), else 0. */
 #define TAP_KC 256
@@ -527,7 +527,7 @@ static int conv_bwd_w_taps(sqz_gctx *c, const conv_geo *g, const float *x, const
     if (tg.sh < 1 || tg.sw < 1 || tg.sh > 4 || tg.sw > 4) return 0;
     tg.Hp = OH + (KH - 1) * dh / tg.sh;
     tg.Wp = OW + (KW - 1) * dwd / tg.sw;
-    tg.P = OH * tg.Wp;
+    tg.P = OH * OW; /* the valid output positions only: the GEMMs never touch a padded column */
     tg.rows = (tg.Hp + 1) * tg.Wp + KW * dwd + 2;
     const int64_t Wp = tg.Wp, P = tg.P;
     if (OW < 4 || Wp * 2 > OW * 3) return 0;
@@ -556,8 +556,7 @@ static int conv_bwd_w_taps(sqz_gctx *c, const conv_geo *g, const float *x, const
         for (int64_t n = n0; n < n1; n++)
             for (int64_t gr = 0; gr < g->group; gr++) {
                 taps_copy(g, &tg, x + (n * g->C + gr * g->cg) * g->insp, xt);
-                /* dy in packed panels over the padded-width positions (zero at ox >= OW and in
-                 * the rows past mg) */
+                /* dy in packed panels over the output positions (zero in the rows past mg) */
                 const float *dyg = dy + (n * g->M + gr * g->mg) * g->outsp;
                 for (int64_t pc = 0; pc < P; pc += TAP_KC) {
                     const int64_t kc = P - pc < TAP_KC ? P - pc : TAP_KC;
@@ -569,27 +568,27 @@ static int conv_bwd_w_taps(sqz_gctx *c, const conv_geo *g, const float *x, const
                                 for (int64_t k = 0; k < kc; k++) a[k * MR + r] = 0.0f;
                                 continue;
                             }
-                            const float *src = dyg + (r0 + r) * g->outsp;
-                            int64_t oy = pc / Wp, ox = pc % Wp;
-                            for (int64_t k = 0; k < kc; k++) {
-                                a[k * MR + r] = ox < OW ? src[oy * OW + ox] : 0.0f;
-                                if (++ox == Wp) ox = 0, oy++;
-                            }
+                            const float *src = dyg + (r0 + r) * g->outsp + pc;
+                            for (int64_t k = 0; k < kc; k++) a[k * MR + r] = src[k];
                         }
                     }
                 }
                 float *tgr = tap + gr * g->kk * g->mg * g->cg;
                 for (int64_t pc = 0; pc < P; pc += TAP_KC) {
                     const int64_t kc = P - pc < TAP_KC ? P - pc : TAP_KC;
+                    /* position pc is (oy0, ox0); B walks its output rows, skipping padded columns */
+                    const int64_t oy0 = pc / OW, ox0 = pc % OW;
+                    const sqz_sb_rows br = {.ldb = g->cg, .col0 = ox0, .run = OW, .skip = (Wp - OW) * g->cg};
                     for (int64_t kt = 0; kt < g->kk; kt++) {
                         const int64_t ry = kt / KW * dh, rx = kt % KW * dwd;
                         const int64_t ph = (ry % tg.sh) * tg.sw + rx % tg.sw;
-                        const float *b = xt + (ph * tg.rows + pc + ry / tg.sh * Wp + rx / tg.sw) * g->cg;
+                        const float *b =
+                            xt + (ph * tg.rows + (oy0 + ry / tg.sh) * Wp + ox0 + rx / tg.sw) * g->cg;
                         for (int64_t r0 = 0; r0 < g->mg; r0 += MR) {
                             const int mr = (int)(g->mg - r0 < MR ? g->mg - r0 : MR);
                             for (int64_t j0 = 0; j0 < g->cg; j0 += 32) {
                                 const int nr = (int)(g->cg - j0 < 32 ? g->cg - j0 : 32);
-                                (nr > 16 ? f32w : f16w)(kc, ap + pc * rp + r0 * kc, b + j0, g->cg,
+                                (nr > 16 ? f32w : f16w)(kc, ap + pc * rp + r0 * kc, b + j0, &br,
                                                         tgr + (kt * g->mg + r0) * g->cg + j0, g->cg, mr, nr);
                             }
                         }

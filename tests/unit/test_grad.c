@@ -736,6 +736,53 @@ static void test_conv_threads(void) {
     }
 }
 
+/* IEEE semantics of dW: an Inf in x makes +Inf exactly the weight gradients whose tap reads it (dy
+ * positive), and NaN none: the padded columns the fast paths walk past are never multiplied
+ * (0 * Inf). 16 channels, so dW runs by kernel taps on AVX-512; the Inf sits in the last
+ * column, next to the padded ones. */
+static void test_conv_dw_inf(void) {
+    const int64_t N = 1, C = 16, M = 8, H = 6, W = 7, K = 3; /* no padding: OH = 4, OW = 5 */
+    sqz_graph *g = new_graph();
+    const int64_t xd[4] = {N, C, H, W}, wd[4] = {M, C, K, K};
+    int x = input(g, "x", 4, xd), y = act(g, "y");
+    int w = param(g, "w", 4, wd, -0.3f, 0.3f);
+    node(g, "Conv", 2, (int[]){x, w}, 1, &y);
+    sqz_graph_add_output(g, y, &E);
+    CHECK_OK(sqz_tape_prepare_graph(g, &E), &E);
+    sqz_tensor xv = make_x(4, xd, X_UNIFORM);
+    const int64_t ci_inf = 3, iy_inf = 2, ix_inf = W - 1;
+    ((float *)xv.data)[(ci_inf * H + iy_inf) * W + ix_inf] = INFINITY;
+    const int64_t OH = H - K + 1, OW = W - K + 1;
+    float dy[8 * 4 * 5];
+    for (int64_t i = 0; i < M * OH * OW; i++) dy[i] = 0.5f + sqz_rng_uniform(&R);
+    const float *dout[1] = {dy};
+    const sqz_tensor *in[1] = {&xv};
+    sqz_tape_opts o = {.threads = 1, .training = 1, .seed = 1};
+    sqz_tape *t = NULL;
+    CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+    if (t) {
+        CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+        sqz_tape_zero_grad(t);
+        CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
+        const float *gw = sqz_tape_grad(t, 0);
+        int bad = 0;
+        for (int64_t co = 0; co < M; co++)
+            for (int64_t ci = 0; ci < C; ci++)
+                for (int64_t kh = 0; kh < K; kh++)
+                    for (int64_t kw = 0; kw < K; kw++) {
+                        /* the tap reads the Inf iff some output (oy, ox) has oy + kh = iy, ox + kw = ix */
+                        const int64_t oy = iy_inf - kh, ox = ix_inf - kw;
+                        const int hits = ci == ci_inf && oy >= 0 && oy < OH && ox >= 0 && ox < OW;
+                        const float v = gw[((co * C + ci) * K + kh) * K + kw];
+                        bad += hits ? !(isinf(v) && v > 0) : !isfinite(v);
+                    }
+        CHECK_MSG(bad == 0, "%d weight gradients break IEEE semantics next to an Inf", bad);
+        sqz_tape_free(t);
+    }
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
 /* Gemm with a masked, then a fake-quantized weight. */
 static void test_mask_quant(void) {
     const int64_t ad[2] = {3, 4}, bd[2] = {4, 5};
@@ -895,6 +942,7 @@ int main(void) {
     test_end_to_end();
     test_determinism();
     test_conv_threads();
+    test_conv_dw_inf();
     test_mask_quant();
     test_errors();
     TEST_MAIN_END();

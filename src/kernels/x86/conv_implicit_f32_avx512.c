@@ -143,12 +143,16 @@ SQZ_AVX512 void sqz_iconv_rows_f32__avx512(const sqz_iconv_rows *t, int R, int64
 }
 #undef ROWS_CASES
 
-/* C += A B with B unpacked (row stride ldb): MR x 16*NV accumulators, masked on the columns. */
+/* C += A B with B read in place along output rows (kernels/conv_implicit_f32.h, sqz_sb_rows):
+ * MR x 16*NV accumulators, masked on the columns. */
 static inline __attribute__((always_inline)) SQZ_AVX512 void sb_tile(const int MR, const int NV, int64_t kc,
-                                                                      const float *a, const float *b, int64_t ldb,
-                                                                      float *c, int64_t ldc, int mr, int nr) {
+                                                                      const float *a, const float *b,
+                                                                      const sqz_sb_rows *br, float *c, int64_t ldc,
+                                                                      int mr, int nr) {
     __m512 acc[14][2];
     _Pragma("GCC unroll 14") for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    const int64_t ldb = br->ldb, run = br->run, skip = br->skip;
+    int64_t col = br->col0;
     for (int64_t k = 0; k < kc; k++) {
         __m512 bv[2];
         _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + 16 * v);
@@ -158,6 +162,10 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void sb_tile(const int M
         }
         a += MR;
         b += ldb;
+        if (++col == run) { /* the end of an output row: past the padded columns */
+            col = 0;
+            b += skip;
+        }
     }
     __mmask16 mk[2];
     _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) {
@@ -175,9 +183,10 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void sb_tile(const int M
 }
 
 #define SB(MR, NV)                                                                                              \
-    SQZ_AVX512 void sqz_sb_f32_##MR##x##NV##__avx512(int64_t kc, const float *a, const float *b, int64_t ldb,   \
-                                                     float *c, int64_t ldc, int mr, int nr) {                  \
-        sb_tile(MR, NV == 32 ? 2 : 1, kc, a, b, ldb, c, ldc, mr, nr);                                          \
+    SQZ_AVX512 void sqz_sb_f32_##MR##x##NV##__avx512(int64_t kc, const float *a, const float *b,                \
+                                                     const sqz_sb_rows *br, float *c, int64_t ldc, int mr,     \
+                                                     int nr) {                                                 \
+        sb_tile(MR, NV == 32 ? 2 : 1, kc, a, b, br, c, ldc, mr, nr);                                           \
     }
 SB(14, 32)
 SB(8, 32)
