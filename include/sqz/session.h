@@ -55,6 +55,9 @@ void sqz_session_profile_reset(sqz_session *s);
 /* Activation fusion of graph node `node`: 0 none, 1 runs a fused Relu/Clip as its epilogue,
  * 2 is a Relu/Clip fused into its producer (a no-op). */
 int sqz_session_fused(const sqz_session *s, int node);
+/* The kernel path graph node `node` took in the last run ("implicit", "im2col", ... for Conv),
+ * or NULL when its operator does not say or the session has not run. */
+const char *sqz_session_kernel(const sqz_session *s, int node);
 void sqz_session_free(sqz_session *s);
 
 #ifdef __cplusplus

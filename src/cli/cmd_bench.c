@@ -28,7 +28,9 @@ typedef struct op_row {
     int node;
     double ms;
     int64_t macs;
-    char label[64]; /* op type, "+Relu"/"+Clip" when an activation is fused in */
+    char op[64];        /* op type, "+Relu"/"+Clip" when an activation is fused in */
+    char label[96];     /* op, then " kernel" when the operator names its kernel path */
+    const char *kernel; /* the kernel path (Conv), or NULL */
 } op_row;
 
 static int cmp_double(const void *a, const void *b) {
@@ -112,7 +114,9 @@ static op_row *profile_rows(const sqz_graph *g, const sqz_session *s, int *n_row
         sqz_session_profile(s, k, &r->ms);
         r->macs = sqz_node_macs(g, k);
         const char *fa = fused_act(g, s, k);
-        snprintf(r->label, sizeof r->label, "%.40s%s%.12s", g->nodes[k]->op_type, fa ? "+" : "", fa ? fa : "");
+        r->kernel = sqz_session_kernel(s, k);
+        snprintf(r->op, sizeof r->op, "%.40s%s%.12s", g->nodes[k]->op_type, fa ? "+" : "", fa ? fa : "");
+        snprintf(r->label, sizeof r->label, "%s%s%.16s", r->op, r->kernel ? " " : "", r->kernel ? r->kernel : "");
         *total += r->ms;
     }
     qsort(rows, (size_t)*n_rows, sizeof *rows, cmp_row);
@@ -121,7 +125,7 @@ static op_row *profile_rows(const sqz_graph *g, const sqz_session *s, int *n_row
 
 /* Per-label sums into types (distinct labels, sorted by time). */
 typedef struct type_row {
-    const char *label;
+    const char *label, *op, *kernel;
     int count;
     double ms;
     int64_t macs;
@@ -138,7 +142,7 @@ static int type_rows(const op_row *rows, int n, type_row *types) {
     for (int i = 0; i < n; i++) {
         int j = 0;
         while (j < nt && strcmp(types[j].label, rows[i].label)) j++;
-        if (j == nt) types[nt++] = (type_row){rows[i].label, 0, 0, 0};
+        if (j == nt) types[nt++] = (type_row){rows[i].label, rows[i].op, rows[i].kernel, 0, 0, 0};
         types[j].count++;
         types[j].ms += rows[i].ms;
         if (rows[i].macs > 0) types[j].macs += rows[i].macs;
@@ -153,24 +157,24 @@ static void print_profile(const sqz_graph *g, const op_row *rows, int n, const t
                           double total) {
     char shape[160], gf[32];
     printf("\nper-node time (mean of the timed runs; fused activations count in their producer):\n");
-    printf("  %4s %10s %6s %8s  %-18s %-28s %s\n", "#", "ms", "%", "GFLOP/s", "op", "node", "output");
+    printf("  %4s %10s %6s %8s  %-26s %-28s %s\n", "#", "ms", "%", "GFLOP/s", "op (kernel)", "node", "output");
     for (int i = 0; i < n; i++) {
         const op_row *r = &rows[i];
         out_shape(g, r->node, shape, sizeof shape);
         double gfl = gflops(r->macs, r->ms);
         snprintf(gf, sizeof gf, gfl > 0 ? "%.1f" : "-", gfl);
         const char *name = g->nodes[r->node]->name && g->nodes[r->node]->name[0] ? g->nodes[r->node]->name : "-";
-        printf("  %4d %10.4f %6.2f %8s  %-18s %-28.28s %s\n", i + 1, r->ms, total > 0 ? 100 * r->ms / total : 0, gf,
+        printf("  %4d %10.4f %6.2f %8s  %-26s %-28.28s %s\n", i + 1, r->ms, total > 0 ? 100 * r->ms / total : 0, gf,
                r->label, name, shape);
     }
-    printf("\nper op type:\n  %-18s %5s %10s %6s %8s\n", "op", "count", "ms", "%", "GFLOP/s");
+    printf("\nper op type:\n  %-26s %5s %10s %6s %8s\n", "op (kernel)", "count", "ms", "%", "GFLOP/s");
     for (int i = 0; i < nt; i++) {
         double gfl = gflops(types[i].macs, types[i].ms);
         snprintf(gf, sizeof gf, gfl > 0 ? "%.1f" : "-", gfl);
-        printf("  %-18s %5d %10.4f %6.2f %8s\n", types[i].label, types[i].count, types[i].ms,
+        printf("  %-26s %5d %10.4f %6.2f %8s\n", types[i].label, types[i].count, types[i].ms,
                total > 0 ? 100 * types[i].ms / total : 0, gf);
     }
-    printf("  %-18s %5s %10.4f\n", "total", "", total);
+    printf("  %-26s %5s %10.4f\n", "total", "", total);
 }
 
 static void json_profile(cli_json *j, const sqz_graph *g, const op_row *rows, int n, const type_row *types, int nt,
@@ -183,7 +187,8 @@ static void json_profile(cli_json *j, const sqz_graph *g, const op_row *rows, in
         out_shape(g, r->node, shape, sizeof shape);
         cli_json_obj(j);
         cli_json_kstr(j, "node", g->nodes[r->node]->name);
-        cli_json_kstr(j, "op", r->label);
+        cli_json_kstr(j, "op", r->op);
+        if (r->kernel) cli_json_kstr(j, "kernel", r->kernel);
         cli_json_kstr(j, "shape", shape);
         cli_json_knum(j, "ms", r->ms);
         cli_json_knum(j, "pct", total > 0 ? 100 * r->ms / total : 0);
@@ -195,7 +200,8 @@ static void json_profile(cli_json *j, const sqz_graph *g, const op_row *rows, in
     cli_json_arr(j);
     for (int i = 0; i < nt; i++) {
         cli_json_obj(j);
-        cli_json_kstr(j, "op", types[i].label);
+        cli_json_kstr(j, "op", types[i].op);
+        if (types[i].kernel) cli_json_kstr(j, "kernel", types[i].kernel);
         cli_json_kint(j, "count", types[i].count);
         cli_json_knum(j, "ms", types[i].ms);
         cli_json_knum(j, "pct", total > 0 ? 100 * types[i].ms / total : 0);
@@ -367,7 +373,8 @@ const cli_cmd sqz_cmd_bench = {
             "  --threads N   threads the kernels may use (default 1)\n"
             "  --runs R      timed runs (default 10)\n"
             "  --warmup W    untimed runs first (default 2)\n"
-            "  --per-op      time every node: a table sorted by time, and a summary per op type\n"
+            "  --per-op      time every node: a table sorted by time, and a summary per op type;\n"
+            "                convolutions also name their kernel path (implicit, im2col, ...)\n"
             "  --no-fuse     run Relu/Clip as their own nodes (no activation fusion)\n"
             "  --seed S      random input seed (default 42)\n"
             "  --json        one JSON object: median_ms, min_ms, max_ms, mean_ms, throughput, batch,\n"

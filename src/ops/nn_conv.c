@@ -135,6 +135,18 @@ static sqz_status conv_forward(sqz_opctx *c) {
     return SQZ_OK;
 }
 
+static const char *conv_kernel(const sqz_opctx *c) {
+    sqz_conv_params p;
+    int yndim;
+    int64_t ydims[SQZ_MAX_DIMS];
+    if (conv_geometry(c, &p, &yndim, ydims) || yndim < 0) return NULL;
+    if (c->in[0]->dtype != SQZ_DT_F32) return "reference";
+    const sqz_isa isa = sqz_cpu_isa();
+    const char *path = sqz_conv_f32_path(isa, &p);
+    /* the implicit GEMM's transposed tiles read the weights packed as 'B' */
+    return !strcmp(path, "implicit") && sqz_conv_f32_packed_form(isa, &p) == 'B' ? "implicit-t" : path;
+}
+
 static int64_t conv_macs(const sqz_opctx *c) {
     sqz_conv_params p;
     int yndim;
@@ -155,6 +167,7 @@ const sqz_op sqz_op_conv = {
     .forward = conv_forward,
     .scratch_bytes = conv_scratch,
     .macs = conv_macs,
+    .kernel = conv_kernel,
     .release_state = sqz_nn_packed_free,
     .fuse_act = 1,
 };

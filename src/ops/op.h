@@ -68,6 +68,9 @@ typedef struct sqz_op {
      * session may hand input 0's buffer to output 0 instead of calling forward when nothing
      * reads input 0 afterwards. */
     int view;
+    /* Optional: the name of the kernel path forward takes for these input shapes and attributes
+     * (profiles; reads shapes only, never data), or NULL. */
+    const char *(*kernel)(const sqz_opctx *c);
 } sqz_op;
 
 /* Finds the operator for domain ("" or "ai.onnx" for ops with domain NULL, else the op's own

@@ -500,6 +500,24 @@ void sqz_session_profile_reset(sqz_session *s) {
     s->prof_runs = 0;
 }
 
+const char *sqz_session_kernel(const sqz_session *s, int node) {
+    if (!s || node < 0 || node >= s->g->n_nodes || !s->ops[node] || !s->ops[node]->kernel) return NULL;
+    const sqz_node *n = s->g->nodes[node];
+    if (n->n_in > 8 || n->n_out > 8) return NULL;
+    /* the shapes of the last run stay in vals after the buffers are given back */
+    sqz_tensor *in[8] = {0}, *out[8] = {0};
+    for (int i = 0; i < n->n_in; i++) {
+        if (n->in[i] < 0) continue;
+        in[i] = &s->vals[n->in[i]];
+        if (in[i]->ndim < 0) return NULL;
+    }
+    for (int i = 0; i < n->n_out; i++) out[i] = n->out[i] >= 0 ? &s->vals[n->out[i]] : NULL;
+    sqz_err err = {0};
+    sqz_opctx c = {.node = n, .in = in, .n_in = n->n_in, .out = out, .n_out = n->n_out, .opset = s->g->opset,
+                   .threads = s->threads, .err = &err};
+    return s->ops[node]->kernel(&c);
+}
+
 int sqz_session_fused(const sqz_session *s, int node) {
     if (!s || node < 0 || node >= s->g->n_nodes) return 0;
     return s->fuse[node];

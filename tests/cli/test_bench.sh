@@ -71,6 +71,7 @@ sq 0 bench "$T/fixed.onnx" --json --runs 2 --batch 2 && check "matching --batch 
 sq 0 bench "$T/cnn.onnx" --per-op --runs 2 --batch 2 && {
     out_has "per-node time"
     out_has "Conv.* conv .*\[2,4,8,8\]"
+    out_has "Conv[+A-Za-z]* (implicit|implicit-t|im2col|pointwise|depthwise) " # the kernel path
     out_has "Gemm.* fc .*\[2,10\]"
     out_has "per op type"
     out_has "^  total "
@@ -87,6 +88,9 @@ assert all(r["ms"] >= 0 and r["shape"] for r in rows), rows
 assert [r["ms"] for r in rows] == sorted((r["ms"] for r in rows), reverse=True), "not sorted by time"
 assert abs(sum(r["pct"] for r in rows) - 100) < 1e-6 or d["per_op_total_ms"] == 0, rows
 assert sum(t["count"] for t in d["per_op_type"]) == len(rows), d["per_op_type"]
+conv = [r for r in rows if r["op"].startswith("Conv")]
+assert conv and all(r.get("kernel") in ("implicit", "implicit-t", "im2col", "pointwise", "depthwise") for r in conv), conv
+assert all("kernel" not in r for r in rows if not r["op"].startswith("Conv")), rows
 EOF
 }
 sq 0 bench "$T/cnn.onnx" --per-op --json --runs 2 && check "--per-op --json rows" pcheck "$T/out"
