@@ -228,10 +228,8 @@ static void iconv_pad(int threads, const sqz_conv_params *p, const iconv_geom *g
         float *dst = xp + q * plane;
         const float *src = img + c * H * W;
         /* padded column xx = x * sw + b reads input column xx - pl: x in [x0, x1) are inside */
-        int64_t x0 = pl - b > 0 ? (pl - b + g->sw - 1) / g->sw : 0;
-        int64_t x1 = W + pl - b > 0 ? (W + pl - b + g->sw - 1) / g->sw : 0;
-        if (x1 > g->Wp) x1 = g->Wp;
-        if (x0 > x1) x0 = x1;
+        int64_t x0, x1;
+        sqz_phase_cols(pl, b, g->sw, W, g->Wp, &x0, &x1);
         for (int64_t yy = 0; yy < g->Hp; yy++) {
             float *row = dst + yy * g->Wp;
             const int64_t iy = yy * g->sh + a - pt;
@@ -482,6 +480,56 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) static void im2col
 
 /* im2col of one image group: col (channels*kk, outsp; row stride ldcol), row (ch, kernel offset),
  * column = output position; image positions outside the input read as 0. Rows split over threads. */
+/* Row rowi = (channel, kernel offset) of the unfolded matrix of an N-D convolution over one
+ * image group (img: channels planes): gathered into row (scatter 0: padding as zeros), or row
+ * added back into img (scatter 1: col2im, what training's input gradient does). */
+static void unfold_row(const sqz_conv_params *p, int64_t rowi, float *img, float *row, int scatter) {
+    int64_t insp, outsp, kk;
+    geometry(p, &insp, &outsp, &kk);
+    const int last = p->nsp - 1;
+    const int64_t L = p->out[last], IL = p->in[last], s = p->stride[last];
+    const int64_t outer = L ? outsp / L : 0;
+    int64_t kv[SQZ_REF_MAX_SPATIAL], rem = rowi % kk;
+    for (int d = last; d >= 0; d--) {
+        kv[d] = rem % p->kernel[d];
+        rem /= p->kernel[d];
+    }
+    float *im = img + rowi / kk * insp;
+    const int64_t off = kv[last] * p->dilation[last] - p->pad_begin[last];
+    int64_t lo = off < 0 ? (-off + s - 1) / s : 0;
+    int64_t hi = IL - 1 - off >= 0 ? (IL - 1 - off) / s + 1 : 0;
+    if (hi > L) hi = L;
+    if (lo > hi) lo = hi;
+    int64_t pos[SQZ_REF_MAX_SPATIAL] = {0};
+    for (int64_t o = 0; o < outer; o++) {
+        int valid = 1;
+        int64_t base = 0;
+        for (int d = 0; d < last; d++) {
+            const int64_t q = pos[d] * p->stride[d] - p->pad_begin[d] + kv[d] * p->dilation[d];
+            if (q < 0 || q >= p->in[d]) valid = 0;
+            base = base * p->in[d] + q;
+        }
+        float *r = row + o * L, *src = im + base * IL + off;
+        if (scatter) {
+            if (valid)
+                for (int64_t i = lo; i < hi; i++) src[i * s] += r[i];
+        } else if (!valid) {
+            for (int64_t i = 0; i < L; i++) r[i] = 0.0f;
+        } else {
+            for (int64_t i = 0; i < lo; i++) r[i] = 0.0f;
+            if (s == 1)
+                for (int64_t i = lo; i < hi; i++) r[i] = src[i];
+            else
+                for (int64_t i = lo; i < hi; i++) r[i] = src[i * s];
+            for (int64_t i = hi; i < L; i++) r[i] = 0.0f;
+        }
+        for (int d = last - 1; d >= 0; d--) {
+            if (++pos[d] < p->out[d]) break;
+            pos[d] = 0;
+        }
+    }
+}
+
 static void im2col(sqz_isa isa, int threads, const sqz_conv_params *p, int64_t channels, const float *img,
                    float *col, int64_t ldcol) {
     int64_t insp, outsp, kk;
@@ -503,55 +551,19 @@ static void im2col(sqz_isa isa, int threads, const sqz_conv_params *p, int64_t c
         im2col_2d(threads, p, channels, img, col, ldcol);
         return;
     }
-    const int nsp = p->nsp, last = nsp - 1;
-    const int64_t L = p->out[last], IL = p->in[last], s = p->stride[last];
-    const int64_t outer = L ? outsp / L : 0;
     const int nt = threads > 1 && channels * kk * outsp >= 65536 ? threads : 1;
     (void)nt;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
-    for (int64_t rowi = 0; rowi < channels * kk; rowi++) {
-        const int64_t ch = rowi / kk;
-        int64_t kv[SQZ_REF_MAX_SPATIAL], rem = rowi % kk;
-        for (int d = last; d >= 0; d--) {
-            kv[d] = rem % p->kernel[d];
-            rem /= p->kernel[d];
-        }
-        const float *im = img + ch * insp;
-        float *row = col + rowi * ldcol;
-        const int64_t off = kv[last] * p->dilation[last] - p->pad_begin[last];
-        int64_t lo = off < 0 ? (-off + s - 1) / s : 0;
-        int64_t hi = IL - 1 - off >= 0 ? (IL - 1 - off) / s + 1 : 0;
-        if (hi > L) hi = L;
-        if (lo > hi) lo = hi;
-        int64_t pos[SQZ_REF_MAX_SPATIAL] = {0};
-        for (int64_t o = 0; o < outer; o++) {
-            int valid = 1;
-            int64_t base = 0;
-            for (int d = 0; d < last; d++) {
-                const int64_t q = pos[d] * p->stride[d] - p->pad_begin[d] + kv[d] * p->dilation[d];
-                if (q < 0 || q >= p->in[d]) valid = 0;
-                base = base * p->in[d] + q;
-            }
-            float *r = row + o * L;
-            if (!valid) {
-                for (int64_t i = 0; i < L; i++) r[i] = 0.0f;
-            } else {
-                const float *src = im + base * IL + off;
-                for (int64_t i = 0; i < lo; i++) r[i] = 0.0f;
-                if (s == 1)
-                    for (int64_t i = lo; i < hi; i++) r[i] = src[i];
-                else
-                    for (int64_t i = lo; i < hi; i++) r[i] = src[i * s];
-                for (int64_t i = hi; i < L; i++) r[i] = 0.0f;
-            }
-            for (int d = last - 1; d >= 0; d--) {
-                if (++pos[d] < p->out[d]) break;
-                pos[d] = 0;
-            }
-        }
-    }
+    for (int64_t rowi = 0; rowi < channels * kk; rowi++) unfold_row(p, rowi, (float *)img, col + rowi * ldcol, 0);
+}
+
+void sqz_conv_unfold_f32(const sqz_conv_params *p, int64_t channels, float *img, float *col, int64_t ldcol,
+                         int scatter) {
+    int64_t insp, outsp, kk;
+    geometry(p, &insp, &outsp, &kk);
+    for (int64_t rowi = 0; rowi < channels * kk; rowi++) unfold_row(p, rowi, img, col + rowi * ldcol, scatter);
 }
 
 void sqz_conv_f32(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,

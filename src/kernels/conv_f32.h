@@ -44,6 +44,11 @@ void sqz_conv_f32(sqz_isa isa, int threads, const sqz_conv_params *p, const floa
 void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
                          const float *packed_w, int64_t packed_stride, const float *bias, const sqz_conv_act *act,
                          float *y, void *scratch);
+/* The unfolded (im2col) matrix of an N-D convolution over one image group of `channels` planes,
+ * row (channel, kernel offset) at col + row * ldcol: gathered from img (scatter 0, padding as
+ * zeros) or added back into img (scatter 1: col2im). Portable, one thread. */
+void sqz_conv_unfold_f32(const sqz_conv_params *p, int64_t channels, float *img, float *col, int64_t ldcol,
+                         int scatter);
 /* The path sqz_conv_f32 takes for this geometry and isa: "ref", "depthwise", "pointwise",
  * "implicit" (2-D implicit GEMM on a padded copy of the input, AVX-512) or "im2col". */
 const char *sqz_conv_f32_path(sqz_isa isa, const sqz_conv_params *p);

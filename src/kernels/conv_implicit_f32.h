@@ -17,6 +17,17 @@
 
 #include <stdint.h>
 
+/* Phase planes (stride sw, phase column b, pad pl, input width W, plane width Wp): the plane
+ * columns [*x0, *x1) hold input columns x * sw + b - pl; the others are padding. Shared by the
+ * forward's padded copy and training's channels-last one. */
+static inline void sqz_phase_cols(int64_t pl, int64_t b, int64_t sw, int64_t W, int64_t Wp, int64_t *x0,
+                                  int64_t *x1) {
+    *x0 = pl - b > 0 ? (pl - b + sw - 1) / sw : 0;
+    *x1 = W + pl - b > 0 ? (W + pl - b + sw - 1) / sw : 0;
+    if (*x1 > Wp) *x1 = Wp;
+    if (*x0 > *x1) *x0 = *x1;
+}
+
 /* The store of one tile: up to 6 row segments; segment s sends lane l (0..31) with mask bit set
  * in mask[s][l / 16] to y_row[base[s] + l]. */
 #define SQZ_ICONV_MAX_SEG 6

@@ -168,64 +168,28 @@ SQZ_TV_CLONES static void unfold2d(const conv_geo *g, int64_t channels, float *c
     }
 }
 
-SQZ_TV_CLONES static void unfold(const conv_geo *g, int64_t channels, float *col, float *img, int scatter) {
+/* The kernels' parameters for one image of this geometry. */
+static void geo_params(const conv_geo *g, sqz_conv_params *p) {
+    *p = (sqz_conv_params){.nsp = g->nsp, .batch = 1, .c_in = g->C, .c_out = g->M, .group = g->group};
+    for (int d = 0; d < g->nsp; d++) {
+        p->in[d] = g->in[d];
+        p->out[d] = g->out[d];
+        p->kernel[d] = g->kernel[d];
+        p->stride[d] = g->stride[d];
+        p->dilation[d] = g->dil[d];
+        p->pad_begin[d] = g->pad[d];
+    }
+}
+
+static void unfold(const conv_geo *g, int64_t channels, float *col, float *img, int scatter) {
     if (g->nsp == 2) {
         unfold2d(g, channels, col, img, scatter);
         return;
     }
-    const int nsp = g->nsp, last = nsp - 1;
-    const int64_t L = g->out[last], IL = g->in[last], s = g->stride[last];
-    const int64_t outer = L ? g->outsp / L : 0;
-    for (int64_t ch = 0; ch < channels; ch++) {
-        float *im = img + ch * g->insp;
-        for (int64_t kidx = 0; kidx < g->kk; kidx++) {
-            int64_t kv[SQZ_MAX_DIMS], rem = kidx;
-            for (int d = last; d >= 0; d--) {
-                kv[d] = rem % g->kernel[d];
-                rem /= g->kernel[d];
-            }
-            float *row = col + (ch * g->kk + kidx) * g->outsp;
-            const int64_t off = kv[last] * g->dil[last] - g->pad[last];
-            int64_t lo = off < 0 ? (-off + s - 1) / s : 0;
-            int64_t hi = IL - 1 - off >= 0 ? (IL - 1 - off) / s + 1 : 0;
-            if (hi > L) hi = L;
-            if (lo > hi) lo = hi;
-            int64_t pos[SQZ_MAX_DIMS] = {0};
-            for (int64_t o = 0; o < outer; o++) {
-                int valid = 1;
-                int64_t base = 0;
-                for (int d = 0; d < last; d++) {
-                    const int64_t q = pos[d] * g->stride[d] - g->pad[d] + kv[d] * g->dil[d];
-                    if (q < 0 || q >= g->in[d]) valid = 0;
-                    base = base * g->in[d] + q;
-                }
-                base = base * IL + off;
-                float *r = row + o * L;
-                if (!scatter) {
-                    if (!valid) {
-                        memset(r, 0, sizeof(float) * (size_t)L);
-                    } else {
-                        for (int64_t p = 0; p < lo; p++) r[p] = 0;
-                        if (s == 1) {
-                            row_move(r + lo, im + base + lo, hi - lo, 0);
-                        } else {
-                            for (int64_t p = lo; p < hi; p++) r[p] = im[base + p * s];
-                        }
-                        for (int64_t p = hi; p < L; p++) r[p] = 0;
-                    }
-                } else if (valid) {
-                    if (s == 1)
-                        row_move(im + base + lo, r + lo, hi - lo, 1);
-                    else
-                        for (int64_t p = lo; p < hi; p++) im[base + p * s] += r[p];
-                }
-                for (int d = last - 1; d >= 0; d--) {
-                    if (++pos[d] < g->out[d]) break;
-                    pos[d] = 0;
-                }
-            }
-        }
-    }
+    /* other ranks: the kernels' N-D unfold (gather, or scatter-add for col2im) */
+    sqz_conv_params p;
+    geo_params(g, &p);
+    sqz_conv_unfold_f32(&p, channels, img, col, g->outsp, scatter);
 }
 
 /* 2-D view of a depthwise geometry (1-D convs are 1 x W). */
@@ -439,13 +403,14 @@ static sqz_status conv_dw_batched(sqz_gctx *c, const conv_geo *g, const float *x
 static int conv_bwd_x_implicit(sqz_gctx *c, const conv_geo *g, const float *w, const float *dy, float *dx,
                                sqz_status *st) {
     if (g->nsp != 2 || g->pointwise || g->depthwise || g->stride[0] != 1 || g->stride[1] != 1) return 0;
-    sqz_conv_params q = {.nsp = 2, .batch = g->N, .c_in = g->M, .c_out = g->C, .group = g->group};
+    sqz_conv_params q; /* the forward's geometry with input and output swapped */
+    geo_params(g, &q);
+    q.batch = g->N;
+    q.c_in = g->M;
+    q.c_out = g->C;
     for (int d = 0; d < 2; d++) {
         q.in[d] = g->out[d];
         q.out[d] = g->in[d];
-        q.kernel[d] = g->kernel[d];
-        q.stride[d] = 1;
-        q.dilation[d] = g->dil[d];
         q.pad_begin[d] = (g->kernel[d] - 1) * g->dil[d] - g->pad[d];
     }
     const sqz_isa isa = sqz_cpu_isa();
@@ -491,10 +456,8 @@ static void taps_copy(const conv_geo *g, const tap_geo *t, const float *xg, floa
         const int64_t a = ph / t->sw, b = ph % t->sw;
         float *plane = xt + ph * t->rows * cg;
         /* padded column xx = x * sw + b reads input column xx - pl: x in [x0, x1) are inside */
-        int64_t x0 = pl - b > 0 ? (pl - b + t->sw - 1) / t->sw : 0;
-        int64_t x1 = W + pl - b > 0 ? (W + pl - b + t->sw - 1) / t->sw : 0;
-        if (x1 > t->Wp) x1 = t->Wp;
-        if (x0 > x1) x0 = x1;
+        int64_t x0, x1;
+        sqz_phase_cols(pl, b, t->sw, W, t->Wp, &x0, &x1);
         for (int64_t y = 0; y < t->Hp; y++) {
             float *row = plane + y * t->Wp * cg;
             const int64_t iy = y * t->sh + a - pt;
