@@ -235,3 +235,13 @@ void cli_fmt_count(int64_t v, char *buf, size_t n) {
 }
 
 int cli_stderr_tty(void) { return isatty(STDERR_FILENO); }
+
+int cli_run_with_o(const cli_cmd *cmd, int argc, char **argv, int (*fn)(const cli_cmd *, int, char **)) {
+    char **v = malloc(sizeof(char *) * (size_t)(argc + 1));
+    if (!v) return cli_error(SQZ_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < argc; i++) v[i] = strcmp(argv[i], "-o") == 0 ? (char *)"--output" : argv[i];
+    v[argc] = NULL;
+    const int rc = fn(cmd, argc, v);
+    free(v);
+    return rc;
+}

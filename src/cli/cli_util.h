@@ -78,6 +78,9 @@ sqz_status cli_load_model(const char *path, int prepare, sqz_graph **g, sqz_err 
  * otherwise IDX (raw or .gz). Owned result. */
 sqz_status cli_read_tensor(const char *path, sqz_tensor *t, sqz_err *err);
 /* Seconds from a monotonic clock. */
+/* Runs fn(cmd, argc, argv) with every "-o" spelled "--output" (the option parser knows long
+ * options only). */
+int cli_run_with_o(const cli_cmd *cmd, int argc, char **argv, int (*fn)(const cli_cmd *, int, char **));
 double cli_now(void);
 /* "1.2 KB", "3.4 MB" ... */
 void cli_fmt_bytes(double bytes, char *buf, size_t n);

@@ -327,21 +327,7 @@ static int run_bench(const train_args *a, sqz_trainer *t, bar *b, sqz_err *err) 
     return steps > 0 ? CLI_OK : cli_error(SQZ_ERR_DATA, "--bench-steps: no timed step ran (too few images)");
 }
 
-static char **alias_o(int argc, char **argv) {
-    char **v = malloc(sizeof(char *) * (size_t)(argc + 1));
-    if (!v) return NULL;
-    for (int i = 0; i < argc; i++) v[i] = strcmp(argv[i], "-o") == 0 ? (char *)"--output" : argv[i];
-    v[argc] = NULL;
-    return v;
-}
-
-static int train_main(const cli_cmd *cmd, int argc, char **argv) {
-    char **v = alias_o(argc, argv);
-    if (!v) return cli_error(SQZ_ERR_NOMEM, "out of memory");
-    int rc = run_train(cmd, argc, v);
-    free(v);
-    return rc;
-}
+static int train_main(const cli_cmd *cmd, int argc, char **argv) { return cli_run_with_o(cmd, argc, argv, run_train); }
 
 static int run_train(const cli_cmd *cmd, int argc, char **argv) {
     train_args a;

@@ -27,24 +27,9 @@ static int parse_chw(const char *s, int64_t *c, int64_t *h, int64_t *w) {
     return 0;
 }
 
-/* The option parser knows long options only: "-o" is spelled "--output" for it. */
-static char **alias_o(int argc, char **argv) {
-    char **v = malloc(sizeof(char *) * (size_t)(argc + 1));
-    if (!v) return NULL;
-    for (int i = 0; i < argc; i++) v[i] = strcmp(argv[i], "-o") == 0 ? (char *)"--output" : argv[i];
-    v[argc] = NULL;
-    return v;
-}
-
 static int zoo_main(const cli_cmd *cmd, int argc, char **argv);
 
-static int run_zoo(const cli_cmd *cmd, int argc, char **argv) {
-    char **v = alias_o(argc, argv);
-    if (!v) return cli_error(SQZ_ERR_NOMEM, "out of memory");
-    int rc = zoo_main(cmd, argc, v);
-    free(v);
-    return rc;
-}
+static int run_zoo(const cli_cmd *cmd, int argc, char **argv) { return cli_run_with_o(cmd, argc, argv, zoo_main); }
 
 static int zoo_main(const cli_cmd *cmd, int argc, char **argv) {
     cli_parser p;
