@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "kernels/ref/kernels_ref.h"
 #include "ops/nn_util.h"
 #include "train/grad.h"
@@ -64,35 +65,45 @@ static void maxpool2d(const sqz_pool_params *p, const float *x, float *y, int64_
     }
 }
 
+/* The common 2x2 / 2 window without padding: one pass per plane that keeps a one-byte code per
+ * output (grad_vec.h) instead of a 64-bit index, in the forward and the backward. */
+static int pool2x2(const sqz_pool_params *p) {
+    return p->nsp == 2 && p->kernel[0] == 2 && p->kernel[1] == 2 && p->stride[0] == 2 && p->stride[1] == 2 &&
+           p->dilation[0] == 1 && p->dilation[1] == 1 && p->pad_begin[0] == 0 && p->pad_begin[1] == 0 &&
+           2 * p->out[0] <= p->in[0] && 2 * p->out[1] <= p->in[1];
+}
+
 static sqz_status maxpool_fwd(sqz_gctx *c) {
     sqz_pool_params p;
     sqz_status st = pool_geo(c, &p);
     if (st) return st;
     const int64_t n = sqz_tensor_numel(c->out[0]);
-    int64_t *idx = sqz_grad_state(c, 0, sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
-    if (!idx) return SQZ_ERR_NOMEM;
-    if (p.nsp == 2 && p.kernel[0] == 2 && p.kernel[1] == 2 && p.stride[0] == 2 && p.stride[1] == 2 &&
-        p.dilation[0] == 1 && p.dilation[1] == 1 && p.pad_begin[0] == 0 && p.pad_begin[1] == 0 &&
-        2 * p.out[0] <= p.in[0] && 2 * p.out[1] <= p.in[1]) {
-        /* the common 2x2 / 2 window without padding: one vectorized pass per plane */
+    const int fast = pool2x2(&p);
+    void *saved = sqz_grad_state(c, 0, (fast ? 1 : sizeof(int64_t)) * (size_t)(n > 0 ? n : 1));
+    if (!saved) return SQZ_ERR_NOMEM;
+    if (fast) {
         const int64_t insp = p.in[0] * p.in[1], outsp = p.out[0] * p.out[1];
         const float *x = c->in[0]->data;
         float *y = c->out[0]->data;
+        uint8_t *code = saved;
+        const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512;
         const int nt = sqz_tv_threads(c->threads, p.nc * insp);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
-        for (int64_t pl = 0; pl < p.nc; pl++)
-            sqz_tv_maxpool2x2(x + pl * insp, p.in[1], p.out[0], p.out[1], y + pl * outsp, idx + pl * outsp, pl * insp);
+        for (int64_t pl = 0; pl < p.nc; pl++) {
+            if (avx512) sqz_tv_maxpool2x2__avx512(x + pl * insp, p.in[1], p.out[0], p.out[1], y + pl * outsp, code + pl * outsp);
+            else sqz_tv_maxpool2x2(x + pl * insp, p.in[1], p.out[0], p.out[1], y + pl * outsp, code + pl * outsp);
+        }
     } else if (p.nsp == 2 && p.dilation[0] == 1 && p.dilation[1] == 1) {
-        maxpool2d(&p, c->in[0]->data, c->out[0]->data, idx);
+        maxpool2d(&p, c->in[0]->data, c->out[0]->data, saved);
     } else {
-        sqz_maxpool_f32_ref(&p, c->in[0]->data, c->out[0]->data, idx, 0);
+        sqz_maxpool_f32_ref(&p, c->in[0]->data, c->out[0]->data, saved, 0);
     }
     if (c->n_out > 1 && c->out[1]) {
         const int so = sqz_node_attr_int(c->node, "storage_order", 0) != 0;
-        if (so) sqz_maxpool_f32_ref(&p, c->in[0]->data, c->out[0]->data, c->out[1]->data, 1);
-        else memcpy(c->out[1]->data, idx, sizeof(int64_t) * (size_t)n);
+        if (so || fast) sqz_maxpool_f32_ref(&p, c->in[0]->data, c->out[0]->data, c->out[1]->data, so);
+        else memcpy(c->out[1]->data, saved, sizeof(int64_t) * (size_t)n);
     }
     return SQZ_OK;
 }
@@ -101,9 +112,26 @@ static sqz_status maxpool_bwd(sqz_gctx *c) {
     float *dx = c->din[0];
     if (!dx) return SQZ_OK;
     const int64_t n = sqz_tensor_numel(c->out[0]);
-    const int64_t *idx = c->state[0].p;
     const float *dy = c->dout[0];
-    if (!idx && n > 0) return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "MaxPool: no saved indices");
+    if (!c->state[0].p && n > 0) return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "MaxPool: no saved indices");
+    sqz_pool_params p;
+    sqz_status st = pool_geo(c, &p);
+    if (st) return st;
+    if (pool2x2(&p)) {
+        const int64_t insp = p.in[0] * p.in[1], outsp = p.out[0] * p.out[1];
+        const uint8_t *code = c->state[0].p;
+        const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512;
+        const int nt = sqz_tv_threads(c->threads, p.nc * insp);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+        for (int64_t pl = 0; pl < p.nc; pl++) {
+            if (avx512) sqz_tv_maxpool2x2_bwd__avx512(dx + pl * insp, p.in[1], p.out[0], p.out[1], dy + pl * outsp, code + pl * outsp);
+            else sqz_tv_maxpool2x2_bwd(dx + pl * insp, p.in[1], p.out[0], p.out[1], dy + pl * outsp, code + pl * outsp);
+        }
+        return SQZ_OK;
+    }
+    const int64_t *idx = c->state[0].p;
     for (int64_t i = 0; i < n; i++)
         if (idx[i] >= 0) dx[idx[i]] += dy[i];
     return SQZ_OK;

@@ -308,22 +308,28 @@ TV_CLONES void sqz_tv_dw_bwd_w(const sqz_dw_plane *g, const float *x, const floa
     }
 }
 
-TV_CLONES void sqz_tv_maxpool2x2(const float *x, int64_t W, int64_t OH, int64_t OW, float *y, int64_t *idx,
-                                 int64_t base) {
+TV_CLONES void sqz_tv_maxpool2x2(const float *x, int64_t W, int64_t OH, int64_t OW, float *y, uint8_t *code) {
     for (int64_t oy = 0; oy < OH; oy++) {
         const float *r0 = x + 2 * oy * W, *r1 = r0 + W;
         float *yr = y + oy * OW;
-        int64_t *ir = idx + oy * OW;
-        const int64_t b0 = base + 2 * oy * W;
+        uint8_t *cr = code + oy * OW;
 #pragma omp simd
         for (int64_t ox = 0; ox < OW; ox++) {
             float best = r0[2 * ox];
-            int64_t at = b0 + 2 * ox;
-            if (r0[2 * ox + 1] > best) best = r0[2 * ox + 1], at = b0 + 2 * ox + 1;
-            if (r1[2 * ox] > best) best = r1[2 * ox], at = b0 + W + 2 * ox;
-            if (r1[2 * ox + 1] > best) best = r1[2 * ox + 1], at = b0 + W + 2 * ox + 1;
+            uint8_t at = 0;
+            if (r0[2 * ox + 1] > best) best = r0[2 * ox + 1], at = 1;
+            if (r1[2 * ox] > best) best = r1[2 * ox], at = 2;
+            if (r1[2 * ox + 1] > best) best = r1[2 * ox + 1], at = 3;
             yr[ox] = best;
-            ir[ox] = at;
+            cr[ox] = at;
         }
     }
+}
+
+TV_CLONES void sqz_tv_maxpool2x2_bwd(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code) {
+    for (int64_t oy = 0; oy < OH; oy++)
+        for (int64_t ox = 0; ox < OW; ox++) {
+            const uint8_t c = code[oy * OW + ox];
+            dx[(2 * oy + (c >> 1)) * W + 2 * ox + (c & 1)] += dy[oy * OW + ox];
+        }
 }

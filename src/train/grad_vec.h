@@ -63,9 +63,13 @@ void sqz_tv_dw_bwd_w(const struct sqz_dw_plane *g, const float *x, const float *
  * nothing) for other geometries. Call only when the CPU has AVX-512 (sqz_cpu_isa()). */
 int sqz_tv_dw_bwd_w__avx512(const struct sqz_dw_plane *g, const float *x, const float *dy, float *dw);
 /* 2x2 max pooling with stride 2 of one plane (x rows W apart, 2 OH rows and 2 OW columns read):
- * y = the window maximum (the first of equal ones, scanning rows), idx = base + its offset in the
- * plane. */
-void sqz_tv_maxpool2x2(const float *x, int64_t W, int64_t OH, int64_t OW, float *y, int64_t *idx, int64_t base);
+ * y = the window maximum (the first of equal ones, scanning rows), code = its place in the window
+ * (0 (0,0), 1 (0,1), 2 (1,0), 3 (1,1)). The backward adds dy to the input the code names.
+ * The __avx512 copies (grad_pool_avx512.c) do the same; call them only when the CPU has AVX-512. */
+void sqz_tv_maxpool2x2(const float *x, int64_t W, int64_t OH, int64_t OW, float *y, uint8_t *code);
+void sqz_tv_maxpool2x2_bwd(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code);
+void sqz_tv_maxpool2x2__avx512(const float *x, int64_t W, int64_t OH, int64_t OW, float *y, uint8_t *code);
+void sqz_tv_maxpool2x2_bwd__avx512(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code);
 /* dx += k * (d - m1 - (x - mu) * m2)   (BatchNorm backward with batch statistics) */
 void sqz_tv_bn_dx(float *dx, const float *d, const float *x, int64_t n, float k, float m1, float mu, float m2);
 /* SGD with momentum buffer buf (NULL: none): d = g + wd * w; buf = first ? d : mom * buf + d;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/rng.h"
 #include "sqz/analysis.h"
 #include "sqz/graph.h"
@@ -900,32 +901,49 @@ static void test_errors(void) {
     sqz_graph_free(g);
 }
 
-/* The vectorized 2x2 max pool against the scalar rule it replaces: the first strict maximum in
- * the order (0,0), (0,1), (1,0), (1,1) wins, so ties keep the earlier index and a NaN in front
- * stays; widths around the 16-output step. */
+/* The 2x2 max pool (portable copy, and the AVX-512 copy where the CPU has it) against the scalar
+ * rule: the first strict maximum in the order (0,0), (0,1), (1,0), (1,1) wins, so ties keep the
+ * earlier place and a NaN in front stays; the backward adds dy to exactly that input and leaves
+ * every other one (and the odd column past 2 OW) as it was. Widths around the 16-output step. */
 static void test_maxpool2x2_rule(void) {
-    for (int64_t OW = 1; OW <= 40; OW += 3) {
-        const int64_t W = 2 * OW + (OW % 2), OH = 3, H = 2 * OH;
-        float *x = malloc(sizeof(float) * (size_t)(H * W)), *y = malloc(sizeof(float) * (size_t)(OH * OW));
-        int64_t *idx = malloc(sizeof(int64_t) * (size_t)(OH * OW));
-        for (int64_t i = 0; i < H * W; i++) x[i] = (float)sqz_rng_below(&R, 4); /* many ties */
-        x[0] = NAN;
-        if (W > 5) x[W + 5] = NAN;
-        sqz_tv_maxpool2x2(x, W, OH, OW, y, idx, 100);
-        int bad = 0;
-        for (int64_t oy = 0; oy < OH; oy++)
-            for (int64_t ox = 0; ox < OW; ox++) {
-                const int64_t c[4] = {2 * oy * W + 2 * ox, 2 * oy * W + 2 * ox + 1, (2 * oy + 1) * W + 2 * ox,
-                                      (2 * oy + 1) * W + 2 * ox + 1};
-                int64_t at = c[0];
-                for (int q = 1; q < 4; q++)
-                    if (x[c[q]] > x[at]) at = c[q];
-                const float got = y[oy * OW + ox];
-                if (idx[oy * OW + ox] != 100 + at || !(got == x[at] || (isnan(got) && isnan(x[at])))) bad++;
+    const int copies = sqz_cpu_isa() >= SQZ_ISA_AVX512 ? 2 : 1;
+    for (int copy = 0; copy < copies; copy++)
+        for (int64_t OW = 1; OW <= 40; OW += 3) {
+            const int64_t W = 2 * OW + (OW % 2), OH = 3, H = 2 * OH;
+            float *x = malloc(sizeof(float) * (size_t)(H * W)), *y = malloc(sizeof(float) * (size_t)(OH * OW));
+            float *dy = malloc(sizeof(float) * (size_t)(OH * OW)), *dx = malloc(sizeof(float) * (size_t)(H * W));
+            uint8_t *code = malloc((size_t)(OH * OW));
+            for (int64_t i = 0; i < H * W; i++) x[i] = (float)sqz_rng_below(&R, 4); /* many ties */
+            for (int64_t i = 0; i < H * W; i++) dx[i] = (float)i;
+            for (int64_t i = 0; i < OH * OW; i++) dy[i] = 1000.0f * (float)(i + 1);
+            x[0] = NAN;
+            if (W > 5) x[W + 5] = NAN;
+            if (copy) {
+                sqz_tv_maxpool2x2__avx512(x, W, OH, OW, y, code);
+                sqz_tv_maxpool2x2_bwd__avx512(dx, W, OH, OW, dy, code);
+            } else {
+                sqz_tv_maxpool2x2(x, W, OH, OW, y, code);
+                sqz_tv_maxpool2x2_bwd(dx, W, OH, OW, dy, code);
             }
-        CHECK(bad == 0);
-        free(x), free(y), free(idx);
-    }
+            int bad = 0;
+            char *hit = calloc((size_t)(H * W), 1);
+            for (int64_t oy = 0; oy < OH; oy++)
+                for (int64_t ox = 0; ox < OW; ox++) {
+                    const int64_t c[4] = {2 * oy * W + 2 * ox, 2 * oy * W + 2 * ox + 1, (2 * oy + 1) * W + 2 * ox,
+                                          (2 * oy + 1) * W + 2 * ox + 1};
+                    int q = 0;
+                    for (int k = 1; k < 4; k++)
+                        if (x[c[k]] > x[c[q]]) q = k;
+                    const float got = y[oy * OW + ox];
+                    if (code[oy * OW + ox] != q || !(got == x[c[q]] || (isnan(got) && isnan(x[c[q]])))) bad++;
+                    if (dx[c[q]] != (float)c[q] + dy[oy * OW + ox]) bad++;
+                    hit[c[q]] = 1;
+                }
+            for (int64_t i = 0; i < H * W; i++)
+                if (!hit[i] && dx[i] != (float)i) bad++;
+            CHECK_MSG(bad == 0, "maxpool2x2 copy %d OW %lld: %d wrong", copy, (long long)OW, bad);
+            free(x), free(y), free(dy), free(dx), free(code), free(hit);
+        }
 }
 
 int main(void) {
