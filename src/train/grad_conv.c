@@ -267,48 +267,70 @@ static void dw_backward_w(const sqz_gctx *c, const conv_geo *g, const float *x, 
 }
 
 /* Unit-stride 2-D dW without unfolding, for the layers conv_bwd_w_taps leaves (few channels,
- * no AVX-512): per image group, x goes into a zero-padded copy (cg planes of Hp x Wp) and dy into
- * a padded-width copy (mg rows of OH x Wp, zeros past OW); row k = (ci, kh, kw) of the unfolded
- * input is then the window of the padded x at off[k] = ci*Hp*Wp + kh*dh*Wp + kw*dw, and
- * dW_g += dy_pad * window^T runs as dot products over the OH*Wp positions. */
+ * no AVX-512): per image group, x goes into KW copies, copy kw holding for every padded input row
+ * (Hp = OH + (KH-1)*dh of them) the OW inputs that kernel column kw reads, zeros where that is
+ * padding. Row k = (ci, kh, kw) of the unfolded input is then the contiguous window of copy kw at
+ * off[k] = (kw*cg + ci)*Hp*OW + kh*dh*OW, exactly as long as an output plane (OH*OW), so
+ * dW_g += dy * window^T runs as dot products over real positions only, dy read in place. */
 typedef struct shift_geo {
-    int64_t Hp, Wp, P;
-    size_t off_f, xp_f, dy_f; /* floats of each part (multiples of 16) */
+    int64_t Hp, Wp;
+    size_t off_f, xs_f, xp_f; /* floats of the offsets, of one image's copies and of the padded image */
+    int64_t ch;               /* images per call of the dot products (their copies fill ~512 KiB) */
 } shift_geo;
 
 static int shift_plan(const conv_geo *g, shift_geo *s) {
     if (g->nsp != 2 || g->pointwise || g->depthwise || g->stride[0] != 1 || g->stride[1] != 1) return 0;
     s->Hp = g->out[0] + (g->kernel[0] - 1) * g->dil[0];
     s->Wp = g->out[1] + (g->kernel[1] - 1) * g->dil[1];
-    s->P = g->out[0] * s->Wp;
-    if (s->Wp * 2 > g->out[1] * 3 + 8 || g->cg * s->Hp * s->Wp + s->Wp + 16 > INT32_MAX) return 0;
+    const int64_t xs = g->kernel[1] * g->cg * s->Hp * g->out[1];
+    if (xs > INT32_MAX) return 0;
     s->off_f = (size_t)(g->kdim + 15) / 16 * 16;
-    s->xp_f = (size_t)(g->cg * s->Hp * s->Wp + s->Wp + 16 + 15) / 16 * 16;
-    s->dy_f = (size_t)(g->mg * s->P + 15) / 16 * 16;
+    s->xs_f = (size_t)(xs + 15) / 16 * 16;
+    s->xp_f = (size_t)(g->cg * s->Hp * s->Wp + 15) / 16 * 16;
+    s->ch = (int64_t)((size_t)131072 / s->xs_f);
+    if (s->ch > g->N) s->ch = g->N;
+    if (s->ch < 1) s->ch = 1;
     return 1;
 }
 
-static void shift_dw(const conv_geo *g, const shift_geo *s, const float *xg, const float *dyg, float *buf,
-                     float *dwg) {
+static size_t shift_floats(const shift_geo *s) { return s->off_f + s->xp_f + (size_t)s->ch * s->xs_f; }
+
+/* dW of group gr += the dot products of images [n0, n0 + cnt), one segment per image, their
+ * lanes added up once. Each image goes first into a zero-padded copy (Hp x Wp planes), from which
+ * the KW column-shifted copies are cut as rows of OW. */
+static void shift_dw(const conv_geo *g, const shift_geo *s, const float *x, const float *dy, int64_t n0,
+                     int64_t cnt, int64_t gr, float *buf, float *dwg) {
     int32_t *off = (int32_t *)buf;
-    float *xp = buf + s->off_f, *dp = xp + s->xp_f;
+    float *xp = buf + s->off_f, *xs0 = xp + s->xp_f;
     const int64_t KW = g->kernel[1], pt = g->pad[0], pl = g->pad[1], H = g->in[0], W = g->in[1];
-    const int64_t OH = g->out[0], OW = g->out[1], plane = s->Hp * s->Wp;
-    for (int64_t k = 0; k < g->kdim; k++)
-        off[k] = (int32_t)(k / g->kk * plane + (k % g->kk) / KW * g->dil[0] * s->Wp + k % KW * g->dil[1]);
+    const int64_t OW = g->out[1], Wp = s->Wp, plane = s->Hp * OW, pplane = s->Hp * Wp;
+    for (int64_t k = 0; k < g->kdim; k++) {
+        const int64_t ci = k / g->kk, kh = k % g->kk / KW, kw = k % KW;
+        off[k] = (int32_t)((kw * g->cg + ci) * plane + kh * g->dil[0] * OW);
+    }
+    /* input columns [ix0, ix1) land in the padded rows (pads may be negative: cropped) */
+    const int64_t ix0 = pl < 0 ? -pl : 0, ix1 = W < Wp - pl ? W : Wp - pl;
     memset(xp, 0, sizeof(float) * s->xp_f);
-    const int64_t ix0 = pl < 0 ? -pl : 0, ix1 = W < s->Wp - pl ? W : s->Wp - pl;
-    for (int64_t ci = 0; ci < g->cg; ci++)
-        for (int64_t iy = pt < 0 ? -pt : 0; iy < H && iy + pt < s->Hp && ix0 < ix1; iy++)
-            memcpy(xp + ci * plane + (iy + pt) * s->Wp + pl + ix0, xg + ci * g->insp + iy * W + ix0,
-                   sizeof(float) * (size_t)(ix1 - ix0));
-    for (int64_t m = 0; m < g->mg; m++)
-        for (int64_t oy = 0; oy < OH; oy++) {
-            float *row = dp + m * s->P + oy * s->Wp;
-            memcpy(row, dyg + m * g->outsp + oy * OW, sizeof(float) * (size_t)OW);
-            memset(row + OW, 0, sizeof(float) * (size_t)(s->Wp - OW));
-        }
-    sqz_tv_gemm_abt_off(g->mg, g->kdim, s->P, dp, s->P, xp, off, dwg, g->kdim);
+    for (int64_t i = 0; i < cnt; i++) {
+        const float *xg = x + ((n0 + i) * g->C + gr * g->cg) * g->insp;
+        float *xs = xs0 + (size_t)i * s->xs_f;
+        for (int64_t ci = 0; ci < g->cg; ci++)
+            for (int64_t iy = pt < 0 ? -pt : 0; iy < H && iy + pt < s->Hp && ix0 < ix1; iy++)
+                memcpy(xp + ci * pplane + (iy + pt) * Wp + pl + ix0, xg + ci * g->insp + iy * W + ix0,
+                       sizeof(float) * (size_t)(ix1 - ix0));
+        for (int64_t kw = 0; kw < KW; kw++)
+            for (int64_t ci = 0; ci < g->cg; ci++)
+                for (int64_t r = 0; r < s->Hp; r++) {
+                    float *restrict row = xs + (kw * g->cg + ci) * plane + r * OW;
+                    const float *restrict src = xp + ci * pplane + r * Wp + kw * g->dil[1];
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+                    for (int64_t ox = 0; ox < OW; ox++) row[ox] = src[ox];
+                }
+    }
+    sqz_tv_gemm_abt_segs(g->mg, g->kdim, g->outsp, dy + (n0 * g->M + gr * g->mg) * g->outsp, g->outsp, xs0, off,
+                         dwg, g->kdim, cnt, g->M * g->outsp, (int64_t)s->xs_f);
 }
 
 /* Threads for a per-image split (each image's GEMMs on one thread), or 1: then the GEMMs split. */
@@ -334,8 +356,7 @@ static int conv_scratch_get(sqz_gctx *c, const conv_geo *g, int nt, int64_t dw_p
     if (gs2 > gs) gs = gs2;
     size_t colb = g->pointwise ? 0 : ((sizeof(float) * (size_t)(g->kdim * g->outsp) + 63) & ~(size_t)63);
     shift_geo sg;
-    if (shift_plan(g, &sg) && (sg.off_f + sg.xp_f + sg.dy_f) * sizeof(float) > colb)
-        colb = (sg.off_f + sg.xp_f + sg.dy_f) * sizeof(float);
+    if (shift_plan(g, &sg) && shift_floats(&sg) * sizeof(float) > colb) colb = shift_floats(&sg) * sizeof(float);
     const size_t dwb = (sizeof(float) * (size_t)dw_part + 63) & ~(size_t)63;
     cs->col = colb;
     cs->dwp = colb + ((gs + 63) & ~(size_t)63);
@@ -599,13 +620,17 @@ static void conv_bwd_part(const conv_part *cp, int t) {
     }
     int64_t n0, n1;
     image_range(g, t, cp->nt, &n0, &n1);
+    if (dwt && cp->sg) {
+        for (int64_t gr = 0; gr < g->group; gr++)
+            for (int64_t n = n0; n < n1; n += cp->sg->ch)
+                shift_dw(g, cp->sg, cp->x, cp->dy, n, n1 - n < cp->sg->ch ? n1 - n : cp->sg->ch, gr, col,
+                         dwt + gr * g->mg * g->kdim);
+    }
     for (int64_t n = n0; n < n1; n++)
         for (int64_t gr = 0; gr < g->group; gr++) {
             const int64_t xoff = (n * g->C + gr * g->cg) * g->insp;
             const float *dyg = cp->dy + (n * g->M + gr * g->mg) * g->outsp, *wg = cp->w + gr * g->mg * g->kdim;
-            if (dwt && cp->sg) {
-                shift_dw(g, cp->sg, cp->x + xoff, dyg, col, dwt + gr * g->mg * g->kdim);
-            } else if (dwt) {
+            if (dwt && !cp->sg) {
                 const float *cm = cp->x + xoff;
                 if (!g->pointwise) {
                     unfold(g, g->cg, col, (float *)cp->x + xoff, 0);

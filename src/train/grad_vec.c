@@ -156,87 +156,91 @@ static inline __attribute__((always_inline)) float tv_hsum16(const tv_v16 *v) {
 }
 
 /* One R x S block of C += A B^T (R, S <= 4; constant in each instance, so the compiler keeps
- * the R * S accumulators in registers). */
+ * the R * S accumulators in registers), summed over nseg segments of K: segment q reads A at
+ * + q * sa and B at + q * sb. The lanes are added up once, after the last segment. */
 #define TV_ABT_BLOCK(R, S)                                                                                   \
-    static inline __attribute__((always_inline)) void tv_abt_##R##x##S(int64_t K, const float *A, int64_t lda,  \
-                                        const float *const *Bs, float *C, int64_t ldc) {                    \
+    static inline __attribute__((always_inline)) void tv_abt_##R##x##S(                                    \
+        int64_t K, const float *A0, int64_t lda, const float *const *Bs, float *C, int64_t ldc, int64_t nseg, \
+        int64_t sa, int64_t sb) {                                                                            \
         tv_v16 acc[R][S];                                                                                    \
-        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                                          \
-            _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) acc[r][s] = (tv_v16){0};                                             \
-        int64_t p = 0;                                                                                       \
-        for (; p + 16 <= K; p += 16) {                                                                       \
-            tv_v16 a[R], b[S];                                                                               \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) TV_LD16(a[r], A + r * lda + p);                                      \
-            _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) TV_LD16(b[s], Bs[s] + p);                                            \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                                      \
-                _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) acc[r][s] += a[r] * b[s];                                        \
-        }                                                                                                    \
-        if (p < K && K >= 16) { /* the last 16 of K, the lanes already summed masked off */                      \
-            const tv_v16i keep = tv_lane >= (tv_v16i){0} + (int)(16 - (K - p));                                  \
-            tv_v16 a[R], b[S];                                                                                   \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                                \
-                TV_LD16(a[r], A + r * lda + K - 16);                                                             \
-                a[r] = (tv_v16)((tv_v16i)a[r] & keep);                                                           \
-            }                                                                                                    \
-            _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) {                                                \
-                TV_LD16(b[s], Bs[s] + K - 16);                                                                   \
-                b[s] = (tv_v16)((tv_v16i)b[s] & keep);                                                           \
-            }                                                                                                    \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                  \
-                _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) acc[r][s] += a[r] * b[s];                    \
-            p = K;                                                                                               \
-        }                                                                                                        \
-        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                                          \
-            _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) {                                                                    \
-                float t = tv_hsum16(&acc[r][s]);                                                             \
-                for (int64_t q = p; q < K; q++) t += A[r * lda + q] * Bs[s][q];                              \
-                C[r * ldc + s] += t;                                                                         \
+        float tail[R][S];                                                                                    \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                  \
+            _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) acc[r][s] = (tv_v16){0}, tail[r][s] = 0;     \
+        const tv_v16i keep = tv_lane >= (tv_v16i){0} + (int)(16 - K % 16);                                  \
+        for (int64_t q = 0; q < nseg; q++) {                                                                 \
+            const float *A = A0 + q * sa;                                                                    \
+            const int64_t bo = q * sb;                                                                       \
+            int64_t p = 0;                                                                                   \
+            for (; p + 16 <= K; p += 16) {                                                                   \
+                tv_v16 a[R], b[S];                                                                           \
+                _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) TV_LD16(a[r], A + r * lda + p);          \
+                _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) TV_LD16(b[s], Bs[s] + bo + p);           \
+                _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                          \
+                    _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) acc[r][s] += a[r] * b[s];            \
             }                                                                                                \
+            if (p < K && K >= 16) { /* the last 16 of K, the lanes already summed masked off */              \
+                tv_v16 a[R], b[S];                                                                           \
+                _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                        \
+                    TV_LD16(a[r], A + r * lda + K - 16);                                                     \
+                    a[r] = (tv_v16)((tv_v16i)a[r] & keep);                                                   \
+                }                                                                                            \
+                _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) {                                        \
+                    TV_LD16(b[s], Bs[s] + bo + K - 16);                                                      \
+                    b[s] = (tv_v16)((tv_v16i)b[s] & keep);                                                   \
+                }                                                                                            \
+                _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                          \
+                    _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) acc[r][s] += a[r] * b[s];            \
+            } else {                                                                                         \
+                for (; p < K; p++)                                                                           \
+                    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                      \
+                        _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) tail[r][s] += A[r * lda + p] * Bs[s][bo + p]; \
+            }                                                                                                \
+        }                                                                                                    \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                  \
+            _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) C[r * ldc + s] += tv_hsum16(&acc[r][s]) + tail[r][s]; \
     }
 TV_ABT_BLOCK(4, 4)
 TV_ABT_BLOCK(4, 1)
+TV_ABT_BLOCK(2, 4)
+TV_ABT_BLOCK(2, 1)
 TV_ABT_BLOCK(1, 4)
 TV_ABT_BLOCK(1, 1)
 
-/* C += A B^T with row j of B at B + boff[j] (boff NULL: at B + j * ldb). */
+/* C += A B^T with row j of B at B + boff[j] (boff NULL: at B + j * ldb), over nseg segments. */
 static inline __attribute__((always_inline)) void tv_gemm_abt_rows(int64_t M, int64_t N, int64_t K, const float *A,
                                                                     int64_t lda, const float *B, int64_t ldb,
-                                                                    const int32_t *boff, float *C, int64_t ldc) {
+                                                                    const int32_t *boff, float *C, int64_t ldc,
+                                                                    int64_t nseg, int64_t sa, int64_t sb) {
 #define TV_BROW(j) (boff ? B + boff[j] : B + (j) * ldb)
+#define TV_ROWS(R)                                                                                           \
+    do {                                                                                                     \
+        int64_t j = 0;                                                                                       \
+        for (; j + 4 <= N; j += 4) {                                                                         \
+            const float *bs[4] = {TV_BROW(j), TV_BROW(j + 1), TV_BROW(j + 2), TV_BROW(j + 3)};               \
+            tv_abt_##R##x4(K, A + i * lda, lda, bs, C + i * ldc + j, ldc, nseg, sa, sb);                     \
+        }                                                                                                    \
+        for (; j < N; j++) {                                                                                 \
+            const float *bs[1] = {TV_BROW(j)};                                                               \
+            tv_abt_##R##x1(K, A + i * lda, lda, bs, C + i * ldc + j, ldc, nseg, sa, sb);                     \
+        }                                                                                                    \
+    } while (0)
     int64_t i = 0;
-    for (; i + 4 <= M; i += 4) {
-        int64_t j = 0;
-        for (; j + 4 <= N; j += 4) {
-            const float *bs[4] = {TV_BROW(j), TV_BROW(j + 1), TV_BROW(j + 2), TV_BROW(j + 3)};
-            tv_abt_4x4(K, A + i * lda, lda, bs, C + i * ldc + j, ldc);
-        }
-        for (; j < N; j++) {
-            const float *bs[1] = {TV_BROW(j)};
-            tv_abt_4x1(K, A + i * lda, lda, bs, C + i * ldc + j, ldc);
-        }
-    }
-    for (; i < M; i++) {
-        int64_t j = 0;
-        for (; j + 4 <= N; j += 4) {
-            const float *bs[4] = {TV_BROW(j), TV_BROW(j + 1), TV_BROW(j + 2), TV_BROW(j + 3)};
-            tv_abt_1x4(K, A + i * lda, lda, bs, C + i * ldc + j, ldc);
-        }
-        for (; j < N; j++) {
-            const float *bs[1] = {TV_BROW(j)};
-            tv_abt_1x1(K, A + i * lda, lda, bs, C + i * ldc + j, ldc);
-        }
-    }
+    for (; i + 4 <= M; i += 4) TV_ROWS(4);
+    for (; i + 2 <= M; i += 2) TV_ROWS(2);
+    for (; i < M; i++) TV_ROWS(1);
+#undef TV_ROWS
 #undef TV_BROW
 }
 
 TV_CLONES void sqz_tv_gemm_abt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
                                int64_t ldb, float *C, int64_t ldc) {
-    tv_gemm_abt_rows(M, N, K, A, lda, B, ldb, NULL, C, ldc);
+    tv_gemm_abt_rows(M, N, K, A, lda, B, ldb, NULL, C, ldc, 1, 0, 0);
 }
 
-TV_CLONES void sqz_tv_gemm_abt_off(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                                   const int32_t *boff, float *C, int64_t ldc) {
-    tv_gemm_abt_rows(M, N, K, A, lda, B, 0, boff, C, ldc);
+TV_CLONES void sqz_tv_gemm_abt_segs(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                                    const int32_t *boff, float *C, int64_t ldc, int64_t nseg, int64_t sa,
+                                    int64_t sb) {
+    tv_gemm_abt_rows(M, N, K, A, lda, B, 0, boff, C, ldc, nseg, sa, sb);
 }
 
 TV_CLONES float sqz_tv_dot2d(const float *a, int64_t lda, const float *b, int64_t ldb, int64_t rows, int64_t cols) {

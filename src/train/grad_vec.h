@@ -50,10 +50,11 @@ float sqz_tv_dot2d(const float *a, int64_t lda, const float *b, int64_t ldb, int
  * partial sums, 4 x 4 blocks, no packing (weight gradients: dW += dY col^T). */
 void sqz_tv_gemm_abt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
                      float *C, int64_t ldc);
-/* As sqz_tv_gemm_abt with row j of B at B + boff[j]: shifted windows of one padded image, so a
- * convolution's unfolded input needs no copy. */
-void sqz_tv_gemm_abt_off(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                         const int32_t *boff, float *C, int64_t ldc);
+/* C (M, N) += sum over segments q < nseg of A_q B_q^T, row j of B_q at B + q * sb + boff[j] and
+ * A_q at A + q * sa: shifted windows of padded images (one segment per image), so a convolution's
+ * unfolded input needs no copy; the lanes are added up once, after the last segment. */
+void sqz_tv_gemm_abt_segs(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                          const int32_t *boff, float *C, int64_t ldc, int64_t nseg, int64_t sa, int64_t sb);
 /* Depthwise backward of one plane (geometry as the forward's sqz_dw_plane in kernels/conv_f32.h):
  * dx (H, W) += conv^T(dy (OH, OW), w (KH, KW));  dw (KH, KW) += corr(dy, x (H, W)). */
 struct sqz_dw_plane;

@@ -381,6 +381,8 @@ static void test_conv(void) {
         {"conv depthwise stride2", 2, 1, 3, 3, 3, {6, 7}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, 0},
         {"conv depthwise 3x3 pad1 (flipped-kernel dx)", 2, 2, 3, 3, 3, {6, 19}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
         {"conv depthwise 5x5 asym pad, multiplier 2", 2, 2, 2, 4, 2, {7, 6}, {5, 5}, {1, 1}, {1, 1}, {2, 1, 0, 2}, 1},
+        /* dW from shifted windows, 3 images in one call, each image's dot products shorter than a vector */
+        {"conv 2x2 few-channel tiny (dW dot products < 16)", 2, 3, 2, 5, 1, {3, 4}, {2, 2}, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},
         {"conv pointwise", 2, 2, 5, 3, 1, {4, 3}, {1, 1}, {1, 1}, {1, 1}, {0, 0, 0, 0}, 1},
         {"conv 1d", 1, 2, 3, 2, 1, {9}, {3}, {2}, {2}, {1, 2}, 1},
         {"conv 3d", 3, 1, 2, 2, 1, {4, 3, 4}, {2, 2, 3}, {1, 2, 1}, {1, 1, 1}, {0, 1, 1, 1, 0, 1}, 0},
