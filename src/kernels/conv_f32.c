@@ -149,7 +149,7 @@ static int iconv_plan(sqz_isa isa, const sqz_conv_params *p, iconv_geom *g) {
     if (!sqz_gemm_f32_a_layout(isa, g->mg, &g->mr, &g->kc)) return 0;
     /* extra: positions the 32-wide tiles compute and drop (padded columns, the last tile's tail) */
     const int64_t useful = g->OH * g->OW, extra = ((g->OH - 1) * g->Wp + g->OW + 31) / 32 * 32 - useful;
-    int cols = (g->mr == 14 || g->mr == 8) && g->Wp >= 7 && g->OW >= 4;
+    int cols = (g->mr == 14 || g->mr == 8 || g->mr == 6) && g->Wp >= 7 && g->OW >= 4;
     if (g->sh == 1 && g->sw == 1) {
         if (extra * 4 > useful && extra * g->mg > 12 * useful) cols = 0; /* > max(1/4, 12/M) */
     } else {
@@ -251,7 +251,9 @@ static void iconv_pad(int threads, const sqz_conv_params *p, const iconv_geom *g
 
 /* All tiles of one image group (the copy in xp), split over nt threads by (band, weight panel). */
 static void iconv_image(const iconv_geom *g, const sqz_iconv_tile *t0, int nt, const float *xp, float *yg) {
-    const sqz_iconv_f32_fn fn = g->mr == 14 ? sqz_iconv_f32_14x32__avx512 : sqz_iconv_f32_8x32__avx512;
+    const sqz_iconv_f32_fn fn = g->mr == 14  ? sqz_iconv_f32_14x32__avx512
+                               : g->mr == 8 ? sqz_iconv_f32_8x32__avx512
+                                            : sqz_iconv_f32_6x32__avx512;
     const int64_t OHW = g->OH * g->OW, P = (g->OH - 1) * g->Wp + g->OW, ntiles = (P + 31) / 32;
     /* bands of tiles whose input rows (about 384 KB) stay in L2 while every weight panel passes */
     int64_t band_rows = ((int64_t)96 << 10) / (g->cg * g->Wp) - (g->KH - 1) * g->dh;

@@ -92,6 +92,8 @@ void sqz_iconv_f32_14x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, co
                                  int64_t ldy);
 void sqz_iconv_f32_8x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
                                 int64_t ldy);
+void sqz_iconv_f32_6x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
+                                int64_t ldy);
 #endif
 
 #endif

@@ -50,11 +50,20 @@ static int gemm_config(sqz_isa isa, int64_t M, gemm_cfg *cfg) {
             {sqz_gemm_f32_ukernel_4x32__avx512, sqz_gemm_f32_ukernel_4x16__avx512}};
         static const sqz_gemm_f32_pack_fn small_pack[4] = {sqz_gemm_f32_pack_1__avx512, sqz_gemm_f32_pack_2__avx512,
                                                            sqz_gemm_f32_pack_3__avx512, sqz_gemm_f32_pack_4__avx512};
-        const int64_t rows14 = (M + 13) / 14 * 14, rows8 = (M + 7) / 8 * 8;
+        /* the row tile that leaves the fewest padded rows, weighted by how close each kernel runs
+         * to peak (14 rows best, 6 the least: fewer FMAs per load of B) */
+        const int64_t rows14 = (M + 13) / 14 * 14, rows8 = (M + 7) / 8 * 8, rows6 = (M + 5) / 6 * 6;
+        const int64_t best8 = rows8 * 104 < rows14 * 100 ? rows8 * 104 : rows14 * 100;
         if (M >= 1 && M <= 4)
             *cfg = (gemm_cfg){.mr = (int)M, .nr = 32, .kc = 256, .mc = 168, .nc = 1024,
                               .ukernel = small[M - 1][0], .ukernel_half = small[M - 1][1],
                               .pack_a = small_pack[M - 1], .pack_b = sqz_gemm_f32_pack_32__avx512};
+        else if (rows6 * 110 < best8)
+            *cfg = (gemm_cfg){.mr = 6, .nr = 32, .kc = 256, .mc = 168, .nc = 1024,
+                              .ukernel = sqz_gemm_f32_ukernel_6x32__avx512,
+                              .ukernel_half = sqz_gemm_f32_ukernel_6x16__avx512,
+                              .pack_a = sqz_gemm_f32_pack_6__avx512, .pack_b = sqz_gemm_f32_pack_32__avx512,
+                              .tail = sqz_gemm_f32_tail_6__avx512, .tail_max = 4};
         else if (rows8 * 104 < rows14 * 100)
             *cfg = (gemm_cfg){.mr = 8, .nr = 32, .kc = 256, .mc = 160, .nc = 1024,
                               .ukernel = sqz_gemm_f32_ukernel_8x32__avx512,

@@ -64,6 +64,11 @@ SQZ_AVX512 void sqz_iconv_f32_8x32__avx512(const sqz_iconv_tile *t, int64_t r0, 
     tile(8, t, r0, mr, x, y, ldy);
 }
 
+SQZ_AVX512 void sqz_iconv_f32_6x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
+                                           int64_t ldy) {
+    tile(6, t, r0, mr, x, y, ldy);
+}
+
 /* The transposed tile (kernels/conv_implicit_f32.h, sqz_iconv_rows): R positions x 32 channels. */
 static inline __attribute__((always_inline)) SQZ_AVX512 void rows_tile(const int R, const int NV,
                                                                         const sqz_iconv_rows *t, int64_t j0, int nc,

@@ -65,6 +65,8 @@ UKERNEL(14, 2, 32, sqz_gemm_f32_ukernel_14x32__avx512)
 UKERNEL(8, 2, 32, sqz_gemm_f32_ukernel_8x32__avx512)
 UKERNEL(14, 1, 32, sqz_gemm_f32_ukernel_14x16__avx512)
 UKERNEL(8, 1, 32, sqz_gemm_f32_ukernel_8x16__avx512)
+UKERNEL(6, 2, 32, sqz_gemm_f32_ukernel_6x32__avx512)
+UKERNEL(6, 1, 32, sqz_gemm_f32_ukernel_6x16__avx512)
 /* small M (1 to 4 rows: matrix-vector products, batch-1 fully connected layers): the same sums */
 UKERNEL(1, 2, 32, sqz_gemm_f32_ukernel_1x32__avx512)
 UKERNEL(2, 2, 32, sqz_gemm_f32_ukernel_2x32__avx512)
@@ -163,5 +165,9 @@ SQZ_AVX512 void sqz_gemm_f32_tail_14__avx512(int64_t kc, const float *a, int64_t
 SQZ_AVX512 void sqz_gemm_f32_tail_8__avx512(int64_t kc, const float *a, int64_t mc, const float *b, int bs,
                                             int ncols, float *c, int64_t ldc, const sqz_gemm_f32_store *st) {
     tail_cols(kc, a, mc, b, bs, ncols, c, ldc, st, 8);
+}
+SQZ_AVX512 void sqz_gemm_f32_tail_6__avx512(int64_t kc, const float *a, int64_t mc, const float *b, int bs,
+                                            int ncols, float *c, int64_t ldc, const sqz_gemm_f32_store *st) {
+    tail_cols(kc, a, mc, b, bs, ncols, c, ldc, st, 6);
 }
 #endif

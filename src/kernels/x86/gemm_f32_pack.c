@@ -101,6 +101,7 @@ PACK_SMALL_512(1)
 PACK_SMALL_512(2)
 PACK_SMALL_512(3)
 PACK_SMALL_512(4)
+PACK_SMALL_512(6)
 
 SQZ_AVX512 void sqz_gemm_f32_pack_32__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n,
                                              int64_t k0, int64_t kc, float *dst) {

@@ -42,6 +42,8 @@ void sqz_gemm_f32_tail_14__avx512(int64_t kc, const float *a, int64_t mc, const 
                                   float *c, int64_t ldc, const sqz_gemm_f32_store *st);
 void sqz_gemm_f32_tail_8__avx512(int64_t kc, const float *a, int64_t mc, const float *b, int bs, int ncols,
                                  float *c, int64_t ldc, const sqz_gemm_f32_store *st);
+void sqz_gemm_f32_tail_6__avx512(int64_t kc, const float *a, int64_t mc, const float *b, int bs, int ncols,
+                                 float *c, int64_t ldc, const sqz_gemm_f32_store *st);
 void sqz_gemm_f32_pack_14__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
                                   int64_t kc, float *dst);
 void sqz_gemm_f32_pack_32__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
@@ -58,6 +60,7 @@ SQZ_PACK_DECL(sqz_gemm_f32_pack_1__avx512)
 SQZ_PACK_DECL(sqz_gemm_f32_pack_2__avx512)
 SQZ_PACK_DECL(sqz_gemm_f32_pack_3__avx512)
 SQZ_PACK_DECL(sqz_gemm_f32_pack_4__avx512)
+SQZ_PACK_DECL(sqz_gemm_f32_pack_6__avx512)
 SQZ_PACK_DECL(sqz_gemm_f32_pack_1__avx2)
 SQZ_PACK_DECL(sqz_gemm_f32_pack_2__avx2)
 SQZ_PACK_DECL(sqz_gemm_f32_pack_3__avx2)
@@ -71,6 +74,8 @@ SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_14x32__avx512);
 SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_8x32__avx512);
 SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_14x16__avx512);
 SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_8x16__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_6x32__avx512);
+SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_6x16__avx512);
 SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_6x16__avx2);
 /* small M: 1..4 rows */
 SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_1x32__avx512);
