@@ -94,6 +94,14 @@ void sqz_iconv_f32_8x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, con
                                 int64_t ldy);
 void sqz_iconv_f32_6x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
                                 int64_t ldy);
+/* dst[c * ldd + r] = x[r * ld + c] for r < rows, c < cols (channels-first rows to channels-last;
+ * in gemm_f32_pack.c, beside the GEMM's transposing packs). */
+void sqz_f32_transpose__avx512(const float *x, int64_t ld, int64_t rows, int64_t cols, float *dst, int64_t ldd);
+/* A panels of the 8- and 14-row tiles (sqz_gemm_f32_pack_a's layout, x86/gemm_f32_ukernel.h) */
+void sqz_gemm_f32_pack_8__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
+                                 int64_t kc, float *dst);
+void sqz_gemm_f32_pack_14__avx512(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
+                                  int64_t kc, float *dst);
 #endif
 
 #endif

@@ -488,9 +488,15 @@ static void taps_copy(const conv_geo *g, const tap_geo *t, const float *xg, floa
             }
             memset(row, 0, sizeof(float) * (size_t)(x0 * cg));
             memset(row + x1 * cg, 0, sizeof(float) * (size_t)((t->Wp - x1) * cg));
+            const float *src = xg + iy * W + (x0 * t->sw + b - pl);
+#if defined(__x86_64__)
+            if (t->sw == 1) { /* AVX-512 (the only caller): 16 x 16 blocks transposed in registers */
+                sqz_f32_transpose__avx512(src, g->insp, cg, x1 - x0, row + x0 * cg, cg);
+                continue;
+            }
+#endif
             /* position-major: each output row of cg floats written whole, the cg input rows read
              * as parallel streams (the other order strides every write across the plane) */
-            const float *src = xg + iy * W + (x0 * t->sw + b - pl);
             for (int64_t x = 0; x < x1 - x0; x++) {
                 float *d = row + (x0 + x) * cg;
                 const float *sx = src + x * t->sw;
@@ -547,14 +553,8 @@ static int conv_bwd_w_taps(sqz_gctx *c, const conv_geo *g, const float *x, const
                     for (int64_t r0 = 0; r0 < rp; r0 += MR) {
                         float *a = ap + pc * rp + r0 * kc; /* one panel: a few KB, in L1 */
                         const int nr = (int)(g->mg - r0 < MR ? g->mg - r0 : MR);
-                        for (int r = 0; r < MR; r++) {
-                            if (r >= nr) {
-                                for (int64_t k = 0; k < kc; k++) a[k * MR + r] = 0.0f;
-                                continue;
-                            }
-                            const float *src = dyg + (r0 + r) * g->outsp + pc;
-                            for (int64_t k = 0; k < kc; k++) a[k * MR + r] = src[k];
-                        }
+                        (MR == 8 ? sqz_gemm_f32_pack_8__avx512 : sqz_gemm_f32_pack_14__avx512)(dyg, g->outsp, 0, r0, nr,
+                                                                                             pc, kc, a);
                     }
                 }
                 float *tgr = tap + gr * g->kk * g->mg * g->cg;

@@ -66,6 +66,22 @@ static inline SQZ_AVX512 void load_t16(const float *x, int64_t ld, int64_t n, in
     }
 }
 
+/* dst[c * ldd + r] = x[r * ld + c] for r < rows, c < cols: 16 x 16 blocks transposed in registers,
+ * row and column ends by masks (conv_implicit_f32.h). */
+SQZ_AVX512 void sqz_f32_transpose__avx512(const float *x, int64_t ld, int64_t rows, int64_t cols, float *dst,
+                                          int64_t ldd) {
+    for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+        const int64_t n = rows - r0 < 16 ? rows - r0 : 16;
+        const __mmask16 rm = (__mmask16)((1u << n) - 1u);
+        for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+            const int64_t kn = cols - c0 < 16 ? cols - c0 : 16;
+            __m512 t[16];
+            load_t16(x + r0 * ld + c0, ld, n, kn, t);
+            for (int64_t u = 0; u < kn; u++) _mm512_mask_storeu_ps(dst + (c0 + u) * ldd + r0, rm, t[u]);
+        }
+    }
+}
+
 /* Panel of R <= 16 rows. */
 static inline SQZ_AVX512 void pack_le16(const float *X, int64_t ld, int trans, int64_t x0, int64_t n, int64_t k0,
                                         int64_t kc, float *dst, const int R) {
