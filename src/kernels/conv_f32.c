@@ -115,7 +115,8 @@ static size_t col_bytes(const sqz_conv_params *p) {
 
 typedef struct iconv_geom {
     int mr, rows; /* rows: the transposed tiles (sqz_iconv_rows), weights as packed B panels of W^T */
-    int64_t kc, cg, mg, kdim, OH, OW, Hp, Wp, KH, KW, dh, dw, sh, sw;
+    int64_t kc, kcb; /* the K block of the weight panels packed as A (cols tiles) and as B (rows) */
+    int64_t cg, mg, kdim, OH, OW, Hp, Wp, KH, KW, dh, dw, sh, sw;
     size_t xp_floats, off_ints, a_floats; /* scratch parts, each a multiple of 16 elements (a_floats:
                                            * one group's weights in the form the tiles read) */
 } iconv_geom;
@@ -162,7 +163,9 @@ static int iconv_plan(sqz_isa isa, const sqz_conv_params *p, iconv_geom *g) {
      * (56x56 106 -> 110 GFLOP/s, 28x28 100 -> 111, 14x14 90 -> 108, 7x7 85 -> 94, strided
      * 87-91 -> 89-95), slower on its 7x7 stride-2 stem (K = 147: 95 -> 85), so taken for one
      * group, M >= 16 and K >= 128 (strided: K >= 256) */
-    const int rows_ok = p->group == 1 && g->mg >= 16 && g->KH * g->KW > 1 &&
+    int nrb = 0;
+    if (!sqz_gemm_f32_b_layout(isa, &nrb, &g->kcb)) nrb = 0;
+    const int rows_ok = nrb == 32 && p->group == 1 && g->mg >= 16 && g->KH * g->KW > 1 &&
                         g->kdim >= (g->sh == 1 && g->sw == 1 ? 128 : 256);
     g->rows = rows_ok;
     if (!g->rows && !cols) return 0;
@@ -316,7 +319,7 @@ static void conv_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, co
     else if (!packed_w)
         for (int64_t gi = 0; gi < p->group; gi++)
             sqz_gemm_f32_pack_a(isa, 0, g->mg, g->kdim, w + gi * g->mg * g->kdim, g->kdim, apack + gi * g->a_floats);
-    const sqz_iconv_rows tr = {.b = packed_w ? packed_w : apack, .np = (g->mg + 31) / 32 * 32, .kc = g->kc,
+    const sqz_iconv_rows tr = {.b = packed_w ? packed_w : apack, .np = (g->mg + 31) / 32 * 32, .kc = g->kcb,
                                .K = g->kdim, .off = off, .bias = bias, .clamp = act ? act->clamp : 0,
                                .lo = act ? act->lo : 0.0f, .hi = act ? act->hi : 0.0f,
                                .accumulate = accumulate};

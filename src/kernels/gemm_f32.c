@@ -50,6 +50,8 @@ static int gemm_config(sqz_isa isa, int64_t M, gemm_cfg *cfg) {
             {sqz_gemm_f32_ukernel_4x32__avx512, sqz_gemm_f32_ukernel_4x16__avx512}};
         static const sqz_gemm_f32_pack_fn small_pack[4] = {sqz_gemm_f32_pack_1__avx512, sqz_gemm_f32_pack_2__avx512,
                                                            sqz_gemm_f32_pack_3__avx512, sqz_gemm_f32_pack_4__avx512};
+        /* every config keeps kc = 256: B panels are packed once without knowing M, and a row's
+         * bits must not depend on M (tested) */
         /* the row tile that leaves the fewest padded rows, weighted by how close each kernel runs
          * to peak (14 rows best, 6 the least: fewer FMAs per load of B) */
         const int64_t rows14 = (M + 13) / 14 * 14, rows8 = (M + 7) / 8 * 8, rows6 = (M + 5) / 6 * 6;
@@ -296,6 +298,14 @@ int sqz_gemm_f32_a_layout(sqz_isa isa, int64_t M, int *mr, int64_t *kc) {
     gemm_cfg cfg;
     if (M <= 0 || !gemm_config(clamp_isa(isa), M, &cfg)) return 0;
     *mr = cfg.mr;
+    *kc = cfg.kc;
+    return 1;
+}
+
+int sqz_gemm_f32_b_layout(sqz_isa isa, int *nr, int64_t *kc) {
+    gemm_cfg cfg;
+    if (!gemm_config(clamp_isa(isa), 16, &cfg)) return 0; /* the config sqz_gemm_f32_pack_b packs with */
+    *nr = cfg.nr;
     *kc = cfg.kc;
     return 1;
 }

@@ -61,6 +61,9 @@ void sqz_gemm_f32_pack_b(sqz_isa isa, int trans_b, int64_t K, int64_t N, const f
  * starts at pc * round_up(M, mr) + r0 * kcb floats and holds a[k * mr + r]. Returns 0 when isa
  * has no packed path. */
 int sqz_gemm_f32_a_layout(sqz_isa isa, int64_t M, int *mr, int64_t *kc);
+/* The same for packed B (sqz_gemm_f32_pack_b): nr columns per panel, K in blocks of *kc; the
+ * panel of columns j0 .. j0+nr over the block at pc starts at pc * round_up(N, nr) + j0 * kcb. */
+int sqz_gemm_f32_b_layout(sqz_isa isa, int *nr, int64_t *kc);
 
 /* The scalar epilogue of the reference path: C = act(C + bias) over M x N. */
 void sqz_gemm_f32_epilogue_ref(int64_t M, int64_t N, float *C, int64_t ldc, const sqz_gemm_epi *epi);
