@@ -585,16 +585,16 @@ const char *sqz_conv_f32_path(sqz_isa isa, const sqz_conv_params *p) {
     return images_per_gemm(p) == 1 && is_pointwise(p) ? "pointwise" : "im2col";
 }
 
-int sqz_conv_f32_accumulate(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
-                             float *y, void *scratch) {
+int sqz_conv_f32_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
+                          int accumulate, float *y, void *scratch) {
     isa = clamp_isa(isa);
 #if defined(__x86_64__)
     iconv_geom ig;
     if (p->batch <= 0 || !iconv_plan(isa, p, &ig)) return 0;
-    conv_implicit(isa, threads, p, &ig, x, w, NULL, 0, NULL, NULL, 1, y, scratch);
+    conv_implicit(isa, threads, p, &ig, x, w, NULL, 0, NULL, NULL, accumulate != 0, y, scratch);
     return 1;
 #else
-    (void)threads, (void)p, (void)x, (void)w, (void)y, (void)scratch;
+    (void)threads, (void)p, (void)x, (void)w, (void)accumulate, (void)y, (void)scratch;
     return 0;
 #endif
 }

@@ -52,11 +52,11 @@ void sqz_conv_unfold_f32(const sqz_conv_params *p, int64_t channels, float *img,
 /* The path sqz_conv_f32 takes for this geometry and isa: "ref", "depthwise", "pointwise",
  * "implicit" (2-D implicit GEMM on a padded copy of the input, AVX-512) or "im2col". */
 const char *sqz_conv_f32_path(sqz_isa isa, const sqz_conv_params *p);
-/* y += conv(x, w) (no bias, no clamp) by the implicit path, for training's input gradients;
- * returns 0 and does nothing when sqz_conv_f32_path is not "implicit" for p. Pads may be
- * negative (a crop) here. scratch: sqz_conv_f32_scratch_bytes bytes. */
-int sqz_conv_f32_accumulate(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
-                            float *y, void *scratch);
+/* y = conv(x, w) (accumulate 0) or y += conv(x, w) (no bias, no clamp) by the implicit path, for
+ * training's input gradients; returns 0 and does nothing when sqz_conv_f32_path is not "implicit"
+ * for p. Pads may be negative (a crop) here. scratch: sqz_conv_f32_scratch_bytes bytes. */
+int sqz_conv_f32_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
+                          int accumulate, float *y, void *scratch);
 /* Bytes of one group's packed weights (0: this isa / geometry takes no packed weights). */
 size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p);
 /* The packed form this isa and geometry take: 'A', 'B' (see sqz_conv_f32_packed) or 0 (none). */

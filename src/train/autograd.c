@@ -8,6 +8,7 @@
  * zeroes the first time something flows into it. req[] marks the tensors that lead from a
  * parameter or a wanted input; backward visits only nodes with such an input and with an output
  * that received a gradient. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@
 
 struct sqz_tape {
     sqz_graph *g;
-    int threads, training;
+    int threads, training, poison;
     uint64_t seed, step;
     int *order;                 /* (n_nodes) topological order */
     const sqz_op **ops;         /* (n_nodes) */
@@ -137,6 +138,7 @@ sqz_status sqz_tape_new(sqz_graph *g, const sqz_tape_opts *opts, sqz_tape **out,
     t->threads = opts && opts->threads > 0 ? opts->threads : 1;
     t->training = opts ? opts->training : 1;
     t->seed = opts ? opts->seed : 0;
+    t->poison = opts ? opts->poison : 0;
     const size_t nn = (size_t)(g->n_nodes ? g->n_nodes : 1), nt = (size_t)(g->n_tensors ? g->n_tensors : 1);
     t->order = malloc(sizeof(int) * nn);
     t->ops = calloc(nn, sizeof *t->ops);
@@ -414,8 +416,9 @@ sqz_status sqz_tape_forward(sqz_tape *t, int n_inputs, const sqz_tensor *const *
 
 /* ---- backward ---- */
 
-/* The gradient buffer of tensor i, zeroed on first use in this pass (parameters accumulate). */
-static float *ensure_grad(sqz_tape *t, int i, sqz_err *err) {
+/* The gradient buffer of tensor i, zeroed on first use in this pass (parameters accumulate);
+ * with *fresh non-NULL a first use is not zeroed and sets *fresh (the caller's op stores). */
+static float *ensure_grad_as(sqz_tape *t, int i, int *fresh, sqz_err *err) {
     if (t->param_of[i] >= 0) {
         t->has_grad[i] = 1;
         return t->grad[i] = t->pgrad[t->param_of[i]];
@@ -427,10 +430,18 @@ static float *ensure_grad(sqz_tape *t, int i, sqz_err *err) {
         sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory for the gradient of '%s'", t->vals[i].name);
         return NULL;
     }
-    memset(t->gbuf[i].p, 0, nb);
+    if (fresh) {
+        *fresh = 1;
+        if (t->poison)
+            for (int64_t j = 0; j < numel; j++) ((float *)t->gbuf[i].p)[j] = NAN;
+    } else {
+        memset(t->gbuf[i].p, 0, nb);
+    }
     t->has_grad[i] = 1;
     return t->grad[i] = t->gbuf[i].p;
 }
+
+static float *ensure_grad(sqz_tape *t, int i, sqz_err *err) { return ensure_grad_as(t, i, NULL, err); }
 
 static sqz_status backward_node(sqz_tape *t, int step, sqz_err *err) {
     const sqz_graph *g = t->g;
@@ -443,10 +454,18 @@ static sqz_status backward_node(sqz_tape *t, int step, sqz_err *err) {
     const sqz_grad_op *gop = t->gops[k];
     if (!gop || !gop->backward)
         return sqz_err_set(err, SQZ_ERR_UNSUPPORTED, "no gradient for operator %s", n->op_type);
+    uint32_t fresh = 0;
     for (int i = 0; i < n->n_in; i++) {
         t->args[i] = n->in[i] >= 0 ? &t->vals[n->in[i]] : NULL;
         t->din[i] = NULL;
-        if (n->in[i] >= 0 && t->req[n->in[i]] && !(t->din[i] = ensure_grad(t, n->in[i], err))) return SQZ_ERR_NOMEM;
+        if (n->in[i] < 0 || !t->req[n->in[i]]) continue;
+        /* a tensor read through two inputs of this node is zeroed: both slots accumulate */
+        int twice = 0;
+        for (int j = 0; j < n->n_in && !twice; j++) twice = j != i && n->in[j] == n->in[i];
+        int f = 0;
+        if (!(t->din[i] = ensure_grad_as(t, n->in[i], gop->stores && !twice && i < 32 ? &f : NULL, err)))
+            return SQZ_ERR_NOMEM;
+        if (f) fresh |= 1u << i;
     }
     for (int o = 0; o < n->n_out; o++) {
         const int ti = n->out[o];
@@ -456,6 +475,7 @@ static sqz_status backward_node(sqz_tape *t, int step, sqz_err *err) {
             return SQZ_ERR_NOMEM;
     }
     sqz_gctx c = make_gctx(t, k, n, err);
+    c.fresh = fresh;
     return gop->backward(&c);
 }
 

@@ -41,6 +41,8 @@ typedef struct sqz_tape_opts {
     int threads;     /* >= 1 */
     int training;    /* 1: BatchNorm uses batch statistics and updates running ones; Dropout active */
     uint64_t seed;   /* Dropout masks */
+    int poison;      /* tests: fill gradient buffers handed to a backward as fresh (unzeroed) with
+                      * NaN, so an op that fails to write one whole is caught */
 } sqz_tape_opts;
 
 /* Readies a loaded graph for training: resolve ops, verify, fold constants, infer shapes -

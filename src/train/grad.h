@@ -10,7 +10,11 @@
  * training_mode = 1, Dropout with training_mode = true).
  *
  * backward(c) ACCUMULATES (+=) into c->din[i] for every input i whose gradient is wanted
- * (din[i] != NULL; always f32 of the input's numel); c->dout[k] holds the gradient of float
+ * (din[i] != NULL; always f32 of the input's numel), except where bit i of c->fresh is set: that
+ * buffer was just taken for this pass, its contents are undefined, and the backward must write
+ * (=) every element of it (or call sqz_grad_din_zero first and accumulate). Only ops whose entry
+ * sets `stores` are ever handed fresh buffers; for the others the tape zeroes them. This saves
+ * a zeroing pass and a read per activation gradient. c->dout[k] holds the gradient of float
  * output k (never NULL for a float output the tape differentiates; zeros when nothing flowed
  * back into it). Inputs are the forward values: in[i]->data holds what the node read (for a
  * fake-quantized parameter, the fake-quantized weights).
@@ -45,6 +49,7 @@ typedef struct sqz_gctx {
     sqz_tensor *const *out; /* (n_out) forward values, NULL where omitted */
     int n_out;
     float *const *din;      /* (n_in) accumulate input gradients here; NULL: not wanted */
+    uint32_t fresh;         /* bit i: din[i] has undefined contents and must be written whole */
     float *const *dout;     /* (n_out) output gradients; NULL for non-float outputs */
     int64_t opset;
     int threads;
@@ -61,7 +66,11 @@ typedef struct sqz_grad_op {
     sqz_status (*infer)(sqz_opctx *c);     /* optional, see above */
     sqz_status (*forward)(sqz_gctx *c);    /* optional, see above */
     sqz_status (*backward)(sqz_gctx *c);
+    int stores;                            /* backward honours c->fresh (see above) */
 } sqz_grad_op;
+
+/* Zeroes din[i] if it is fresh (then clears the bit): for paths that can only accumulate. */
+void sqz_grad_din_zero(sqz_gctx *c, int i);
 
 /* The table entry for op_type (default domain), or NULL. */
 const sqz_grad_op *sqz_grad_find(const char *op_type);

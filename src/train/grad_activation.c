@@ -32,10 +32,10 @@ static sqz_status op_forward(sqz_gctx *c) {
     const int64_t n = sqz_tensor_numel(c->in[0]);                            \
     (void)x, (void)y;
 
-/* mode 0: y = relu(x); 1: dx += relu'(x) dy; 2: y = clip(x); 3: dx += clip'(x) dy. Split in fixed
- * index ranges (elementwise: the bits never depend on the thread count). */
+/* mode 0: y = relu(x); 1: dx += relu'(x) dy; 2: y = clip(x); 3: dx += clip'(x) dy (set: dx = ...).
+ * Split in fixed index ranges (elementwise: the bits never depend on the thread count). */
 static void act_run(int threads, int mode, float *o, const float *x, const float *dy, int64_t n, float lo,
-                    float hi) {
+                    float hi, int set) {
     const int nt = sqz_tv_threads(threads, n);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -44,22 +44,22 @@ static void act_run(int threads, int mode, float *o, const float *x, const float
         int64_t a, b;
         part(n, t, nt, &a, &b);
         if (mode == 0) sqz_tv_relu(o + a, x + a, b - a);
-        else if (mode == 1) sqz_tv_relu_bwd(o + a, x + a, dy + a, b - a);
+        else if (mode == 1) sqz_tv_relu_bwd(o + a, x + a, dy + a, b - a, set);
         else if (mode == 2) sqz_tv_clip(o + a, x + a, b - a, lo, hi);
-        else sqz_tv_clip_bwd(o + a, x + a, dy + a, b - a, lo, hi);
+        else sqz_tv_clip_bwd(o + a, x + a, dy + a, b - a, lo, hi, set);
     }
 }
 
 static sqz_status relu_fwd(sqz_gctx *c) {
     const sqz_tensor *X = c->in[0];
     if (X->dtype != SQZ_DT_F32 || c->out[0]->dtype != SQZ_DT_F32) return op_forward(c);
-    act_run(c->threads, 0, c->out[0]->data, X->data, NULL, sqz_tensor_numel(X), 0, 0);
+    act_run(c->threads, 0, c->out[0]->data, X->data, NULL, sqz_tensor_numel(X), 0, 0, 0);
     return SQZ_OK;
 }
 
 static sqz_status relu_bwd(sqz_gctx *c) {
     ACT_PROLOGUE
-    act_run(c->threads, 1, dx, x, dy, n, 0, 0);
+    act_run(c->threads, 1, dx, x, dy, n, 0, 0, c->fresh & 1u);
     return SQZ_OK;
 }
 
@@ -84,15 +84,16 @@ static sqz_status clip_fwd(sqz_gctx *c) {
     if (X->dtype != SQZ_DT_F32 || c->out[0]->dtype != SQZ_DT_F32) return op_forward(c);
     float lo, hi;
     clip_bounds(c, &lo, &hi);
-    act_run(c->threads, 2, c->out[0]->data, X->data, NULL, sqz_tensor_numel(X), lo, hi);
+    act_run(c->threads, 2, c->out[0]->data, X->data, NULL, sqz_tensor_numel(X), lo, hi, 0);
     return SQZ_OK;
 }
 
 static sqz_status clip_bwd(sqz_gctx *c) {
+    for (int i = 1; i < c->n_in; i++) sqz_grad_din_zero(c, i); /* min and max get no gradient */
     ACT_PROLOGUE
     float lo, hi;
     clip_bounds(c, &lo, &hi);
-    act_run(c->threads, 3, dx, x, dy, n, lo, hi);
+    act_run(c->threads, 3, dx, x, dy, n, lo, hi, c->fresh & 1u);
     return SQZ_OK;
 }
 
@@ -175,8 +176,8 @@ static sqz_status softmax_common(sqz_gctx *c, int logsm) {
 static sqz_status softmax_bwd(sqz_gctx *c) { return softmax_common(c, 0); }
 static sqz_status logsoftmax_bwd(sqz_gctx *c) { return softmax_common(c, 1); }
 
-const sqz_grad_op sqz_grad_relu = {.op = "Relu", .forward = relu_fwd, .backward = relu_bwd};
-const sqz_grad_op sqz_grad_clip = {.op = "Clip", .forward = clip_fwd, .backward = clip_bwd};
+const sqz_grad_op sqz_grad_relu = {.op = "Relu", .forward = relu_fwd, .backward = relu_bwd, .stores = 1};
+const sqz_grad_op sqz_grad_clip = {.op = "Clip", .forward = clip_fwd, .backward = clip_bwd, .stores = 1};
 const sqz_grad_op sqz_grad_leakyrelu = {.op = "LeakyRelu", .backward = leakyrelu_bwd};
 const sqz_grad_op sqz_grad_sigmoid = {.op = "Sigmoid", .backward = sigmoid_bwd};
 const sqz_grad_op sqz_grad_tanh = {.op = "Tanh", .backward = tanh_bwd};

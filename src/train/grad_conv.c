@@ -417,25 +417,37 @@ static sqz_status conv_dw_batched(sqz_gctx *c, const conv_geo *g, const float *x
     return SQZ_OK;
 }
 
-/* dx += the input gradient of a 2-D unit-stride conv as a forward convolution of dy with the
- * kernel flipped and its channel axes swapped (pads (k-1)*d - pad, possibly negative), through
- * the implicit-GEMM kernels: no dcol, no col2im, no zeroing. Returns 1 when it ran (st set on
- * failure), 0 when that path does not take this geometry. */
-static int conv_bwd_x_implicit(sqz_gctx *c, const conv_geo *g, const float *w, const float *dy, float *dx,
-                               sqz_status *st) {
+/* The forward geometry (q) that computes dx of a 2-D unit-stride conv by the implicit GEMM: the
+ * input and output swapped, pads (k-1)*d - pad (possibly negative); 0 when that path does not
+ * take it. */
+static int dx_implicit_params(const conv_geo *g, sqz_conv_params *q) {
     if (g->nsp != 2 || g->pointwise || g->depthwise || g->stride[0] != 1 || g->stride[1] != 1) return 0;
-    sqz_conv_params q; /* the forward's geometry with input and output swapped */
-    geo_params(g, &q);
-    q.batch = g->N;
-    q.c_in = g->M;
-    q.c_out = g->C;
+    geo_params(g, q);
+    q->batch = g->N;
+    q->c_in = g->M;
+    q->c_out = g->C;
     for (int d = 0; d < 2; d++) {
-        q.in[d] = g->out[d];
-        q.out[d] = g->in[d];
-        q.pad_begin[d] = (g->kernel[d] - 1) * g->dil[d] - g->pad[d];
+        q->in[d] = g->out[d];
+        q->out[d] = g->in[d];
+        q->pad_begin[d] = (g->kernel[d] - 1) * g->dil[d] - g->pad[d];
     }
+    return !strcmp(sqz_conv_f32_path(sqz_cpu_isa(), q), "implicit");
+}
+
+static int conv_bwd_x_implicit_takes(const conv_geo *g) {
+    sqz_conv_params q;
+    return dx_implicit_params(g, &q);
+}
+
+/* dx += (set: dx =) the input gradient of a 2-D unit-stride conv as a forward convolution of dy
+ * with the kernel flipped and its channel axes swapped, through the implicit-GEMM kernels: no
+ * dcol, no col2im. Returns 1 when it ran (st set on failure), 0 when that path does not take this
+ * geometry. */
+static int conv_bwd_x_implicit(sqz_gctx *c, const conv_geo *g, const float *w, const float *dy, float *dx,
+                               int set, sqz_status *st) {
+    sqz_conv_params q;
+    if (!dx_implicit_params(g, &q)) return 0;
     const sqz_isa isa = sqz_cpu_isa();
-    if (strcmp(sqz_conv_f32_path(isa, &q), "implicit")) return 0;
     const size_t sb = sqz_conv_f32_scratch_bytes(isa, c->threads, &q);
     const size_t wb = (sizeof(float) * (size_t)(g->M * g->kdim) + 63) & ~(size_t)63;
     char *buf = sb == SIZE_MAX ? NULL : sqz_grad_scratch(c, SQZ_GS_C, wb + sb + 64);
@@ -451,7 +463,7 @@ static int conv_bwd_x_implicit(sqz_gctx *c, const conv_geo *g, const float *w, c
                 float *dst = wt + ((gr * g->cg + ci) * g->mg + co) * g->kk;
                 for (int64_t k = 0; k < g->kk; k++) dst[g->kk - 1 - k] = src[k];
             }
-    sqz_conv_f32_accumulate(isa, c->threads, &q, dy, wt, dx, buf + wb);
+    sqz_conv_f32_implicit(isa, c->threads, &q, dy, wt, !set, dx, buf + wb);
     *st = SQZ_OK;
     return 1;
 }
@@ -660,6 +672,7 @@ static sqz_status conv_bwd(sqz_gctx *c) {
     sqz_status st = conv_geo_make(c, &g);
     if (st) return st;
     const float *x = c->in[0]->data, *w = c->in[1]->data, *dy = c->dout[0];
+    for (int i = 1; i < c->n_in; i++) sqz_grad_din_zero(c, i); /* weights and bias accumulate */
     float *dx = c->din[0], *dw = c->din[1], *db = c->n_in > 2 ? c->din[2] : NULL;
     if (db) {
         const int nb = sqz_tv_threads(c->threads, g.N * g.M * g.outsp);
@@ -672,7 +685,13 @@ static sqz_status conv_bwd(sqz_gctx *c) {
             db[m] += s;
         }
     }
-    if (g.outsp == 0 || g.N == 0 || (!dx && !dw)) return SQZ_OK;
+    if (g.outsp == 0 || g.N == 0 || (!dx && !dw)) {
+        sqz_grad_din_zero(c, 0);
+        return SQZ_OK;
+    }
+    /* a fresh dx is written whole by the implicit GEMM; every other path accumulates */
+    const int set = (c->fresh & 1u) && dx && conv_bwd_x_implicit_takes(&g);
+    if (!set) sqz_grad_din_zero(c, 0);
     if (g.depthwise) {
         if (dw) dw_backward_w(c, &g, x, dy, dw);
         return dx ? dw_backward_x(c, &g, w, dy, dx) : SQZ_OK;
@@ -682,7 +701,7 @@ static sqz_status conv_bwd(sqz_gctx *c) {
         dw = NULL;
         if (!dx) return SQZ_OK;
     }
-    if (dx && conv_bwd_x_implicit(c, &g, w, dy, dx, &st)) {
+    if (dx && conv_bwd_x_implicit(c, &g, w, dy, dx, set, &st)) {
         if (st) return st;
         dx = NULL;
         if (!dw) return SQZ_OK;
@@ -716,4 +735,4 @@ static sqz_status conv_bwd(sqz_gctx *c) {
     return SQZ_OK;
 }
 
-const sqz_grad_op sqz_grad_conv = {.op = "Conv", .param_slots = 0x6u, .backward = conv_bwd};
+const sqz_grad_op sqz_grad_conv = {.op = "Conv", .param_slots = 0x6u, .backward = conv_bwd, .stores = 1};

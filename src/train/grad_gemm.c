@@ -62,10 +62,12 @@ static sqz_status gemm_bwd(sqz_gctx *c) {
     sqz_status st = gemm_geo_make(c, &g);
     if (st) return st;
     const float *A = c->in[0]->data, *B = c->in[1]->data, *dy = c->dout[0];
+    for (int i = 1; i < c->n_in; i++) sqz_grad_din_zero(c, i); /* weights and bias accumulate */
     float *dA = c->din[0], *dB = c->din[1], *dC = c->n_in > 2 ? c->din[2] : NULL;
+    const float ba = c->fresh & 1u ? 0.0f : 1.0f; /* a fresh dA is overwritten */
     if (dA) {
-        if (!g.ta) sqz_grad_gemm(c, 0, !g.tb, g.M, g.K, g.N, g.alpha, dy, g.N, B, g.ldb, 1.0f, dA, g.K);
-        else sqz_grad_gemm(c, g.tb, 1, g.K, g.M, g.N, g.alpha, B, g.ldb, dy, g.N, 1.0f, dA, g.M);
+        if (!g.ta) sqz_grad_gemm(c, 0, !g.tb, g.M, g.K, g.N, g.alpha, dy, g.N, B, g.ldb, ba, dA, g.K);
+        else sqz_grad_gemm(c, g.tb, 1, g.K, g.M, g.N, g.alpha, B, g.ldb, dy, g.N, ba, dA, g.M);
     }
     if (dB) {
         if (!g.tb) sqz_grad_gemm(c, !g.ta, 0, g.K, g.N, g.M, g.alpha, A, g.lda, dy, g.N, 1.0f, dB, g.N);
@@ -85,7 +87,8 @@ static sqz_status gemm_bwd(sqz_gctx *c) {
     return SQZ_OK;
 }
 
-const sqz_grad_op sqz_grad_gemm_op = {.op = "Gemm", .param_slots = 0x6u, .forward = gemm_fwd, .backward = gemm_bwd};
+const sqz_grad_op sqz_grad_gemm_op = {.op = "Gemm", .param_slots = 0x6u, .forward = gemm_fwd, .backward = gemm_bwd,
+                                      .stores = 1};
 
 /* ---- MatMul ---- */
 typedef struct mm_geo {

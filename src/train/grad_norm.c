@@ -112,7 +112,9 @@ static sqz_status bn_bwd(sqz_gctx *c) {
     const int *mode = c->state[1].p;
     if (!mean || !mode) return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "BatchNormalization: no saved statistics");
     const float *istd = mean + g.C;
-    float *dx = c->din[0], *dscale = c->din[1], *dbias = c->din[2];
+    for (int i = 1; i < c->n_in; i++) sqz_grad_din_zero(c, i); /* per channel: accumulated below */
+    const int set = c->fresh & 1u;
+    float *dx = c->din[0], *dscale = c->din[1], *dbias = c->n_in > 2 ? c->din[2] : NULL;
     const int nt = sqz_tv_threads(c->threads, g.C > 1 ? g.m * g.C : 0);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -136,7 +138,8 @@ static sqz_status bn_bwd(sqz_gctx *c) {
         const float m2 = *mode ? (float)(sdyx / (double)g.m) * is : 0.0f;
         for (int64_t n = 0; n < g.N; n++) {
             const int64_t o = (n * g.C + ch) * g.inner;
-            if (*mode) sqz_tv_bn_dx(dx + o, dy + o, x + o, g.inner, k, m1, mu, m2);
+            if (*mode) sqz_tv_bn_dx(dx + o, dy + o, x + o, g.inner, k, m1, mu, m2, set);
+            else if (set) sqz_tv_affine(dx + o, dy + o, g.inner, k, 0.0f);
             else sqz_tv_axpy(dx + o, k, dy + o, g.inner);
         }
     }
@@ -144,7 +147,7 @@ static sqz_status bn_bwd(sqz_gctx *c) {
 }
 
 const sqz_grad_op sqz_grad_batchnorm = {.op = "BatchNormalization", .param_slots = 0x6u, .infer = bn_infer,
-                                        .forward = bn_fwd, .backward = bn_bwd};
+                                        .forward = bn_fwd, .backward = bn_bwd, .stores = 1};
 
 /* ---- LayerNormalization ---- */
 typedef struct ln_geo {

@@ -216,14 +216,18 @@ static sqz_status gavg_bwd(sqz_gctx *c) {
     if (st) return st;
     const int64_t nc = X->dims[0] * X->dims[1], sp = nc ? sqz_tensor_numel(X) / nc : 0;
     const float *dy = c->dout[0];
+    const int set = c->fresh & 1u; /* a fresh dx is written whole */
     for (int64_t i = 0; i < nc; i++) {
         const float g = dy[i] / (float)sp;
         float *r = dx + i * sp;
-        for (int64_t j = 0; j < sp; j++) r[j] += g;
+        if (set)
+            for (int64_t j = 0; j < sp; j++) r[j] = g;
+        else
+            for (int64_t j = 0; j < sp; j++) r[j] += g;
     }
     return SQZ_OK;
 }
 
 const sqz_grad_op sqz_grad_maxpool = {.op = "MaxPool", .forward = maxpool_fwd, .backward = maxpool_bwd};
 const sqz_grad_op sqz_grad_avgpool = {.op = "AveragePool", .backward = avgpool_bwd};
-const sqz_grad_op sqz_grad_gavgpool = {.op = "GlobalAveragePool", .backward = gavg_bwd};
+const sqz_grad_op sqz_grad_gavgpool = {.op = "GlobalAveragePool", .backward = gavg_bwd, .stores = 1};

@@ -10,7 +10,11 @@
 
 /* ---- same-bytes ops: dx += dy ---- */
 static sqz_status copy_bwd(sqz_gctx *c) {
-    if (c->din[0]) sqz_grad_axpy1(c->din[0], c->dout[0], sqz_tensor_numel(c->out[0]));
+    for (int i = 1; i < c->n_in; i++) sqz_grad_din_zero(c, i); /* shapes and axes: no gradient */
+    if (c->din[0] && (c->fresh & 1u))
+        memcpy(c->din[0], c->dout[0], sizeof(float) * (size_t)sqz_tensor_numel(c->out[0]));
+    else if (c->din[0])
+        sqz_grad_axpy1(c->din[0], c->dout[0], sqz_tensor_numel(c->out[0]));
     return SQZ_OK;
 }
 
@@ -268,11 +272,11 @@ static sqz_status reducemean_bwd(sqz_gctx *c) {
 const sqz_grad_op sqz_grad_concat = {.op = "Concat", .backward = concat_bwd};
 const sqz_grad_op sqz_grad_split = {.op = "Split", .backward = split_bwd};
 const sqz_grad_op sqz_grad_slice = {.op = "Slice", .backward = slice_bwd};
-const sqz_grad_op sqz_grad_reshape = {.op = "Reshape", .backward = copy_bwd};
-const sqz_grad_op sqz_grad_flatten = {.op = "Flatten", .backward = copy_bwd};
-const sqz_grad_op sqz_grad_squeeze = {.op = "Squeeze", .backward = copy_bwd};
-const sqz_grad_op sqz_grad_unsqueeze = {.op = "Unsqueeze", .backward = copy_bwd};
-const sqz_grad_op sqz_grad_identity = {.op = "Identity", .backward = copy_bwd};
+const sqz_grad_op sqz_grad_reshape = {.op = "Reshape", .backward = copy_bwd, .stores = 1};
+const sqz_grad_op sqz_grad_flatten = {.op = "Flatten", .backward = copy_bwd, .stores = 1};
+const sqz_grad_op sqz_grad_squeeze = {.op = "Squeeze", .backward = copy_bwd, .stores = 1};
+const sqz_grad_op sqz_grad_unsqueeze = {.op = "Unsqueeze", .backward = copy_bwd, .stores = 1};
+const sqz_grad_op sqz_grad_identity = {.op = "Identity", .backward = copy_bwd, .stores = 1};
 const sqz_grad_op sqz_grad_transpose = {.op = "Transpose", .backward = transpose_bwd};
 const sqz_grad_op sqz_grad_dropout = {.op = "Dropout", .infer = dropout_infer, .forward = dropout_fwd,
                                       .backward = dropout_bwd};

@@ -84,3 +84,11 @@ sqz_status sqz_grad_check_f32(const sqz_gctx *c, const sqz_tensor *t, const char
     return sqz_err_set(c->err, SQZ_ERR_UNSUPPORTED, "%s: training supports f32 only (%s is %s)", c->node->op_type,
                        what, t ? sqz_dtype_name(t->dtype) : "missing");
 }
+
+void sqz_grad_din_zero(sqz_gctx *c, int i) {
+    if (!(c->fresh >> i & 1u)) return;
+    c->fresh &= ~(1u << i);
+    if (!c->din[i] || !c->in[i]) return;
+    const int64_t n = sqz_tensor_numel(c->in[i]);
+    if (n > 0) memset(c->din[i], 0, sizeof(float) * (size_t)n);
+}

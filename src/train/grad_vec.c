@@ -24,7 +24,13 @@ TV_CLONES void sqz_tv_relu(float *restrict y, const float *restrict x, int64_t n
     }
 }
 
-TV_CLONES void sqz_tv_relu_bwd(float *restrict dx, const float *restrict x, const float *restrict dy, int64_t n) {
+TV_CLONES void sqz_tv_relu_bwd(float *restrict dx, const float *restrict x, const float *restrict dy, int64_t n,
+                               int set) {
+    if (set) {
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0.0f;
+        return;
+    }
 #pragma omp simd
     for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0.0f;
 }
@@ -39,7 +45,12 @@ TV_CLONES void sqz_tv_clip(float *restrict y, const float *restrict x, int64_t n
 }
 
 TV_CLONES void sqz_tv_clip_bwd(float *restrict dx, const float *restrict x, const float *restrict dy, int64_t n,
-                               float lo, float hi) {
+                               float lo, float hi, int set) {
+    if (set) {
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) dx[i] = (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f;
+        return;
+    }
 #pragma omp simd
     for (int64_t i = 0; i < n; i++) dx[i] += (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f;
 }
@@ -92,7 +103,12 @@ TV_CLONES float sqz_tv_dot_dev(const float *d, const float *x, int64_t n, float 
 }
 
 TV_CLONES void sqz_tv_bn_dx(float *restrict dx, const float *restrict d, const float *restrict x, int64_t n,
-                            float k, float m1, float mu, float m2) {
+                            float k, float m1, float mu, float m2, int set) {
+    if (set) {
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) dx[i] = k * (d[i] - m1 - (x[i] - mu) * m2);
+        return;
+    }
 #pragma omp simd
     for (int64_t i = 0; i < n; i++) dx[i] += k * (d[i] - m1 - (x[i] - mu) * m2);
 }

@@ -24,12 +24,12 @@ int sqz_tv_threads(int threads, int64_t work);
 
 /* y = max(x, 0) */
 void sqz_tv_relu(float *y, const float *x, int64_t n);
-/* dx += x > 0 ? dy : 0 */
-void sqz_tv_relu_bwd(float *dx, const float *x, const float *dy, int64_t n);
+/* dx += x > 0 ? dy : 0   (set: dx = ..., in the next two and sqz_tv_bn_dx too) */
+void sqz_tv_relu_bwd(float *dx, const float *x, const float *dy, int64_t n, int set);
 /* y = min(max(x, lo), hi) (NaN stays NaN, as fminf/fmaxf of the inference op do not) */
 void sqz_tv_clip(float *y, const float *x, int64_t n, float lo, float hi);
 /* dx += lo <= x <= hi ? dy : 0 */
-void sqz_tv_clip_bwd(float *dx, const float *x, const float *dy, int64_t n, float lo, float hi);
+void sqz_tv_clip_bwd(float *dx, const float *x, const float *dy, int64_t n, float lo, float hi, int set);
 /* y += x */
 void sqz_tv_add(float *y, const float *x, int64_t n);
 /* y += a * x */
@@ -72,7 +72,8 @@ void sqz_tv_maxpool2x2_bwd(float *dx, int64_t W, int64_t OH, int64_t OW, const f
 void sqz_tv_maxpool2x2__avx512(const float *x, int64_t W, int64_t OH, int64_t OW, float *y, uint8_t *code);
 void sqz_tv_maxpool2x2_bwd__avx512(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code);
 /* dx += k * (d - m1 - (x - mu) * m2)   (BatchNorm backward with batch statistics) */
-void sqz_tv_bn_dx(float *dx, const float *d, const float *x, int64_t n, float k, float m1, float mu, float m2);
+void sqz_tv_bn_dx(float *dx, const float *d, const float *x, int64_t n, float k, float m1, float mu, float m2,
+                  int set);
 /* SGD with momentum buffer buf (NULL: none): d = g + wd * w; buf = first ? d : mom * buf + d;
  * w -= lr * (nesterov ? d + mom * buf : buf) */
 void sqz_tv_sgd(float *w, const float *g, float *buf, int64_t n, float lr, float wd, float mom, int first,

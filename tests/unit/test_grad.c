@@ -103,7 +103,7 @@ static sqz_tensor make_x(int nd, const int64_t *d, xkind k) {
 static int g_training = 1;
 
 static double eval_loss(sqz_graph *g, const sqz_tensor *x, const float *r) {
-    sqz_tape_opts o = {.threads = 1, .training = g_training, .seed = 99};
+    sqz_tape_opts o = {.threads = 1, .training = g_training, .seed = 99, .poison = 1};
     sqz_tape *t = NULL;
     double L = NAN;
     if (sqz_tape_new(g, &o, &t, &E)) return NAN;
@@ -339,6 +339,24 @@ static void test_arith(void) {
     sqz_graph_add_output(g, y, &E);
     sqz_tensor xv = make_x(3, d, X_UNIFORM);
     gradcheck("Mul of two activations with broadcast", g, &xv, 0);
+    sqz_tensor_release(&xv);
+    sqz_graph_free(g);
+}
+
+/* Gradient buffers handed to a backward unzeroed (ops that store): a tensor read by two such ops
+ * (the first stores, the second accumulates) and through both inputs of one node (zeroed: both
+ * slots accumulate), with NaN-poisoned fresh buffers (gradcheck), so a missed write shows. */
+static void test_fresh_grads(void) {
+    const int64_t d[4] = {2, 3, 4, 5};
+    sqz_graph *g = new_graph();
+    int x = input(g, "x", 4, d), a = act(g, "a"), s = act(g, "s"), u = act(g, "u"), y = act(g, "y");
+    node(g, "Relu", 1, &x, 1, &a);
+    node(g, "Add", 2, (int[]){a, a}, 1, &s);
+    node(g, "Sub", 2, (int[]){s, a}, 1, &u);
+    node(g, "Flatten", 1, &u, 1, &y);
+    sqz_graph_add_output(g, y, &E);
+    sqz_tensor xv = make_x(4, d, X_AWAY0);
+    gradcheck("Relu read by Add(a, a) and Sub(s, a), Flatten", g, &xv, 0);
     sqz_tensor_release(&xv);
     sqz_graph_free(g);
 }
@@ -954,6 +972,7 @@ int main(void) {
     test_activations();
     test_pool_shape();
     test_arith();
+    test_fresh_grads();
     test_conv();
     test_conv_residual();
     test_gemm_matmul();

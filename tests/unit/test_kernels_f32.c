@@ -148,9 +148,10 @@ static int conv_geom(sqz_conv_params *p, int nsp, int64_t batch, int64_t ci, int
     return 1;
 }
 
-/* sqz_conv_f32_accumulate (training's input gradients): y += conv(x, w) through the implicit
- * path (both tile kinds, strided), 1 and 2 threads with the same bits, against y0 + the reference;
- * on other paths it declines and leaves y alone. */
+/* sqz_conv_f32_implicit (training's input gradients): y += conv(x, w) through the implicit path
+ * (both tile kinds, strided), 1 and 2 threads with the same bits, against y0 + the reference, and
+ * y = conv(x, w) over a y full of garbage (NaN) against the reference alone; on other paths it
+ * declines and leaves y alone. */
 static void test_conv_accumulate(sqz_isa isa) {
     sqz_rng r;
     sqz_rng_seed(&r, 7);
@@ -173,12 +174,16 @@ static void test_conv_accumulate(sqz_isa isa) {
         for (int64_t j = 0; j < ny; j++) yr[j] += y0[j];
         memcpy(y1, y0, sizeof(float) * (size_t)ny);
         memcpy(y2, y0, sizeof(float) * (size_t)ny);
-        const int a1 = sqz_conv_f32_accumulate(isa, 1, &p, x, w, y1, s1), a2 = sqz_conv_f32_accumulate(isa, 2, &p, x, w, y2, s2);
+        const int a1 = sqz_conv_f32_implicit(isa, 1, &p, x, w, 1, y1, s1), a2 = sqz_conv_f32_implicit(isa, 2, &p, x, w, 1, y2, s2);
         CHECK(a1 == a2 && a1 == !strcmp(sqz_conv_f32_path(isa, &p), "implicit"));
         if (a1) {
             ran++;
             CHECK_MSG(kt_norm_err(y1, yr, ny) <= 4e-6 * sqrt((double)(ci * K * K) + 1), "accumulate case %d", i);
             CHECK(!memcmp(y1, y2, sizeof(float) * (size_t)ny));
+            /* store mode: every element written, nothing read */
+            for (int64_t j = 0; j < ny; j++) y2[j] = NAN, yr[j] -= y0[j];
+            CHECK(sqz_conv_f32_implicit(isa, 1, &p, x, w, 0, y2, s1));
+            CHECK_MSG(kt_norm_err(y2, yr, ny) <= 4e-6 * sqrt((double)(ci * K * K) + 1), "store case %d", i);
         } else {
             CHECK(!memcmp(y1, y0, sizeof(float) * (size_t)ny));
         }
