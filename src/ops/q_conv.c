@@ -1,6 +1,7 @@
 /* ops/q_conv.c - QLinearConv and ConvInteger (opset 10): 1-D and 2-D, groups and depthwise,
  * strides, pads (auto_pad too), dilations; u8/i8 activations and u8/i8 weights quantized per
- * tensor or per output channel; optional i32 bias (QLinearConv).
+ * tensor or per output channel; optional i32 bias (QLinearConv). QLinearConv honours the internal
+ * output clamp attributes of ops/q_util.h (a Relu/Clip the QDQ rewrite absorbed).
  * Depthwise (group == C == M) runs the direct int8 depthwise kernel; everything else runs, per
  * image and group, the int8 GEMM Y[Mg, oh*ow] = W[Mg, Cg*kh*kw] * im2col(X) (1x1 stride-1
  * convolutions read X directly). Padded positions read the input zero point, so they add 0.
@@ -276,7 +277,8 @@ static sqz_status qlc_check(sqz_opctx *c, qconv_geom *q, int *yndim, int64_t *yd
         if (B->ndim >= 0 && (B->ndim != 1 || (q->M >= 0 && B->dims[0] >= 0 && B->dims[0] != q->M)))
             return sqz_err_set(c->err, SQZ_ERR_DATA, "B must have shape [%lld]", (long long)q->M);
     }
-    return SQZ_OK;
+    int32_t lo, hi;
+    return sqz_q_out_range(c->node, c->in[7]->dtype, &lo, &hi, c->err);
 }
 
 static sqz_status qlc_infer(sqz_opctx *c) {
@@ -310,7 +312,7 @@ static sqz_status qlc_forward(sqz_opctx *c) {
     for (int64_t m = 0; m < q.M; m++) ar.scale[m] = (float)(xs * sqz_q_scale_at(c->in[4], m) / ys);
     sqz_qepi epi = {.out = Y->dtype == SQZ_DT_I8 ? SQZ_QOUT_S8 : SQZ_QOUT_U8, .bias = ar.bias, .w_zp = ar.wzp,
                     .scale = ar.scale, .y_zp = sqz_q_zp_at(c->in[7], 0)};
-    sqz_q_range(Y->dtype, &epi.lo, &epi.hi);
+    sqz_q_out_range(c->node, Y->dtype, &epi.lo, &epi.hi, NULL); /* checked by qlc_check */
     st = qconv_run(c, &q, c->in[0], c->in[3], sqz_q_zp_at(c->in[2], 0), &epi, Y);
     arrays_free(&ar);
     return st;

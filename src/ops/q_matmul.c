@@ -1,6 +1,7 @@
 /* ops/q_matmul.c - QLinearMatMul (opset 10) and MatMulInteger (opset 10): numpy matmul with
  * broadcast batch dims, u8/i8 activations (a), u8/i8 weights (b), b quantized per tensor or per
- * column. QLinearMatMul requantizes to y's dtype; MatMulInteger gives i32. B is packed once per
+ * column. QLinearMatMul requantizes to y's dtype (optionally adding an i32 bias, see below);
+ * MatMulInteger gives i32. B is packed once per
  * session when it is a constant (node state), per run otherwise. */
 #include <stdlib.h>
 #include <string.h>
@@ -208,7 +209,10 @@ static void arrays_free(mm_arrays *ar) {
     free(ar->scale);
 }
 
-/* ---- QLinearMatMul: a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp ---- */
+/* ---- QLinearMatMul: a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp [, bias] ----
+ * The ninth input (i32 [N], added to the accumulators like QLinearConv's B) and the output clamp
+ * attributes of ops/q_util.h are sqz extensions: the QDQ rewrite uses them for a Gemm's bias and a
+ * following Relu/Clip. ONNX's QLinearMatMul has eight inputs. */
 
 static sqz_status qlmm_check(const sqz_opctx *c, mm_geom *g) {
     const sqz_tensor *a = c->in[0], *b = c->in[3];
@@ -223,7 +227,15 @@ static sqz_status qlmm_check(const sqz_opctx *c, mm_geom *g) {
     if ((st = sqz_q_check_zp(c->in[5], "b_zero_point", per_n, b->dtype, 0, &n4, c->err))) return st;
     if ((st = sqz_q_check_scale(c->in[6], "y_scale", -1, &n5, c->err))) return st;
     if ((st = sqz_q_check_zp(c->in[7], "y_zero_point", -1, SQZ_DT_UNDEF, 0, &n6, c->err))) return st;
-    return SQZ_OK;
+    const sqz_tensor *B = sqz_q_in(c, 8);
+    if (B) {
+        if (B->dtype != SQZ_DT_I32)
+            return sqz_err_set(c->err, SQZ_ERR_DATA, "bias has dtype %s; i32 expected", sqz_dtype_name(B->dtype));
+        if (B->ndim >= 0 && (B->ndim != 1 || (g->yndim >= 0 && g->N >= 0 && B->dims[0] >= 0 && B->dims[0] != g->N)))
+            return sqz_err_set(c->err, SQZ_ERR_DATA, "bias must have shape [%lld]", (long long)g->N);
+    }
+    int32_t lo, hi;
+    return sqz_q_out_range(c->node, c->in[7]->dtype, &lo, &hi, c->err);
 }
 
 static sqz_status qlmm_infer(sqz_opctx *c) {
@@ -249,9 +261,10 @@ static sqz_status qlmm_forward(sqz_opctx *c) {
     if ((st = arrays_make(c, g.N, c->in[5], &ar))) return st;
     const double as = sqz_q_scale_at(c->in[1], 0), ys = sqz_q_scale_at(c->in[6], 0);
     for (int64_t n = 0; n < g.N; n++) ar.scale[n] = (float)(as * sqz_q_scale_at(c->in[4], n) / ys);
-    sqz_qepi epi = {.out = y->dtype == SQZ_DT_I8 ? SQZ_QOUT_S8 : SQZ_QOUT_U8, .w_zp = ar.wzp, .scale = ar.scale,
-                    .y_zp = sqz_q_zp_at(c->in[7], 0)};
-    sqz_q_range(y->dtype, &epi.lo, &epi.hi);
+    const sqz_tensor *B = sqz_q_in(c, 8);
+    sqz_qepi epi = {.out = y->dtype == SQZ_DT_I8 ? SQZ_QOUT_S8 : SQZ_QOUT_U8, .bias = B ? B->data : NULL,
+                    .w_zp = ar.wzp, .scale = ar.scale, .y_zp = sqz_q_zp_at(c->in[7], 0)};
+    sqz_q_out_range(c->node, y->dtype, &epi.lo, &epi.hi, NULL); /* checked by qlmm_check */
     st = mm_run(c, c->in[0], c->in[3], sqz_q_zp_at(c->in[2], 0), &epi, y);
     arrays_free(&ar);
     return st;
@@ -266,7 +279,7 @@ static int64_t mm_macs_of(const sqz_opctx *c, const sqz_tensor *a, const sqz_ten
 static int64_t qlmm_macs(const sqz_opctx *c) { return mm_macs_of(c, c->in[0], c->in[3]); }
 
 const sqz_op sqz_op_qlinear_matmul = {
-    .name = "QLinearMatMul", .n_in_min = 8, .n_in_max = 8, .n_out_min = 1, .n_out_max = 1,
+    .name = "QLinearMatMul", .n_in_min = 8, .n_in_max = 9, .n_out_min = 1, .n_out_max = 1,
     .infer = qlmm_infer, .forward = qlmm_forward, .scratch_bytes = qlmm_scratch, .macs = qlmm_macs,
     .release_state = mm_state_free,
 };

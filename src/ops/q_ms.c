@@ -1,7 +1,8 @@
 /* ops/q_ms.c - quantized operators of the com.microsoft domain that QOperator CNNs exported by
  * ONNX Runtime's quantizer use between QLinearConv nodes:
  *   QLinearAdd (A, A_scale, A_zp, B, B_scale, B_zp, C_scale, C_zp): numpy broadcasting,
- *     c = saturate(round((A_scale (a - A_zp) + B_scale (b - B_zp)) / C_scale) + C_zp);
+ *     c = saturate(round((A_scale (a - A_zp) + B_scale (b - B_zp)) / C_scale) + C_zp), clamped further
+ *     by the internal output clamp attributes of ops/q_util.h (a Relu the QDQ rewrite absorbed);
  *   QLinearGlobalAveragePool (X, x_scale, x_zp, y_scale, y_zp; channels_last 0 or 1):
  *     y = saturate(round(x_scale / y_scale * mean(x - x_zp)) + y_zp) over the spatial dims.
  * u8 or i8 (all tensors of one node share the dtype). Rounding is half to even. */
@@ -56,7 +57,9 @@ static sqz_status qadd_check(const sqz_opctx *c) {
     if ((st = sqz_q_check_scale(c->in[4], "B_scale", -1, &n, c->err))) return st;
     if ((st = sqz_q_check_zp(sqz_q_in(c, 5), "B_zero_point", -1, A->dtype, 0, &n, c->err))) return st;
     if ((st = sqz_q_check_scale(c->in[6], "C_scale", -1, &n, c->err))) return st;
-    return sqz_q_check_zp(sqz_q_in(c, 7), "C_zero_point", -1, A->dtype, 0, &n, c->err);
+    if ((st = sqz_q_check_zp(sqz_q_in(c, 7), "C_zero_point", -1, A->dtype, 0, &n, c->err))) return st;
+    int32_t lo, hi;
+    return sqz_q_out_range(c->node, A->dtype, &lo, &hi, c->err);
 }
 
 static sqz_status qadd_infer(sqz_opctx *c) {
@@ -76,7 +79,7 @@ static sqz_status qadd_forward(sqz_opctx *c) {
     qadd_param p = {.sa = (float)(sqz_q_scale_at(c->in[1], 0) / cs), .sb = (float)(sqz_q_scale_at(c->in[4], 0) / cs),
                     .za = sqz_q_zp_at(sqz_q_in(c, 2), 0), .zb = sqz_q_zp_at(sqz_q_in(c, 5), 0),
                     .zc = sqz_q_zp_at(sqz_q_in(c, 7), 0)};
-    sqz_q_range(c->in[0]->dtype, &p.lo, &p.hi);
+    sqz_q_out_range(c->node, c->in[0]->dtype, &p.lo, &p.hi, NULL); /* checked by qadd_check */
     return sqz_elem_binary_run(c->in[0], c->in[3], c->out[0], k_qadd, &p, c->err);
 }
 

@@ -74,6 +74,23 @@ void sqz_q_range(sqz_dtype dt, int32_t *lo, int32_t *hi) {
     }
 }
 
+sqz_status sqz_q_out_range(const sqz_node *n, sqz_dtype dt, int32_t *lo, int32_t *hi, sqz_err *err) {
+    sqz_q_range(dt, lo, hi);
+    const char *names[2] = {SQZ_Q_ATTR_Y_MIN, SQZ_Q_ATTR_Y_MAX};
+    for (int i = 0; i < 2; i++) {
+        const sqz_attr *a = sqz_node_attr(n, names[i]);
+        if (!a) continue;
+        if (a->type != SQZ_ATTR_INT)
+            return sqz_err_set(err, SQZ_ERR_DATA, "attribute %s must be an int", names[i]);
+        if (i == 0 && a->i > *lo) *lo = a->i > *hi ? *hi + 1 : (int32_t)a->i;
+        if (i == 1 && a->i < *hi) *hi = a->i < *lo ? *lo - 1 : (int32_t)a->i;
+    }
+    if (*lo > *hi)
+        return sqz_err_set(err, SQZ_ERR_DATA, "attributes %s / %s leave no output value", SQZ_Q_ATTR_Y_MIN,
+                           SQZ_Q_ATTR_Y_MAX);
+    return SQZ_OK;
+}
+
 sqz_qkind sqz_q_kind(void) { return sqz_qkind_for(sqz_cpu_isa()); }
 
 void *sqz_q_scratch(sqz_opctx *c, size_t bytes, void **owned) {

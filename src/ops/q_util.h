@@ -32,6 +32,18 @@ float sqz_q_scale_at(const sqz_tensor *s, int64_t i);
 /* Quantized range of dtype: u8 0..255, i8 -128..127. */
 void sqz_q_range(sqz_dtype dt, int32_t *lo, int32_t *hi);
 
+/* Internal INT attributes that the QDQ rewrite (graph/qdq.c) puts on QLinearConv, QLinearMatMul
+ * and com.microsoft:QLinearAdd when it absorbs a Relu or a Clip with constant bounds: the
+ * quantized output is clamped to [sqz_y_min, sqz_y_max] (each optional, in output units, within
+ * the output dtype's range). Relu before QuantizeLinear is exactly a clamp at y_zero_point, and
+ * Clip(a, b) one at [Q(a), Q(b)], since quantization is monotone. They appear only in graphs
+ * prepared for inference, never in an ONNX file sqz converts. */
+#define SQZ_Q_ATTR_Y_MIN "sqz_y_min"
+#define SQZ_Q_ATTR_Y_MAX "sqz_y_max"
+/* The output clamp of node n for output dtype dt: the dtype's range, narrowed by the attributes
+ * above. SQZ_ERR_DATA when an attribute is not an INT or leaves an empty range. */
+sqz_status sqz_q_out_range(const sqz_node *n, sqz_dtype dt, int32_t *lo, int32_t *hi, sqz_err *err);
+
 /* The int8 kernel family for this run (SQZ_ISA honoured). */
 sqz_qkind sqz_q_kind(void);
 /* 64-byte aligned scratch: c->scratch when the runtime gave at least bytes, else allocated
