@@ -41,8 +41,13 @@ sqz_status sqz_graph_compact(sqz_graph *g, int *n_removed, sqz_err *err);
 
 /* Inference-time simplifications that keep inference results up to float rounding: removes
  * Identity and inference Dropout nodes, folds an inference BatchNormalization into the Conv /
- * ConvTranspose / Gemm right before it (new weight and bias initializers). Graph output
- * names are kept. Not for graphs that will be trained (BatchNorm batch statistics, Dropout
+ * ConvTranspose / Gemm right before it (new weight and bias initializers), and rewrites QDQ int8
+ * patterns (DequantizeLinear -> Conv/MatMul/Gemm/Add/pool [-> Relu/Clip] -> QuantizeLinear with
+ * constant quantization parameters) to QLinearConv, QLinearMatMul, QLinearAdd, ... (quantized
+ * outputs may then differ by one step where the fp32 result lies on a rounding boundary; see
+ * docs/onnx-support.md). The QDQ rewrite needs the weights' DequantizeLinear nodes, which
+ * sqz_graph_fold_constants folds away: sqz_graph_prepare_inference keeps them for it. Graph
+ * output names are kept. Not for graphs that will be trained (BatchNorm batch statistics, Dropout
  * masks) or analysed node by node (BN-scale pruning): see sqz_graph_prepare_inference. */
 sqz_status sqz_graph_optimize(sqz_graph *g, sqz_err *err);
 

@@ -7,7 +7,9 @@
  *  - Gather/Slice of a Shape output that only picks static dimensions (PyTorch's
  *    x.size(1) chains next to a dynamic batch dimension).
  * The pass repeats (shape inference, fold) until nothing changes, then removes nodes
- * whose outputs nobody uses and compacts the tensor table.
+ * whose outputs nobody uses and compacts the tensor table. sqz_graph_prepare_inference first
+ * folds everything but DequantizeLinear, so that the QDQ rewrite (graph/qdq.c) still sees the
+ * int8 weights, and folds what that rewrite left afterwards.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -196,10 +198,14 @@ fail:
     return st;
 }
 
-static sqz_status fold_node(sqz_graph *g, const sqz_node *n, size_t *total, int *folded, sqz_err *err) {
+static int is_dequantize(const sqz_node *n) { return is_default_domain(n) && !strcmp(n->op_type, "DequantizeLinear"); }
+
+static sqz_status fold_node(sqz_graph *g, const sqz_node *n, int keep_dq, size_t *total, int *folded,
+                            sqz_err *err) {
     const sqz_op *op;
     *folded = 0;
     if (sqz_node_resolve(n, &op, NULL) || n->n_out < 1) return SQZ_OK;
+    if (keep_dq && is_dequantize(n)) return SQZ_OK;
     for (size_t i = 0; i < sizeof nondeterministic / sizeof *nondeterministic; i++)
         if (!strcmp(n->op_type, nondeterministic[i])) return SQZ_OK;
     int all_const = 1;
@@ -255,7 +261,7 @@ static sqz_status remove_dead(sqz_graph *g, int *removed, sqz_err *err) {
     return SQZ_OK;
 }
 
-sqz_status sqz_graph_fold_constants(sqz_graph *g, int *n_folded, sqz_err *err) {
+static sqz_status fold_run(sqz_graph *g, int keep_dq, int *n_folded, sqz_err *err) {
     int removed = 0;
     size_t total = 0;
     sqz_status st = SQZ_OK;
@@ -276,7 +282,7 @@ sqz_status sqz_graph_fold_constants(sqz_graph *g, int *n_folded, sqz_err *err) {
         int count = 0;
         for (int s = 0; s < g->n_nodes; s++) {
             int folded;
-            if ((st = fold_node(g, g->nodes[order[s]], &total, &folded, err))) goto done;
+            if ((st = fold_node(g, g->nodes[order[s]], keep_dq, &total, &folded, err))) goto done;
             if (folded) {
                 dead[order[s]] = 1;
                 count++;
@@ -295,6 +301,12 @@ done:
     return st;
 }
 
+sqz_status sqz_graph_fold_constants(sqz_graph *g, int *n_folded, sqz_err *err) {
+    return fold_run(g, 0, n_folded, err);
+}
+
+sqz_status sqz_graph_fold_constants_keep_dq(sqz_graph *g, sqz_err *err) { return fold_run(g, 1, NULL, err); }
+
 sqz_status sqz_graph_prepare(sqz_graph *g, sqz_err *err) {
     sqz_status st;
     if ((st = sqz_graph_resolve_ops(g, err))) return st;
@@ -307,7 +319,14 @@ sqz_status sqz_graph_prepare_inference(sqz_graph *g, sqz_err *err) {
     sqz_status st;
     if ((st = sqz_graph_resolve_ops(g, err))) return st;
     if ((st = sqz_graph_verify(g, err))) return st;
-    if ((st = sqz_graph_fold_constants(g, NULL, err))) return st;
+    /* DequantizeLinear nodes of constant int8 weights stay until the QDQ rewrite (in optimize) has
+     * seen them; the ones it leaves are folded afterwards */
+    if ((st = sqz_graph_fold_constants_keep_dq(g, err))) return st;
     if ((st = sqz_graph_optimize(g, err))) return st;
+    int dq = 0;
+    for (int k = 0; k < g->n_nodes; k++) dq |= is_dequantize(g->nodes[k]);
+    if (dq) { /* and once more what needed those constants (BatchNorm after a DQ-weight Conv) */
+        if ((st = sqz_graph_fold_constants(g, NULL, err)) || (st = sqz_graph_optimize(g, err))) return st;
+    }
     return sqz_graph_infer_shapes(g, err);
 }

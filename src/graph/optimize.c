@@ -11,6 +11,8 @@
  *        W' = W * s,   b' = (b - mean) * s + beta
  *    W' and b' are new initializers (the old ones may be shared); the producer then writes
  *    the BN's output tensor and the BN node is removed.
+ *  - QDQ int8 patterns (DequantizeLinear -> Conv / MatMul / Gemm / Add / pool [-> Relu|Clip] ->
+ *    QuantizeLinear) become the integer operators QLinearConv, QLinearMatMul, ... (graph/qdq.c).
  * Unused tensors are dropped afterwards (sqz_graph_compact).
  */
 #include <math.h>
@@ -293,8 +295,9 @@ sqz_status sqz_graph_optimize(sqz_graph *g, sqz_err *err) {
     }
     if (changed) {
         sqz_graph_remove_nodes(g, o.dead);
-        st = sqz_graph_compact(g, NULL, err);
+        if ((st = sqz_graph_compact(g, NULL, err))) goto done;
     }
+    st = sqz_graph_rewrite_qdq(g, NULL, err);
 done:
     free(o.uses);
     free(o.is_out);

@@ -14,6 +14,17 @@ sqz_status sqz_node_resolve(const sqz_node *n, const sqz_op **op, sqz_err *err);
  * (their outputs keep the declared shapes) instead of being an error. */
 sqz_status sqz_graph_infer_shapes_ex(sqz_graph *g, int skip_unresolved, sqz_err *err);
 
+/* sqz_graph_fold_constants, except that DequantizeLinear nodes are never folded (their int8
+ * inputs stay visible to the QDQ rewrite). */
+sqz_status sqz_graph_fold_constants_keep_dq(sqz_graph *g, sqz_err *err);
+
+/* The QDQ rewrite (graph/qdq.c): DequantizeLinear -> Conv/MatMul/Gemm/Add/GlobalAveragePool/MaxPool
+ * [-> Relu/Clip] -> QuantizeLinear chains whose quantization parameters are constants become
+ * QLinearConv, QLinearMatMul, QLinearAdd, QLinearGlobalAveragePool or an int8 MaxPool reading
+ * the quantized input directly. Dead DequantizeLinear nodes are removed and the tensor table
+ * compacted. *n_rewritten (may be NULL) receives the number of rewritten patterns. */
+sqz_status sqz_graph_rewrite_qdq(sqz_graph *g, int *n_rewritten, sqz_err *err);
+
 /* 1 if every dim of t is known (rank known, dims >= 0). */
 int sqz_tensor_static(const sqz_tensor *t);
 
