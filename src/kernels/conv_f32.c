@@ -284,9 +284,27 @@ static void iconv_image(const iconv_geom *g, const sqz_iconv_tile *t0, int nt, c
 }
 
 /* All transposed tiles of one image (the copy in xp): output rows in chunks of up to 14
- * positions x panels of 32 channels, split over nt threads, weight panel by weight panel. */
+ * positions x panels of 32 channels, split over nt threads, weight panel by weight panel. Rows
+ * of 3 to 7 outputs go two to a tile (7x7: 14 positions, not 7, per pass over the weights). */
 static void iconv_image_rows(const iconv_geom *g, const sqz_iconv_rows *t, int nt, const float *xp, float *y) {
-    const int64_t OHW = g->OH * g->OW, chunks = (g->OW + 13) / 14, tiles = g->OH * chunks;
+    const int64_t OHW = g->OH * g->OW;
+    if (g->OW >= 3 && g->OW <= 7 && g->OH >= 2) {
+        const int64_t pairs = (g->OH + 1) / 2, npanels = (g->mg + 31) / 32, items = npanels * pairs;
+        if (items < 2) nt = 1;
+        (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+        for (int64_t it = 0; it < items; it++) {
+            const int64_t q = it / pairs, oy = it % pairs * 2;
+            const int R1 = (int)g->OW, R = oy + 1 < g->OH ? 2 * R1 : R1;
+            const int nc = (int)(g->mg - q * 32 < 32 ? g->mg - q * 32 : 32);
+            sqz_iconv_rows_f32__avx512(t, R, R1, q * 32, nc, xp + oy * g->Wp, g->Wp - g->OW,
+                                       y + q * 32 * OHW + oy * g->OW, OHW);
+        }
+        return;
+    }
+    const int64_t chunks = (g->OW + 13) / 14, tiles = g->OH * chunks;
     const int64_t npanels = (g->mg + 31) / 32, items = npanels * tiles;
     if (items < 2) nt = 1;
     (void)nt;
@@ -297,7 +315,8 @@ static void iconv_image_rows(const iconv_geom *g, const sqz_iconv_rows *t, int n
         const int64_t q = it / tiles, r = it % tiles, oy = r / chunks, ox0 = r % chunks * 14;
         const int R = (int)(g->OW - ox0 < 14 ? g->OW - ox0 : 14);
         const int nc = (int)(g->mg - q * 32 < 32 ? g->mg - q * 32 : 32);
-        sqz_iconv_rows_f32__avx512(t, R, q * 32, nc, xp + oy * g->Wp + ox0, y + q * 32 * OHW + oy * g->OW + ox0, OHW);
+        sqz_iconv_rows_f32__avx512(t, R, R, q * 32, nc, xp + oy * g->Wp + ox0, 0, y + q * 32 * OHW + oy * g->OW + ox0,
+                                   OHW);
     }
 }
 

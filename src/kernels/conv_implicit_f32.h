@@ -64,8 +64,11 @@ typedef struct sqz_iconv_rows {
     float lo, hi;
     int accumulate;     /* store y + tile instead of the tile */
 } sqz_iconv_rows;
-void sqz_iconv_rows_f32__avx512(const sqz_iconv_rows *t, int R, int64_t j0, int nc, const float *x, float *y,
-                                int64_t ldy);
+/* R1 == R: R positions of one output row. R == 2 * R1 (R1 = 3..7, outputs at most 7 wide): R1
+ * positions of one row and R1 of the next, read at x[off[k] + i + gap] (gap = Wp - R1) and
+ * stored on: two whole output rows are consecutive in y. */
+void sqz_iconv_rows_f32__avx512(const sqz_iconv_rows *t, int R, int R1, int64_t j0, int nc, const float *x,
+                                int64_t gap, float *y, int64_t ldy);
 
 /* Weight-gradient tiles: C[mr x nr] += A x B over kc, A a packed panel (a[k*MR + r], the layout of
  * sqz_gemm_f32_pack_a), B read in place (channels-last rows of a padded input, shifted by one

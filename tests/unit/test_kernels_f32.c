@@ -278,7 +278,18 @@ static void test_conv(sqz_isa isa) {
         rows += sqz_conv_f32_packed_form(isa, &p) == 'B';
         conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
     }
-    if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(implicit >= 20 && strided >= 6 && rows >= 5);
+    /* outputs 3..7 wide: two output rows per transposed tile (an odd last row alone), 40
+     * channels (a panel of 32 and one of 8), heights 1..4, a strided one */
+    for (int64_t ow = 2; ow <= 8; ow++)
+        for (int64_t oh = 1; oh <= 4; oh++) {
+            const int64_t S = ow == 5 && oh == 3 ? 2 : 1;
+            const int64_t in[2] = {oh * S, ow * S}, k[2] = {3, 3}, s[2] = {S, S}, d[2] = {1, 1};
+            const int64_t pb[2] = {1, 1}, pe[2] = {1, 1};
+            if (!conv_geom(&p, 2, 1 + (oh == 2), 16 * S * S, 40, 1, in, k, s, d, pb, pe)) continue;
+            rows += sqz_conv_f32_packed_form(isa, &p) == 'B';
+            conv_case(&r, isa, &p, (int)(ow & 1));
+        }
+    if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(implicit >= 20 && strided >= 6 && rows >= 25);
     else CHECK(rows == 0 && implicit == 0);
     printf("conv %-10s %s (%d implicit-GEMM cases, %d strided, %d transposed tiles)\n", sqz_isa_name(isa),
            test_failed_ == before ? "ok" : "FAILED", implicit, strided, rows);

@@ -70,9 +70,10 @@ SQZ_AVX512 void sqz_iconv_f32_6x32__avx512(const sqz_iconv_tile *t, int64_t r0, 
 }
 
 /* The transposed tile (kernels/conv_implicit_f32.h, sqz_iconv_rows): R positions x 32 channels. */
-static inline __attribute__((always_inline)) SQZ_AVX512 void rows_tile(const int R, const int NV,
+static inline __attribute__((always_inline)) SQZ_AVX512 void rows_tile(const int R, const int R1, const int NV,
                                                                         const sqz_iconv_rows *t, int64_t j0, int nc,
-                                                                        const float *x, float *y, int64_t ldy) {
+                                                                        const float *x, int64_t gap, float *y,
+                                                                        int64_t ldy) {
     __m512 acc[14][2];
     _Pragma("GCC unroll 14") for (int i = 0; i < R; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int64_t pc = 0; pc < t->K; pc += t->kc) {
@@ -81,9 +82,9 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void rows_tile(const int
         const int32_t *off = t->off + pc;
         for (int64_t k = 0; k < kc; k++) {
             const __m512 b0 = _mm512_load_ps(b), b1 = NV == 2 ? _mm512_load_ps(b + 16) : b0;
-            const float *xk = x + off[k];
+            const float *xk = x + off[k], *xk2 = xk + gap; /* positions R1.. come from the next row */
             _Pragma("GCC unroll 14") for (int i = 0; i < R; i++) {
-                const __m512 av = _mm512_set1_ps(xk[i]);
+                const __m512 av = _mm512_set1_ps(i < R1 ? xk[i] : xk2[i]);
                 acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
                 if (NV == 2) acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
             }
@@ -121,31 +122,26 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void rows_tile(const int
 }
 
 #define ROWS_CASES(NV)                                                                                  \
-    switch (R) { /* one register tile per row count: the accumulators stay in registers */             \
-    case 14: rows_tile(14, NV, t, j0, nc, x, y, ldy); break;                                            \
-    case 13: rows_tile(13, NV, t, j0, nc, x, y, ldy); break;                                            \
-    case 12: rows_tile(12, NV, t, j0, nc, x, y, ldy); break;                                            \
-    case 11: rows_tile(11, NV, t, j0, nc, x, y, ldy); break;                                            \
-    case 10: rows_tile(10, NV, t, j0, nc, x, y, ldy); break;                                            \
-    case 9: rows_tile(9, NV, t, j0, nc, x, y, ldy); break;                                              \
-    case 8: rows_tile(8, NV, t, j0, nc, x, y, ldy); break;                                              \
-    case 7: rows_tile(7, NV, t, j0, nc, x, y, ldy); break;                                              \
-    case 6: rows_tile(6, NV, t, j0, nc, x, y, ldy); break;                                              \
-    case 5: rows_tile(5, NV, t, j0, nc, x, y, ldy); break;                                              \
-    case 4: rows_tile(4, NV, t, j0, nc, x, y, ldy); break;                                              \
-    case 3: rows_tile(3, NV, t, j0, nc, x, y, ldy); break;                                              \
-    case 2: rows_tile(2, NV, t, j0, nc, x, y, ldy); break;                                              \
-    default: rows_tile(1, NV, t, j0, nc, x, y, ldy); break;                                             \
+    switch (R * 16 + R1) { /* one register tile per shape: the accumulators stay in registers */     \
+    ROW1(14, NV) ROW1(13, NV) ROW1(12, NV) ROW1(11, NV) ROW1(10, NV) ROW1(9, NV) ROW1(8, NV)           \
+    ROW1(7, NV) ROW1(6, NV) ROW1(5, NV) ROW1(4, NV) ROW1(3, NV) ROW1(2, NV)                            \
+    ROW2(14, 7, NV) ROW2(12, 6, NV) ROW2(10, 5, NV) ROW2(8, 4, NV) ROW2(6, 3, NV)                      \
+    default: rows_tile(1, 1, NV, t, j0, nc, x, 0, y, ldy); break;                                      \
     }
+#define ROW1(R, NV) case (R) * 16 + (R): rows_tile(R, R, NV, t, j0, nc, x, 0, y, ldy); break;
+#define ROW2(R, R1, NV) case (R) * 16 + (R1): rows_tile(R, R1, NV, t, j0, nc, x, gap, y, ldy); break;
 
-SQZ_AVX512 void sqz_iconv_rows_f32__avx512(const sqz_iconv_rows *t, int R, int64_t j0, int nc, const float *x,
-                                           float *y, int64_t ldy) {
+SQZ_AVX512 void sqz_iconv_rows_f32__avx512(const sqz_iconv_rows *t, int R, int R1, int64_t j0, int nc,
+                                           const float *x, int64_t gap, float *y, int64_t ldy) {
+    if (R1 != R && !(R == 2 * R1 && R1 >= 3 && R1 <= 7)) R = R1; /* no such tile: never asked for */
     if (nc > 16) {
         ROWS_CASES(2)
     } else { /* a last panel of at most 16 channels: one vector */
         ROWS_CASES(1)
     }
 }
+#undef ROW1
+#undef ROW2
 #undef ROWS_CASES
 
 /* C += A B with B read in place along output rows (kernels/conv_implicit_f32.h, sqz_sb_rows):
