@@ -18,10 +18,11 @@ sqz_status sqz_graph_infer_shapes_ex(sqz_graph *g, int skip_unresolved, sqz_err 
  * inputs stay visible to the QDQ rewrite). */
 sqz_status sqz_graph_fold_constants_keep_dq(sqz_graph *g, sqz_err *err);
 
-/* The QDQ rewrite (graph/qdq.c): DequantizeLinear -> Conv/MatMul/Gemm/Add/GlobalAveragePool/MaxPool
+/* The QDQ rewrite (graph/qdq.c): DequantizeLinear -> Conv/MatMul/Gemm/Add/GlobalAveragePool
  * [-> Relu/Clip] -> QuantizeLinear chains whose quantization parameters are constants become
- * QLinearConv, QLinearMatMul, QLinearAdd, QLinearGlobalAveragePool or an int8 MaxPool reading
- * the quantized input directly. Dead DequantizeLinear nodes are removed and the tensor table
+ * QLinearConv, QLinearMatMul, QLinearAdd or QLinearGlobalAveragePool reading the quantized input
+ * directly; MaxPool, Reshape, Flatten, Squeeze, Unsqueeze and Transpose between a DQ and a Q of
+ * the same parameters run on the int8 tensor. Dead DequantizeLinear nodes are removed and the tensor table
  * compacted. *n_rewritten (may be NULL) receives the number of rewritten patterns. */
 sqz_status sqz_graph_rewrite_qdq(sqz_graph *g, int *n_rewritten, sqz_err *err);
 

@@ -10,7 +10,8 @@
  *   DQ(a) -> Gemm(DQ(b), [c]) [-> Relu|Clip] -> Q      => QLinearMatMul(a_q, ..., [c_i32])
  *   DQ(a), DQ(b) -> Add [-> Relu|Clip] -> Q            => com.microsoft:QLinearAdd
  *   DQ(x) -> GlobalAveragePool -> Q                    => com.microsoft:QLinearGlobalAveragePool
- *   DQ(x) -> MaxPool -> Q (same scale and zero point)  => MaxPool on x_q
+ *   DQ(x) -> MaxPool|Reshape|Flatten|Squeeze|Unsqueeze|Transpose -> Q, the same scale and
+ *            zero point on both sides                  => the same op on x_q (exact)
  *
  * when every condition holds:
  *  - scales are constant f32 initializers, finite, normal and > 0; zero points constant u8/i8
@@ -34,8 +35,8 @@
  *
  * The QDQ graph rounds once, at Q, a fp32 result; the integer operators round the exact integer
  * accumulator times a float multiplier. Outputs therefore agree except where the fp32 result lies
- * within float rounding of a rounding boundary, and there by one quantization step. MaxPool is
- * exact. DQ nodes left without readers are removed, and the tensor table is compacted.
+ * within float rounding of a rounding boundary, and there by one quantization step. The
+ * value-moving ops (MaxPool, Reshape, ...) are exact. DQ nodes left without readers are removed, and the tensor table is compacted.
  */
 #include <math.h>
 #include <stdio.h>
@@ -561,31 +562,45 @@ static sqz_status rewrite_add(qdq_ctx *o, int k, int *done) {
     return st;
 }
 
-/* DQ(x) -> GlobalAveragePool -> Q  =>  com.microsoft:QLinearGlobalAveragePool;
- * DQ(x) -> MaxPool -> Q with the same scale and zero point  =>  MaxPool on x_q. */
-static sqz_status rewrite_pool(qdq_ctx *o, int k, int is_max, int *done) {
+/* DQ(x) -> GlobalAveragePool -> Q  =>  com.microsoft:QLinearGlobalAveragePool (one dtype) */
+static sqz_status rewrite_gap(qdq_ctx *o, int k, int *done) {
     sqz_graph *g = o->g;
-    sqz_node *n = g->nodes[k];
+    const sqz_node *n = g->nodes[k];
     *done = 0;
-    if (n->n_in != 1 || n->n_out < 1 || n->out[0] < 0) return SQZ_OK;
-    if (n->n_out > (is_max ? 2 : 1) || (n->n_out > 1 && n->out[1] >= 0)) return SQZ_OK; /* no Indices */
+    if (n->n_in != 1 || n->n_out != 1 || n->out[0] < 0) return SQZ_OK;
     dq_info dx;
     if (!act_dq(o, n->in[0], &dx) || const_tensor(g, dx.x)) return SQZ_OK;
     q_info q;
     if (!tail_of(o, n->out[0], 0, &q) || q.dt != dx.dt) return SQZ_OK;
-    if (!is_max) {
-        int in[5] = {dx.x, dx.s, -1, q.s, -1};
-        if ((in[2] = zero_point(o, n, "x_zero_point", dx.z, dx.dt)) < 0 ||
-            (in[4] = zero_point(o, n, "y_zero_point", q.z, q.dt)) < 0)
-            return o->err ? o->err->code : SQZ_ERR_NOMEM;
-        sqz_status st = retarget(o, k, "QLinearGlobalAveragePool", "com.microsoft", in, 5, 0, &q, done);
-        if (!st && *done) drop_if_unread(o, dx.node);
-        return st;
-    }
-    /* max commutes with the monotone DQ, and Q(DQ(x)) = x when both use the same parameters */
+    int in[5] = {dx.x, dx.s, -1, q.s, -1};
+    if ((in[2] = zero_point(o, n, "x_zero_point", dx.z, dx.dt)) < 0 ||
+        (in[4] = zero_point(o, n, "y_zero_point", q.z, q.dt)) < 0)
+        return o->err ? o->err->code : SQZ_ERR_NOMEM;
+    sqz_status st = retarget(o, k, "QLinearGlobalAveragePool", "com.microsoft", in, 5, 0, &q, done);
+    if (!st && *done) drop_if_unread(o, dx.node);
+    return st;
+}
+
+/* DQ(x) -> op -> Q with the same scale, zero point and dtype on both sides, where op only selects
+ * or moves values (MaxPool, Reshape, Flatten, Squeeze, Unsqueeze, Transpose)  =>  op on x_q.
+ * Exact: op commutes with the monotone DQ, and Q(DQ(x)) = x for the same parameters. */
+static sqz_status rewrite_passthrough(qdq_ctx *o, int k, int *done) {
+    sqz_graph *g = o->g;
+    const sqz_node *n = g->nodes[k];
+    *done = 0;
+    if (n->n_in < 1 || n->n_in > 8 || n->n_out < 1 || n->out[0] < 0) return SQZ_OK;
+    if (n->n_out > (is_op(n, "MaxPool") ? 2 : 1) || (n->n_out > 1 && n->out[1] >= 0)) return SQZ_OK; /* Indices */
+    for (int j = 1; j < n->n_in; j++)
+        if (n->in[j] == n->in[0]) return SQZ_OK;
+    dq_info dx;
+    if (!act_dq(o, n->in[0], &dx) || const_tensor(g, dx.x)) return SQZ_OK;
+    q_info q;
+    if (!tail_of(o, n->out[0], 0, &q) || q.dt != dx.dt) return SQZ_OK;
     if (q.scale != *(const float *)dx.S->data || q.zp != sqz_q_zp_at(dx.Z, 0)) return SQZ_OK;
-    int in[1] = {dx.x};
-    sqz_status st = retarget(o, k, "MaxPool", "", in, 1, 1, &q, done);
+    int in[8];
+    memcpy(in, n->in, sizeof(int) * (size_t)n->n_in);
+    in[0] = dx.x;
+    sqz_status st = retarget(o, k, n->op_type, "", in, n->n_in, 1, &q, done);
     if (!st && *done) drop_if_unread(o, dx.node);
     return st;
 }
@@ -614,8 +629,10 @@ sqz_status sqz_graph_rewrite_qdq(sqz_graph *g, int *n_rewritten, sqz_err *err) {
         else if (is_op(n, "MatMul")) st = rewrite_matmul(&o, k, 0, &done);
         else if (is_op(n, "Gemm")) st = rewrite_matmul(&o, k, 1, &done);
         else if (is_op(n, "Add")) st = rewrite_add(&o, k, &done);
-        else if (is_op(n, "GlobalAveragePool")) st = rewrite_pool(&o, k, 0, &done);
-        else if (is_op(n, "MaxPool")) st = rewrite_pool(&o, k, 1, &done);
+        else if (is_op(n, "GlobalAveragePool")) st = rewrite_gap(&o, k, &done);
+        else if (is_op(n, "MaxPool") || is_op(n, "Reshape") || is_op(n, "Flatten") || is_op(n, "Squeeze") ||
+                 is_op(n, "Unsqueeze") || is_op(n, "Transpose"))
+            st = rewrite_passthrough(&o, k, &done);
         if (st) {
             sqz_err_prefix(err, "QDQ rewrite of node '%s'", n->name);
             goto done;

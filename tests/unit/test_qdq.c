@@ -616,7 +616,8 @@ static void test_qlinear_extensions(void) {
 /* ---- Add, GlobalAveragePool, MaxPool ---- */
 
 typedef struct misc_case {
-    int kind; /* 0 Add (+ Relu), 1 GlobalAveragePool, 2 MaxPool, 3 MaxPool with other output params */
+    int kind; /* 0 Add (+ Relu), 1 GlobalAveragePool, 2 MaxPool, 3 MaxPool with another y_scale,
+               * 4 Flatten, 5 Transpose with another zero point */
     sqz_dtype dt;
 } misc_case;
 
@@ -629,8 +630,8 @@ static sqz_graph *build_misc(const void *p) {
     const int xq = input(g, "x_q", c->dt, 4, xd);
     const int xf = dq(g, "x_dq", xq, scalar(g, "x_scale", SQZ_DT_F32, 0.05), scalar(g, "x_zp", c->dt, lo + 120), -1);
     const int v = act(g, "v"), y = act(g, "y_q");
-    int ys = scalar(g, "y_scale", SQZ_DT_F32, c->kind == 0 ? 0.07 : c->kind == 1 ? 0.01 : c->kind == 2 ? 0.05 : 0.06);
-    int yz = scalar(g, "y_zp", c->dt, c->kind == 1 ? lo + 128 : lo + 120);
+    int ys = scalar(g, "y_scale", SQZ_DT_F32, c->kind == 0 ? 0.07 : c->kind == 1 ? 0.01 : c->kind == 3 ? 0.06 : 0.05);
+    int yz = scalar(g, "y_zp", c->dt, c->kind == 1 ? lo + 128 : c->kind == 5 ? lo + 121 : lo + 120);
     int r = v;
     if (c->kind == 0) {
         int64_t bd[4] = {1, 3, 1, 7};
@@ -640,6 +641,10 @@ static sqz_graph *build_misc(const void *p) {
         r = add_act(g, ACT_RELU, v);
     } else if (c->kind == 1) {
         node(g, "GlobalAveragePool", "gap", 1, &xf, 1, &v);
+    } else if (c->kind == 4) {
+        node(g, "Flatten", "flatten", 1, &xf, 1, &v);
+    } else if (c->kind == 5) {
+        attr_ints(g, node(g, "Transpose", "transpose", 1, &xf, 1, &v), "perm", 4, (int64_t[]){0, 2, 3, 1});
     } else {
         sqz_node *n = node(g, "MaxPool", "pool", 1, &xf, 1, &v);
         attr_ints(g, n, "kernel_shape", 2, (int64_t[]){3, 3});
@@ -656,18 +661,21 @@ static void test_misc(void) {
     check_case(build_misc, &(misc_case){0, SQZ_DT_I8}, (expect){"QLinearAdd", 0, 0, "sqz_y_min"}, "Add s8 + Relu");
     check_case(build_misc, &(misc_case){1, SQZ_DT_U8}, (expect){"QLinearGlobalAveragePool", 0, 0, NULL}, "GAP u8");
     check_case(build_misc, &(misc_case){1, SQZ_DT_I8}, (expect){"QLinearGlobalAveragePool", 0, 0, NULL}, "GAP s8");
-    for (int dt = 0; dt < 2; dt++) {
-        /* MaxPool on the int8 tensor: exact */
-        misc_case mc = {2, dt ? SQZ_DT_I8 : SQZ_DT_U8};
+    for (int i = 0; i < 4; i++) {
+        /* MaxPool and Flatten on the int8 tensor: exact */
+        misc_case mc = {i < 2 ? 2 : 4, i & 1 ? SQZ_DT_I8 : SQZ_DT_U8};
+        const char *op = i < 2 ? "MaxPool" : "Flatten";
         sqz_graph *ref = build_misc(&mc), *opt = build_misc(&mc);
         CHECK_OK(sqz_graph_prepare(ref, &E), &E);
         CHECK_OK(sqz_graph_prepare_inference(opt, &E), &E);
-        CHECK_MSG(opt->n_nodes == 1 && count_ops(opt, "MaxPool") == 1, "MaxPool: %d nodes", opt->n_nodes);
-        compare_runs(ref, opt, 1, "int8 MaxPool");
+        CHECK_MSG(opt->n_nodes == 1 && count_ops(opt, op) == 1, "int8 %s: %d nodes", op, opt->n_nodes);
+        compare_runs(ref, opt, 1, op);
         sqz_graph_free(ref);
         sqz_graph_free(opt);
     }
     check_case(build_misc, &(misc_case){3, SQZ_DT_U8}, (expect){NULL, 0, 0, NULL}, "MaxPool with another y_scale");
+    check_case(build_misc, &(misc_case){5, SQZ_DT_I8}, (expect){NULL, 0, 0, NULL},
+               "Transpose with another zero point");
 }
 
 int main(void) {
