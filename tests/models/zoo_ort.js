@@ -1,11 +1,13 @@
-// tests/models/zoo_ort.js - helper of check_zoo_ort.sh: writes a seeded random input
-// tensor and runs an ONNX model in ONNX Runtime (onnxruntime-node), comparing its first
-// output with the one `sqz run` wrote.
+// tests/models/zoo_ort.js - helper of check_zoo_ort.sh and check_qdq_ort.sh: writes a seeded
+// random input tensor and runs an ONNX model in ONNX Runtime (onnxruntime-node), comparing its
+// first output with the one `sqz run` wrote, or writing it.
 //
 //   node zoo_ort.js input OUT.npy N C H W SEED
 //       writes float32 (N, C, H, W) uniform in [0, 1) from a fixed generator (xorshift64*)
 //   node zoo_ort.js compare MODEL.onnx INPUT.npy SQZ_OUT.npy TOL
 //       prints "max_abs_err E" and exits 0 when E <= TOL and the shapes agree, 1 otherwise
+//   node zoo_ort.js run MODEL.onnx INPUT.npy OUT.npy
+//       writes ONNX Runtime's first output (float32) as OUT.npy (check_qdq_ort.sh compares it)
 //
 // onnxruntime-node is found through NODE_PATH (check_zoo_ort.sh sets it).
 'use strict';
@@ -111,7 +113,21 @@ async function compare(args) {
     process.exit(!bad && err <= tol ? 0 : 1);
 }
 
+async function runModel(args) {
+    if (args.length !== 3) fail('usage: run MODEL.onnx INPUT.npy OUT.npy');
+    const [model, inPath, outPath] = args;
+    const ort = require('onnxruntime-node');
+    const sess = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    const x = readNpy(inPath);
+    const feeds = {};
+    feeds[sess.inputNames[0]] = new ort.Tensor('float32', x.data, x.shape);
+    const y = (await sess.run(feeds))[sess.outputNames[0]];
+    if (y.type !== 'float32') fail('output type ' + y.type + ', expected float32');
+    writeNpy(outPath, Array.from(y.dims).map(Number), y.data);
+}
+
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === 'input') makeInput(rest);
+else if (mode === 'run') runModel(rest).catch(e => fail(String(e && e.message ? e.message : e)));
 else if (mode === 'compare') compare(rest).catch(e => fail(String(e && e.message ? e.message : e)));
-else fail('usage: zoo_ort.js input ... | compare ...');
+else fail('usage: zoo_ort.js input ... | compare ... | run ...');
