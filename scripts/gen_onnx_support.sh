@@ -36,6 +36,62 @@ sed -E -e 's/\t(load|prepare|session|test data|test_data_set_[0-9]+: run): /\t/'
        -e "s/\tinconsistent test data: .*/\tinconsistent test data: an input contradicts the shape its model declares/" \
        "$tmp/skipped" | sort -t$'\t' -k2,2 -k1,1 >"$tmp/classes"
 
+# What the load-time QDQ rewrite (src/graph/qdq.c) does; static text, kept here so that
+# regenerating the page keeps it.
+qdq_section() {
+    cat <<'MD'
+## QDQ int8 models: rewritten to integer operators at load
+
+ONNX int8 models are usually written in QDQ form: `DequantizeLinear` (DQ) in front of an
+ordinary fp32 operator, `QuantizeLinear` (Q) after it. When sqz loads a model for `run`, `eval`
+or `bench` (never for `convert`), it rewrites these patterns to its integer operators, which run
+the u8/s8 GEMM and convolution kernels (VNNI where the CPU has it) instead of dequantize, fp32
+compute, quantize (`src/graph/qdq.c`, called from `sqz_graph_optimize`):
+
+| pattern | becomes |
+|---|---|
+| DQ(x) -> Conv(DQ(w), [bias]) [-> Relu / Clip] -> Q | `QLinearConv` |
+| DQ(a) -> MatMul(DQ(b)) [-> Relu / Clip] -> Q | `QLinearMatMul` |
+| DQ(a) -> Gemm(DQ(b), [C]) [-> Relu / Clip] -> Q | `QLinearMatMul` (+ an i32 bias input, a sqz extension) |
+| DQ(a), DQ(b) -> Add [-> Relu / Clip] -> Q | `com.microsoft:QLinearAdd` |
+| DQ(x) -> GlobalAveragePool -> Q | `com.microsoft:QLinearGlobalAveragePool` |
+| DQ(x) -> MaxPool / Reshape / Flatten / Squeeze / Unsqueeze / Transpose -> Q, same scale and zero point on both sides | the same operator on the int8 tensor (exact) |
+
+Every condition must hold, or the pattern runs as written:
+
+- scales are constant f32 initializers, finite, normal and > 0; zero points constant u8/i8
+  initializers (or absent: 0); activations and outputs are quantized per tensor;
+- weights are constant u8/i8 initializers quantized per tensor or per output channel (Conv: DQ
+  axis 0; MatMul and Gemm with transB = 0: axis 1; Gemm with transB = 1: axis 0); u8 and s8
+  activations and weights in any combination;
+- a bias given as DQ(i32 initializer) with zero point 0 and scale x_scale * w_scale is used as
+  is; a f32 initializer (or a DQ(i32) of another scale) is quantized to i32 with scale
+  x_scale * w_scale, rounding half to even; a bias beyond +-2^30 of that scale blocks the
+  rewrite (int32 accumulation could then wrap where fp32 does not);
+- Gemm: transA = 0, alpha = 1, beta = 1, a bias of N values (`[N]` or `[1, N]`) or one;
+  Conv: 1-D or 2-D, with the groups, strides, pads, dilations and auto_pad QLinearConv takes;
+  Add and GlobalAveragePool: one dtype for inputs and output. The rewritten node must pass its
+  operator's shape inference;
+- a Relu, or a Clip with constant bounds a <= b (not NaN), before Q is absorbed exactly: since
+  quantization is monotone, Q(clip(v, a, b)) = clip(Q(v), Q(a), Q(b)) and Q(relu(v)) =
+  max(Q(v), y_zero_point). The clamp is kept in the internal attributes `sqz_y_min` /
+  `sqz_y_max` (none when it is the output dtype's range anyway, e.g. Relu before a u8 Q with
+  zero point 0). A Clip with a non-constant bound or with a > b blocks the rewrite;
+- the fp32 tensors inside the pattern (the operator's output, the Relu/Clip output) are read
+  by nothing else and are no graph outputs. A DQ output that other nodes read too does not
+  block: the DQ stays for them (ONNX Runtime duplicates such DQ nodes for the same purpose).
+
+The QDQ graph rounds an fp32 result once, at Q; the integer operators round the exact integer
+accumulator times a float multiplier. Outputs therefore agree except where the fp32 result lies
+within float rounding of a rounding boundary, and there by one quantization step.
+`tests/unit/test_qdq.c` asserts at most one step at under 2% of the elements (and that graphs
+which break a condition stay as they are); on the models of `tests/models/qdq_models.py`
+(`ctest -R run_qdq`), sqz, ONNX Runtime 1.30 (`tests/models/check_qdq_ort.sh`) and the QDQ
+graph run literally agree exactly.
+
+MD
+}
+
 ver=$(dpkg-query -W -f '${Version}' libonnx-testdata 2>/dev/null || echo unknown)
 {
     echo "# ONNX support"
@@ -73,6 +129,7 @@ ver=$(dpkg-query -W -f '${Version}' libonnx-testdata 2>/dev/null || echo unknown
     echo
     awk '{ printf "%s`%s`", (NR > 1 ? ", " : ""), $0 } END { print "" }' "$tmp/ops"
     echo
+    qdq_section
     echo "## Skipped tests by reason"
     echo
     awk -F'\t' '
