@@ -2,8 +2,9 @@
  * or 2, no dilation. 16 outputs of a row per vector; each tap loads the input under a lane mask
  * that zeroes positions outside the image, so borders need no scalar code. Four output rows run
  * together so their FMA chains overlap, across the whole width before the next four, so the plane
- * is read in memory order. For stride 2 two
- * 16-lane loads cover 32 inputs and a permute keeps the even ones. */
+ * is read in memory order. For stride 2 the input rows a block of output rows reads are first
+ * split into their even and odd columns (two permutes per 32 inputs, once per row instead of
+ * once per tap), then every tap is a plain masked load from one of the two halves. */
 #include "kernels/conv_f32.h"
 
 #if defined(__x86_64__)
@@ -85,12 +86,85 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane(const sqz_
     }
 }
 
+#define S2_MAXW 1024 /* widest row the stride-2 path splits on the stack */
+
+/* Stride 2: rows of the block split into even (ph 0) and odd (ph 1) columns, then each tap reads
+ * one half at its offset. Output column ox, tap kx reads column c = 2 ox - pw + kx, which is
+ * half c & 1 at index (c - (c & 1)) / 2; masks keep indices inside the half (and so the column
+ * inside the row). Same taps in the same order as dw_plane, so the same bits. */
+static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_s2(const sqz_dw_plane *g, const float *x,
+                                                                          const float *w, float bias,
+                                                                          const sqz_conv_act *act, float *y,
+                                                                          const int K) {
+    enum { HALF = S2_MAXW / 2 + 16, ROWS = 2 * RB + 3 };
+    float half[ROWS][2][HALF] __attribute__((aligned(64)));
+    const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, ph = g->ph, pw = g->pw;
+    const int64_t len[2] = {(W + 1) / 2, W / 2};
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const int clamp = act && act->clamp;
+    const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
+    for (int64_t oy = 0; oy < OH; oy += RB) {
+        const int nr = OH - oy < RB ? (int)(OH - oy) : RB;
+        const int64_t iy0 = oy * 2 - ph, nrows = (int64_t)(nr - 1) * 2 + K;
+        for (int64_t i = 0; i < nrows; i++) {
+            const int64_t iy = iy0 + i;
+            if (iy < 0 || iy >= H) continue;
+            const float *row = x + iy * W;
+            for (int64_t c = 0; c < W; c += 32) {
+                const __m512 a = _mm512_maskz_loadu_ps(range_mask(c, W), row + c);
+                const __m512 b = _mm512_maskz_loadu_ps(range_mask(c + 16, W), at(row, c + 16));
+                _mm512_store_ps(half[i][0] + c / 2, _mm512_permutex2var_ps(a, even, b));
+                _mm512_store_ps(half[i][1] + c / 2, _mm512_permutex2var_ps(a, odd, b));
+            }
+        }
+        for (int64_t ox0 = 0; ox0 < OW; ox0 += 16) {
+            __mmask16 mk[5];
+            int64_t j0[5];
+            int pk[5];
+#pragma GCC unroll 5
+            for (int kx = 0; kx < K; kx++) {
+                const int64_t c = 2 * ox0 - pw + kx, p = c & 1;
+                pk[kx] = (int)p;
+                j0[kx] = (c - p) / 2;
+                mk[kx] = range_mask(j0[kx], len[p]);
+            }
+            const __mmask16 om = range_mask(ox0, OW);
+            __m512 acc[RB];
+#pragma GCC unroll 4
+            for (int r = 0; r < RB; r++) acc[r] = _mm512_set1_ps(bias);
+#pragma GCC unroll 5
+            for (int ky = 0; ky < K; ky++) {
+#pragma GCC unroll 4
+                for (int r = 0; r < RB; r++) {
+                    const int64_t i = (int64_t)r * 2 + ky, iy = iy0 + i;
+                    if (r >= nr || iy < 0 || iy >= H) continue;
+#pragma GCC unroll 5
+                    for (int kx = 0; kx < K; kx++) {
+                        const __m512 v = _mm512_maskz_loadu_ps(mk[kx], at(half[i][pk[kx]], j0[kx]));
+                        acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(w[ky * K + kx]), v, acc[r]);
+                    }
+                }
+            }
+#pragma GCC unroll 4
+            for (int r = 0; r < RB; r++) {
+                if (r >= nr) break;
+                __m512 o = acc[r];
+                if (clamp) o = _mm512_min_ps(_mm512_max_ps(o, lo), hi);
+                _mm512_mask_storeu_ps(y + (oy + r) * OW + ox0, om, o);
+            }
+        }
+    }
+}
+
 SQZ_AVX512 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float *x, const float *w, float bias,
                                               const sqz_conv_act *act, float *y) {
     if (g->KH != g->KW || g->sh != g->sw || g->dh != 1 || g->dw != 1) return 0;
     if (g->KH == 3 && g->sh == 1) dw_plane(g, x, w, bias, act, y, 3, 1);
+    else if (g->KH == 3 && g->sh == 2 && g->W <= S2_MAXW) dw_plane_s2(g, x, w, bias, act, y, 3);
     else if (g->KH == 3 && g->sh == 2) dw_plane(g, x, w, bias, act, y, 3, 2);
     else if (g->KH == 5 && g->sh == 1) dw_plane(g, x, w, bias, act, y, 5, 1);
+    else if (g->KH == 5 && g->sh == 2 && g->W <= S2_MAXW) dw_plane_s2(g, x, w, bias, act, y, 5);
     else if (g->KH == 5 && g->sh == 2) dw_plane(g, x, w, bias, act, y, 5, 2);
     else return 0;
     return 1;
