@@ -55,8 +55,14 @@ void sqz_session_profile_reset(sqz_session *s);
 /* Activation fusion of graph node `node`: 0 none, 1 runs a fused Relu/Clip as its epilogue,
  * 2 is a Relu/Clip fused into its producer (a no-op). */
 int sqz_session_fused(const sqz_session *s, int node);
-/* The kernel path graph node `node` took in the last run ("implicit", "im2col", ... for Conv),
- * or NULL when its operator does not say or the session has not run. */
+/* Chains of convolutions run as one (expand 1x1 -> depthwise -> project 1x1, by bands of rows):
+ * 0 node `node` is in none; 1 it is computed at a later node's step (its time counts there);
+ * 2 it is a chain's last node, which runs the chain: *expand (-1 when the chain has none) and
+ * *depthwise get the chain's other nodes (either pointer may be NULL). */
+int sqz_session_chain(const sqz_session *s, int node, int *expand, int *depthwise);
+/* The kernel path graph node `node` took in the last run ("implicit", "im2col", ... for Conv;
+ * "chain" for a chain's last node), or NULL when its operator does not say or the session has
+ * not run. */
 const char *sqz_session_kernel(const sqz_session *s, int node);
 void sqz_session_free(sqz_session *s);
 

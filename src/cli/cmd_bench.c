@@ -108,11 +108,14 @@ static op_row *profile_rows(const sqz_graph *g, const sqz_session *s, int *n_row
     *total = 0;
     if (!rows) return NULL;
     for (int k = 0; k < g->n_nodes; k++) {
-        if (sqz_session_fused(s, k) == 2) continue;
+        if (sqz_session_fused(s, k) == 2 || sqz_session_chain(s, k, NULL, NULL) == 1) continue;
         op_row *r = &rows[(*n_rows)++];
         r->node = k;
         sqz_session_profile(s, k, &r->ms);
         r->macs = sqz_node_macs(g, k);
+        int ce = -1, cd = -1;
+        if (sqz_session_chain(s, k, &ce, &cd) == 2) /* the chain's work counts here */
+            r->macs += sqz_node_macs(g, cd) + (ce >= 0 ? sqz_node_macs(g, ce) : 0);
         const char *fa = fused_act(g, s, k);
         r->kernel = sqz_session_kernel(s, k);
         snprintf(r->op, sizeof r->op, "%.40s%s%.12s", g->nodes[k]->op_type, fa ? "+" : "", fa ? fa : "");
@@ -156,7 +159,8 @@ static double gflops(int64_t macs, double ms) { return macs > 0 && ms > 0 ? 2.0 
 static void print_profile(const sqz_graph *g, const op_row *rows, int n, const type_row *types, int nt,
                           double total) {
     char shape[160], gf[32];
-    printf("\nper-node time (mean of the timed runs; fused activations count in their producer):\n");
+    printf("\nper-node time (mean of the timed runs; fused activations count in their producer, a conv\n"
+           "chain's expand and depthwise nodes in its last node, kernel \"chain\"):\n");
     printf("  %4s %10s %6s %8s  %-26s %-28s %s\n", "#", "ms", "%", "GFLOP/s", "op (kernel)", "node", "output");
     for (int i = 0; i < n; i++) {
         const op_row *r = &rows[i];
@@ -294,8 +298,11 @@ static int run_bench(const cli_cmd *cmd, int argc, char **argv) {
     double med = a.runs % 2 ? lat[h] : 0.5 * (lat[h - 1] + lat[h]);
     double mn = lat[0], mx = lat[a.runs - 1], thr = med > 0 ? (double)a.batch * 1e3 / med : 0;
     const char *isa = sqz_isa_name(sqz_cpu_isa());
-    int fused = 0;
-    for (int k = 0; k < g->n_nodes; k++) fused += sqz_session_fused(s, k) == 2;
+    int fused = 0, chains = 0;
+    for (int k = 0; k < g->n_nodes; k++) {
+        fused += sqz_session_fused(s, k) == 2;
+        chains += sqz_session_chain(s, k, NULL, NULL) == 2;
+    }
     size_t peak = sqz_session_peak_bytes(s), arena = sqz_session_arena_bytes(s);
     int n_rows = 0, nt = 0;
     double total = 0;
@@ -331,6 +338,7 @@ static int run_bench(const cli_cmd *cmd, int argc, char **argv) {
         cli_json_kint(&j, "arena_bytes", (int64_t)arena);
         cli_json_kint(&j, "nodes", g->n_nodes);
         cli_json_kint(&j, "fused_activations", fused);
+        cli_json_kint(&j, "conv_chains", chains);
         if (a.per_op) json_profile(&j, g, rows, n_rows, types, nt, total);
         cli_json_obj_end(&j);
         cli_json_end(&j);
@@ -338,7 +346,7 @@ static int run_bench(const cli_cmd *cmd, int argc, char **argv) {
         char pk[32], ar[32];
         cli_fmt_bytes((double)peak, pk, sizeof pk);
         cli_fmt_bytes((double)arena, ar, sizeof ar);
-        printf("%s: %d nodes (%d activations fused)\n", a.model, g->n_nodes, fused);
+        printf("%s: %d nodes (%d activations fused, %d conv chains)\n", a.model, g->n_nodes, fused, chains);
         printf("  batch %lld, threads %d, isa %s, %lld timed runs after %lld warm-up\n", (long long)a.batch,
                a.threads, isa, (long long)a.runs, (long long)a.warmup);
         printf("  latency     median %.3f ms   min %.3f ms   max %.3f ms   mean %.3f ms\n", med, mn, mx, mean);

@@ -79,4 +79,29 @@ int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float *x, const 
                                    const sqz_conv_act *act, float *y);
 #endif
 
+/* A chain of convolutions run as one, by bands of output rows, for the inverted residual blocks
+ * of MobileNet-style networks: an optional group-1 1x1 "expand" (e), a depthwise conv (d: one
+ * filter per channel, 2-D) and a group-1 1x1 "project" (p), each with optional bias and clamp.
+ * Image by image, a band of output rows is computed through all three: the expand GEMM writes
+ * only the input rows the band's depthwise conv reads (rows shared with the previous band are
+ * kept, not recomputed), the depthwise conv writes the band's rows, and the project GEMM writes
+ * them into y. The expanded tensor and the depthwise output thus live in about 448 KiB instead
+ * of streaming through memory. Each output element is computed by the same kernel in the same
+ * order as by the three calls of sqz_conv_f32_packed, so the bits are the same (tested). */
+typedef struct sqz_conv_chain_f32 {
+    int expand;                       /* 0: x feeds the depthwise conv directly */
+    sqz_conv_params e, d, p;          /* e: ignored without expand */
+    const float *we, *we_packed, *be; /* we_packed: we as sqz_gemm_f32_pack_a packs it, or NULL */
+    const float *wd, *bd;
+    const float *wp, *wp_packed, *bp;
+    sqz_conv_act ae, ad, ap;          /* clamp 0: none */
+} sqz_conv_chain_f32;
+/* Whether isa and the three geometries make such a chain (shapes that connect, 1x1 / depthwise
+ * as above, batch equal, 2-D, an ISA with the packed GEMM). */
+int sqz_conv_chain_f32_ok(sqz_isa isa, const sqz_conv_chain_f32 *c);
+size_t sqz_conv_chain_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_chain_f32 *c);
+/* y (the project's output) from x (the chain's input); scratch: the bytes above, 64-byte aligned. */
+void sqz_conv_chain_f32_run(sqz_isa isa, int threads, const sqz_conv_chain_f32 *c, const float *x, float *y,
+                            void *scratch);
+
 #endif

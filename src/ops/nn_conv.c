@@ -7,6 +7,7 @@
 
 #include "kernels/conv_f32.h"
 #include "kernels/ref/kernels_ref.h"
+#include "ops/nn_conv.h"
 #include "ops/nn_pack.h"
 #include "ops/nn_util.h"
 
@@ -171,3 +172,58 @@ const sqz_op sqz_op_conv = {
     .release_state = sqz_nn_packed_free,
     .fuse_act = 1,
 };
+
+/* ---- chains run as one (ops/nn_conv.h) ---- */
+
+/* The kernel's chain from the three contexts; 0 when they do not make one. */
+static int chain_of(const sqz_opctx *ce, const sqz_opctx *cd, const sqz_opctx *cp, sqz_conv_chain_f32 *k) {
+    memset(k, 0, sizeof *k);
+    const sqz_opctx *cs[3] = {ce, cd, cp};
+    sqz_conv_params *ps[3] = {&k->e, &k->d, &k->p};
+    sqz_conv_act *as[3] = {&k->ae, &k->ad, &k->ap};
+    for (int i = 0; i < 3; i++) {
+        const sqz_opctx *c = cs[i];
+        if (!c) continue;
+        int yndim;
+        int64_t ydims[SQZ_MAX_DIMS];
+        const sqz_tensor *B = sqz_nn_in(c, 2);
+        if (conv_geometry(c, ps[i], &yndim, ydims) || yndim != 4 || c->in[0]->dtype != SQZ_DT_F32 ||
+            !c->in[1]->data || (B && !B->data) || !sqz_nn_is_const(c->in[1]))
+            return 0;
+        *as[i] = (sqz_conv_act){.clamp = c->act != 0, .lo = c->act_lo, .hi = c->act_hi};
+    }
+    k->expand = ce != NULL;
+    if (ce) {
+        k->we = ce->in[1]->data;
+        k->be = sqz_nn_in(ce, 2) ? sqz_nn_in(ce, 2)->data : NULL;
+    }
+    k->wd = cd->in[1]->data;
+    k->bd = sqz_nn_in(cd, 2) ? sqz_nn_in(cd, 2)->data : NULL;
+    k->wp = cp->in[1]->data;
+    k->bp = sqz_nn_in(cp, 2) ? sqz_nn_in(cp, 2)->data : NULL;
+    return sqz_conv_chain_f32_ok(sqz_cpu_isa(), k);
+}
+
+size_t sqz_conv_chain_scratch(const sqz_opctx *ce, const sqz_opctx *cd, const sqz_opctx *cp) {
+    sqz_conv_chain_f32 k;
+    if (!chain_of(ce, cd, cp, &k)) return 0;
+    return sqz_conv_chain_f32_scratch_bytes(sqz_cpu_isa(), cp->threads, &k);
+}
+
+sqz_status sqz_conv_chain_forward(sqz_opctx *ce, sqz_opctx *cd, sqz_opctx *cp) {
+    sqz_conv_chain_f32 k;
+    if (!chain_of(ce, cd, cp, &k))
+        return sqz_err_set(cp->err, SQZ_ERR_INTERNAL, "Conv chain: the nodes no longer make a chain");
+    const sqz_isa isa = sqz_cpu_isa();
+    int64_t stride;
+    if (ce) k.we_packed = sqz_nn_packed_a(ce, isa, ce->in[1], 1, k.e.c_out, k.e.c_in, &stride);
+    k.wp_packed = sqz_nn_packed_a(cp, isa, cp->in[1], 1, k.p.c_out, k.p.c_in, &stride);
+    const size_t need = sqz_conv_chain_f32_scratch_bytes(isa, cp->threads, &k);
+    void *owned;
+    void *scratch = sqz_nn_scratch_get(cp, need, &owned);
+    if (need && !scratch) return SQZ_ERR_NOMEM;
+    const sqz_opctx *c0 = ce ? ce : cd;
+    sqz_conv_chain_f32_run(isa, cp->threads, &k, c0->in[0]->data, cp->out[0]->data, scratch);
+    sqz_nn_scratch_release(owned);
+    return SQZ_OK;
+}

@@ -18,4 +18,13 @@ enum { SQZ_FUSE_NONE = 0, SQZ_FUSE_PRODUCER = 1, SQZ_FUSE_NOOP = 2 };
  * producers. Returns the number of fused pairs. */
 int sqz_fuse_plan(const sqz_graph *g, const sqz_op *const *ops, uint8_t *kind, float *lo, float *hi);
 
+/* Chains run as one (ops/nn_conv.h): a Conv 1x1 "project" node C whose input comes (through at
+ * most a fused activation) from a depthwise Conv B, itself fed (likewise) by a Conv 1x1 "expand"
+ * A or by any tensor, every intermediate read only inside the chain and not a graph output, all
+ * weights constant f32, and the depthwise conv's input at least 512 KiB per image by the graph's
+ * static shapes (smaller tensors stay in cache anyway). For each tail C: chain_d[C] = B and
+ * chain_e[C] = A or -1; in_chain[] marks A, B and their activation nodes (computed by C's step).
+ * kind[] is the activation plan above. Returns the number of chains. */
+int sqz_chain_plan(const sqz_graph *g, const uint8_t *kind, int *chain_e, int *chain_d, uint8_t *in_chain);
+
 #endif

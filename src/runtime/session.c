@@ -12,6 +12,11 @@
  * whose output takes over the producer's buffer (block ownership moves to it, so the
  * buffer is released after the activation output's last reader).
  *
+ * Chains (runtime/fuse.h, ops/nn_conv.h; off with no_fuse or keep_all): an expand 1x1 Conv, a
+ * depthwise Conv and a project 1x1 Conv whose intermediate tensors are large run as one at the
+ * project node's step, by bands of rows. The chain's inner nodes only infer their outputs'
+ * shapes (descriptors without data); the chain's input lives until the project step.
+ *
  * Shape inference is cached per node: when a node's inputs have the same dtypes and shapes as
  * in its last successful run and every input whose values decide output shapes is a constant,
  * the outputs take the descriptors infer() produced then (infer_cached).
@@ -24,7 +29,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/cpu.h"
 #include "graph/passes.h"
+#include "ops/nn_conv.h"
 #include "runtime/fuse.h"
 #include "runtime/planner.h"
 #include "sqz/analysis.h"
@@ -48,6 +55,8 @@ struct sqz_session {
     void **state;           /* (n_nodes) per-node op state (packed weights), see op.h */
     uint8_t *fuse;          /* (n_nodes) SQZ_FUSE_* */
     float *act_lo, *act_hi; /* (n_nodes) bounds for SQZ_FUSE_PRODUCER nodes */
+    int *chain_e, *chain_d; /* (n_nodes) for a chain's project node: its expand (or -1) and depthwise node */
+    uint8_t *in_chain;      /* (n_nodes) computed by a later chain step */
     /* Shape-inference cache: a node whose inputs have the dtypes and shapes of its last
      * successful run, and whose shape-determining inputs (op->shape_inputs) are constants,
      * reuses the output descriptors infer() gave then instead of inferring again. */
@@ -77,6 +86,9 @@ void sqz_session_free(sqz_session *s) {
     free(s->args);
     free(s->scratch);
     free(s->fuse);
+    free(s->chain_e);
+    free(s->chain_d);
+    free(s->in_chain);
     free(s->act_lo);
     free(s->act_hi);
     free(s->prof_ms);
@@ -109,11 +121,15 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
     s->is_act = calloc(nt, 1);
     s->state = calloc(nn, sizeof *s->state);
     s->fuse = calloc(nn, 1);
+    s->chain_e = malloc(sizeof(int) * nn);
+    s->chain_d = malloc(sizeof(int) * nn);
+    s->in_chain = calloc(nn, 1);
     s->act_lo = calloc(nn, sizeof(float));
     s->act_hi = calloc(nn, sizeof(float));
     s->profile = opts ? opts->profile : 0;
     s->prof_ms = calloc(nn, sizeof(double));
-    if (!s->fuse || !s->act_lo || !s->act_hi || !s->prof_ms) goto oom;
+    if (!s->fuse || !s->act_lo || !s->act_hi || !s->prof_ms || !s->chain_e || !s->chain_d || !s->in_chain) goto oom;
+    for (size_t k = 0; k < nn; k++) s->chain_e[k] = s->chain_d[k] = -1;
     if (!s->state || !s->order || !s->ops || !s->vals || !s->last_use || !s->block || !s->avail || !s->is_act) goto oom;
     if ((st = sqz_graph_topo_order(g, s->order, err))) goto fail;
     for (int k = 0; k < g->n_nodes; k++) {
@@ -139,7 +155,10 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
         s->ic_desc = calloc(nout ? nout : 1, sizeof *s->ic_desc);
         if (!s->ic_shape || !s->ic_desc) goto oom;
     }
-    if (!(opts && opts->no_fuse) && !s->keep_all) sqz_fuse_plan(g, s->ops, s->fuse, s->act_lo, s->act_hi);
+    if (!(opts && opts->no_fuse) && !s->keep_all) {
+        sqz_fuse_plan(g, s->ops, s->fuse, s->act_lo, s->act_hi);
+        if (sqz_cpu_isa() >= SQZ_ISA_AVX2) sqz_chain_plan(g, s->fuse, s->chain_e, s->chain_d, s->in_chain);
+    }
     for (int t = 0; t < g->n_tensors; t++) {
         s->vals[t] = *g->tensors[t];
         s->block[t] = -1;
@@ -155,6 +174,13 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
             if (n->out[j] >= 0 && s->last_use[n->out[j]] < step) s->last_use[n->out[j]] = step;
     }
     for (int i = 0; i < g->n_outputs; i++) s->last_use[g->outputs[i]] = INT_MAX;
+    /* a chain's input is read at its project node's step */
+    for (int step = 0; step < g->n_nodes; step++) {
+        const int k = s->order[step];
+        if (s->chain_d[k] < 0) continue;
+        const int head = s->chain_e[k] >= 0 ? s->chain_e[k] : s->chain_d[k], xin = g->nodes[head]->in[0];
+        if (s->last_use[xin] != INT_MAX && s->last_use[xin] < step) s->last_use[xin] = step;
+    }
     *out = s;
     return SQZ_OK;
 oom:
@@ -346,11 +372,38 @@ static void release_dead(sqz_session *s, const sqz_node *n, int step) {
     }
 }
 
+/* The context of chain node k (a Conv: at most 3 inputs, 1 output), for the chain's step. */
+static void chain_ctx(sqz_session *s, int k, sqz_tensor **in, sqz_tensor **out, sqz_opctx *c, sqz_err *err) {
+    const sqz_node *n = s->g->nodes[k];
+    for (int i = 0; i < n->n_in && i < 3; i++) in[i] = n->in[i] >= 0 ? &s->vals[n->in[i]] : NULL;
+    out[0] = &s->vals[n->out[0]];
+    *c = (sqz_opctx){.node = n, .in = in, .n_in = n->n_in < 3 ? n->n_in : 3, .out = out, .n_out = 1,
+                     .opset = s->g->opset, .threads = s->threads, .err = err, .state = &s->state[k]};
+    if (s->fuse[k] == SQZ_FUSE_PRODUCER) {
+        c->act = 1;
+        c->act_lo = s->act_lo[k];
+        c->act_hi = s->act_hi[k];
+    }
+}
+
 static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
     const sqz_graph *g = s->g;
     int k = s->order[step];
     const sqz_node *n = g->nodes[k];
     const sqz_op *op = s->ops[k];
+    if (s->fuse[k] == SQZ_FUSE_NOOP && s->in_chain[k]) { /* a chain's activation: shaped as its input */
+        const sqz_tensor *src = &s->vals[n->in[0]];
+        sqz_tensor *v = &s->vals[n->out[0]];
+        *v = *g->tensors[n->out[0]];
+        v->dtype = src->dtype;
+        v->ndim = src->ndim;
+        memcpy(v->dims, src->dims, sizeof v->dims);
+        v->data = NULL;
+        v->nbytes = 0;
+        s->avail[n->out[0]] = 1;
+        s->block[n->out[0]] = -1;
+        return SQZ_OK;
+    }
     if (s->fuse[k] == SQZ_FUSE_NOOP) return run_alias(s, step, n, err);
     sqz_tensor **in = s->args, **out = s->args + n->n_in;
     for (int i = 0; i < n->n_in; i++) {
@@ -382,6 +435,16 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
         s->ic_ok[k] = 0;
         st = op->infer(&c);
         if (!st) infer_remember(s, k, n, in, out);
+    }
+    if (!st && s->in_chain[k]) { /* computed at the chain's step: shapes only */
+        for (int i = 0; i < n->n_out; i++) {
+            if (!out[i]) continue;
+            out[i]->data = NULL;
+            out[i]->nbytes = 0;
+            s->avail[n->out[i]] = 1;
+            s->block[n->out[i]] = -1;
+        }
+        return SQZ_OK;
     }
     if (!st && op->view && !s->keep_all && n->n_out == 1 && out[0] && n->in[0] >= 0) {
         const int p = n->in[0], r = n->out[0];
@@ -421,7 +484,16 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
         s->ic_ok[k] = 0;
         return st;
     }
-    size_t sb = op->scratch_bytes ? op->scratch_bytes(&c) : 0;
+    /* a chain's project node: the expand and depthwise nodes' contexts too */
+    sqz_tensor *ein[3], *eout[1], *din[3], *dout[1];
+    sqz_opctx ce, cd;
+    const int chain = s->chain_d[k] >= 0;
+    if (chain) {
+        if (s->chain_e[k] >= 0) chain_ctx(s, s->chain_e[k], ein, eout, &ce, err);
+        chain_ctx(s, s->chain_d[k], din, dout, &cd, err);
+    }
+    size_t sb = chain ? sqz_conv_chain_scratch(s->chain_e[k] >= 0 ? &ce : NULL, &cd, &c)
+                : op->scratch_bytes ? op->scratch_bytes(&c) : 0;
     if (sb > s->scratch_cap) {
         if (sb > SIZE_MAX - 64) return sqz_err_set(err, SQZ_ERR_NOMEM, "scratch of %zu bytes", sb);
         size_t cap = (sb + 63) & ~(size_t)63;
@@ -432,8 +504,17 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
         s->scratch_cap = cap;
     }
     c.scratch = sb ? s->scratch : NULL;
-    if ((st = op->forward(&c))) return st;
+    if ((st = chain ? sqz_conv_chain_forward(s->chain_e[k] >= 0 ? &ce : NULL, &cd, &c) : op->forward(&c))) return st;
     release_dead(s, n, step);
+    if (chain) { /* the chain's input, read here for the last time */
+        const int xin = g->nodes[s->chain_e[k] >= 0 ? s->chain_e[k] : s->chain_d[k]]->in[0];
+        if (s->last_use[xin] == step && s->block[xin] >= 0) {
+            sqz_planner_release(&s->plan, s->block[xin], s->vals[xin].nbytes);
+            s->block[xin] = -1;
+            s->avail[xin] = 0;
+            s->vals[xin].data = NULL;
+        }
+    }
     return SQZ_OK;
 }
 
@@ -500,7 +581,18 @@ void sqz_session_profile_reset(sqz_session *s) {
     s->prof_runs = 0;
 }
 
+int sqz_session_chain(const sqz_session *s, int node, int *expand, int *depthwise) {
+    if (!s || node < 0 || node >= s->g->n_nodes) return 0;
+    if (s->chain_d[node] >= 0) {
+        if (expand) *expand = s->chain_e[node];
+        if (depthwise) *depthwise = s->chain_d[node];
+        return 2;
+    }
+    return s->in_chain[node] ? 1 : 0;
+}
+
 const char *sqz_session_kernel(const sqz_session *s, int node) {
+    if (s && node >= 0 && node < s->g->n_nodes && s->chain_d[node] >= 0) return "chain";
     if (!s || node < 0 || node >= s->g->n_nodes || !s->ops[node] || !s->ops[node]->kernel) return NULL;
     const sqz_node *n = s->g->nodes[node];
     if (n->n_in > 8 || n->n_out > 8) return NULL;

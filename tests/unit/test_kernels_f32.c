@@ -295,6 +295,67 @@ static void test_conv(sqz_isa isa) {
            test_failed_ == before ? "ok" : "FAILED", implicit, strided, rows);
 }
 
+/* The expand -> depthwise -> project chain against the three convolutions run in turn: the same
+ * bits, with and without expand, stride 1 and 2, 3x3 and 5x5, bands that split the image
+ * (wide enough that a band holds a few rows) and odd sizes, clamps and biases, 1 and 2 threads. */
+static void test_conv_chain(sqz_isa isa) {
+    sqz_rng r;
+    sqz_rng_seed(&r, 31);
+    int ran = 0;
+    for (int i = 0; i < 24; i++) {
+        const int expand = i % 4 != 3;
+        const int64_t N = 1 + (i % 3 == 0), Cin = 3 + sqz_rng_below(&r, 20), Ce = 8 + sqz_rng_below(&r, 90);
+        const int64_t Co = 4 + sqz_rng_below(&r, 40), K = i % 5 == 2 ? 5 : 3, S = 1 + (i % 2);
+        const int64_t H = 5 + sqz_rng_below(&r, i % 6 == 0 ? 120 : 40), W = 5 + sqz_rng_below(&r, i % 6 == 0 ? 120 : 40);
+        const int64_t P = K / 2, one[2] = {1, 1}, zero[2] = {0, 0}, in[2] = {H, W};
+        const int64_t k[2] = {K, K}, s[2] = {S, S}, pb[2] = {P, P}, pe[2] = {P, (P + i) % (P + 1)};
+        sqz_conv_chain_f32 c = {.expand = expand};
+        const int64_t C0 = expand ? Cin : Ce;
+        if (expand && !conv_geom(&c.e, 2, N, Cin, Ce, 1, in, one, one, one, zero, zero)) continue;
+        if (!conv_geom(&c.d, 2, N, Ce, Ce, Ce, in, k, s, one, pb, pe)) continue;
+        if (!conv_geom(&c.p, 2, N, Ce, Co, 1, c.d.out, one, one, one, zero, zero)) continue;
+        const int64_t nx = N * C0 * H * W, ne = N * Ce * H * W, nd = N * Ce * c.d.out[0] * c.d.out[1];
+        const int64_t ny = N * Co * c.d.out[0] * c.d.out[1];
+        float *x = kt_rand(1.0f, &r, nx), *we = kt_rand(1.0f, &r, Ce * Cin), *be = kt_rand(1.0f, &r, Ce);
+        float *wd = kt_rand(1.0f, &r, Ce * K * K), *bd = kt_rand(1.0f, &r, Ce);
+        float *wp = kt_rand(1.0f, &r, Co * Ce), *bp = kt_rand(1.0f, &r, Co);
+        float *e = malloc(sizeof(float) * (size_t)ne), *dd = malloc(sizeof(float) * (size_t)nd);
+        float *y0 = malloc(sizeof(float) * (size_t)ny), *y1 = malloc(sizeof(float) * (size_t)ny);
+        c.we = we, c.be = i % 7 ? be : NULL, c.wd = wd, c.bd = i % 5 ? bd : NULL, c.wp = wp, c.bp = i % 3 ? bp : NULL;
+        c.ae = (sqz_conv_act){.clamp = i % 2, .lo = 0.0f, .hi = 6.0f};
+        c.ad = (sqz_conv_act){.clamp = i % 3 != 1, .lo = 0.0f, .hi = 6.0f};
+        c.ap = (sqz_conv_act){.clamp = i % 4 == 1, .lo = -1.0f, .hi = 1.0f};
+        CHECK(sqz_conv_chain_f32_ok(isa, &c) == (isa >= SQZ_ISA_AVX2));
+        if (!sqz_conv_chain_f32_ok(isa, &c)) {
+            free(x), free(we), free(be), free(wd), free(bd), free(wp), free(bp), free(e), free(dd), free(y0), free(y1);
+            continue;
+        }
+        ran++;
+        for (int th = 1; th <= 2; th++) {
+            size_t sb = sqz_conv_f32_scratch_bytes(isa, th, &c.d);
+            if (expand && sqz_conv_f32_scratch_bytes(isa, th, &c.e) > sb) sb = sqz_conv_f32_scratch_bytes(isa, th, &c.e);
+            if (sqz_conv_f32_scratch_bytes(isa, th, &c.p) > sb) sb = sqz_conv_f32_scratch_bytes(isa, th, &c.p);
+            void *s0 = kt_alloc64(sb + 64), *s1 = kt_alloc64(sqz_conv_chain_f32_scratch_bytes(isa, th, &c) + 64);
+            const float *din = x;
+            if (expand) {
+                sqz_conv_f32(isa, th, &c.e, x, we, c.be, c.ae.clamp ? &c.ae : NULL, e, s0);
+                din = e;
+            }
+            sqz_conv_f32(isa, th, &c.d, din, wd, c.bd, c.ad.clamp ? &c.ad : NULL, dd, s0);
+            sqz_conv_f32(isa, th, &c.p, dd, wp, c.bp, c.ap.clamp ? &c.ap : NULL, y0, s0);
+            for (int64_t j = 0; j < ny; j++) y1[j] = NAN;
+            sqz_conv_chain_f32_run(isa, th, &c, x, y1, s1);
+            CHECK_MSG(!memcmp(y0, y1, sizeof(float) * (size_t)ny),
+                      "chain %s case %d (expand %d N %lld Cin %lld Ce %lld Co %lld K %lld S %lld H %lld W %lld) threads %d",
+                      sqz_isa_name(isa), i, expand, (long long)N, (long long)Cin, (long long)Ce, (long long)Co,
+                      (long long)K, (long long)S, (long long)H, (long long)W, th);
+            free(s0), free(s1);
+        }
+        free(x), free(we), free(be), free(wd), free(bd), free(wp), free(bp), free(e), free(dd), free(y0), free(y1);
+    }
+    if (isa >= SQZ_ISA_AVX2 && sqz_cpu_isa_supported() >= isa) CHECK(ran >= 15);
+}
+
 static void test_cpu(void) {
     const sqz_isa s = sqz_cpu_isa_supported(), c = sqz_cpu_isa();
     CHECK(c <= s);
@@ -314,6 +375,7 @@ int main(void) {
         test_gemm((sqz_isa)i);
         test_conv((sqz_isa)i);
         test_conv_accumulate((sqz_isa)i);
+        test_conv_chain((sqz_isa)i);
     }
     TEST_MAIN_END();
 }

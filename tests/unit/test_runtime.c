@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "fake_ops.h"
 #include "sqz/sqz.h"
 #include "test.h"
@@ -402,7 +403,115 @@ static void test_models(void) {
     printf("models: %d run, %d skipped (unsupported operators), %d failed\n", ran, skipped, failed);
 }
 
+/* Inverted residual blocks (1x1 expand + Clip(0,6), 3x3 depthwise + Relu, 1x1 project, a
+ * residual Add; then a stride-2 block without expand) large enough to run as conv chains: the
+ * session reports the chains, gives the bits of a session without fusion, and over batch sizes
+ * 1 and 3 and two sizes of input (bands reuse rows; the chain's input must live until its end).
+ * A third 1x1 reading the expanded tensor too keeps the expand out of the chain (which then
+ * starts at the depthwise conv): checked by a variant. */
+static float chain_val(int64_t i, int salt) { return (float)((i * 7 + salt * 13) % 17) / 17.0f - 0.45f; }
+
+static int chain_init(sqz_graph *g, const char *name, int nd, const int64_t *d, int salt) {
+    int64_t n = 1;
+    for (int i = 0; i < nd; i++) n *= d[i];
+    float *v = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) v[i] = chain_val(i, salt) * 0.5f;
+    int t = init(g, name, SQZ_DT_F32, nd, d, v);
+    free(v);
+    return t;
+}
+
+static sqz_graph *chain_graph(int64_t H, int shared) {
+    sqz_graph *g = sqz_graph_new();
+    g->opset = 13;
+    const int64_t C = 8, E6 = 48;
+    int x = tens(g, "x", SQZ_DT_F32, 4, (int64_t[]){-1, C, H, H});
+    sqz_graph_add_input(g, x, &E);
+    int we = chain_init(g, "we", 4, (int64_t[]){E6, C, 1, 1}, 1), be = chain_init(g, "be", 1, (int64_t[]){E6}, 2);
+    int wd = chain_init(g, "wd", 4, (int64_t[]){E6, 1, 3, 3}, 3), bd = chain_init(g, "bd", 1, (int64_t[]){E6}, 4);
+    int wp = chain_init(g, "wp", 4, (int64_t[]){C, E6, 1, 1}, 5), bp = chain_init(g, "bp", 1, (int64_t[]){C}, 6);
+    int wd2 = chain_init(g, "wd2", 4, (int64_t[]){C, 1, 3, 3}, 7), wp2 = chain_init(g, "wp2", 4, (int64_t[]){16, C, 1, 1}, 8);
+    float lo = 0.0f, hi = 6.0f;
+    int mn = init(g, "mn", SQZ_DT_F32, 0, NULL, &lo), mx = init(g, "mx", SQZ_DT_F32, 0, NULL, &hi);
+    int e = act(g, "e"), ec = act(g, "ec"), d = act(g, "d"), dr = act(g, "dr"), p = act(g, "p"), r = act(g, "r");
+    int d2 = act(g, "d2"), out = act(g, "out");
+    node(g, "Conv", "expand", 3, (int[]){x, we, be}, e, NULL);
+    node(g, "Clip", "clip", 3, (int[]){e, mn, mx}, ec, NULL);
+    int kd = node(g, "Conv", "dw", 3, (int[]){ec, wd, bd}, d, NULL);
+    sqz_node_add_attr(g, g->nodes[kd], "group", SQZ_ATTR_INT)->i = E6;
+    sqz_attr *pa = sqz_node_add_attr(g, g->nodes[kd], "pads", SQZ_ATTR_INTS);
+    pa->n = 4;
+    pa->ints = sqz_arena_alloc(g->arena, sizeof(int64_t) * 4, 8);
+    for (int i = 0; i < 4; i++) pa->ints[i] = 1;
+    node(g, "Relu", "relu", 1, &d, dr, NULL);
+    node(g, "Conv", "project", 3, (int[]){dr, wp, bp}, p, NULL);
+    node(g, "Add", "residual", 2, (int[]){p, x}, r, NULL);
+    int kd2 = node(g, "Conv", "dw2", 2, (int[]){r, wd2}, d2, NULL);
+    sqz_node_add_attr(g, g->nodes[kd2], "group", SQZ_ATTR_INT)->i = C;
+    sqz_attr *st = sqz_node_add_attr(g, g->nodes[kd2], "strides", SQZ_ATTR_INTS);
+    st->n = 2;
+    st->ints = sqz_arena_alloc(g->arena, sizeof(int64_t) * 2, 8);
+    st->ints[0] = st->ints[1] = 2;
+    node(g, "Conv", "project2", 2, (int[]){d2, wp2}, out, NULL);
+    sqz_graph_add_output(g, out, &E);
+    if (shared) { /* the expanded tensor read a second time: no chain may take it */
+        int wq = chain_init(g, "wq", 4, (int64_t[]){4, E6, 1, 1}, 9), q = act(g, "q");
+        node(g, "Conv", "side", 2, (int[]){ec, wq}, q, NULL);
+        sqz_graph_add_output(g, q, &E);
+    }
+    return g;
+}
+
+static void test_conv_chains(void) {
+    for (int shared = 0; shared < 2; shared++) {
+        sqz_graph *g = chain_graph(112, shared);
+        CHECK_OK(sqz_graph_prepare(g, &E), &E);
+        sqz_session *s = NULL, *ref = NULL;
+        CHECK_OK(sqz_session_new(g, NULL, &s, &E), &E);
+        CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.no_fuse = 1}, &ref, &E), &E);
+        if (!s || !ref) {
+            sqz_session_free(s), sqz_session_free(ref), sqz_graph_free(g);
+            return;
+        }
+        int chains = 0, inner = 0, ce = -2, cd = -2, expand = -2;
+        for (int k = 0; k < g->n_nodes; k++) {
+            const int c = sqz_session_chain(s, k, &ce, &cd);
+            chains += c == 2;
+            inner += c == 1;
+            if (c == 2) expand = ce;
+            CHECK(sqz_session_chain(ref, k, NULL, NULL) == 0);
+        }
+        const int avx2 = sqz_cpu_isa() >= SQZ_ISA_AVX2;
+        /* expand -> dw -> project (4 inner nodes with the Clip and Relu; shared: dw and Relu) and
+         * dw2 -> project2: the second's input is 112x112x8 floats = 392 KiB, under the 512 KiB
+         * bar, so only the first */
+        CHECK_MSG(chains == avx2 && inner == (avx2 ? (shared ? 2 : 4) : 0), "shared %d: %d chains, %d inner", shared,
+                  chains, inner);
+        if (avx2) CHECK((expand == -1) == shared);
+        for (int run = 0; run < 3; run++) {
+            const int64_t n = run == 1 ? 3 : 1;
+            sqz_tensor x;
+            sqz_tensor_init_owned(&x, "x", SQZ_DT_F32, 4, (int64_t[]){n, 8, 112, 112}, &E);
+            for (int64_t i = 0; i < n * 8 * 112 * 112; i++) ((float *)x.data)[i] = chain_val(i, run);
+            const sqz_tensor *in[1] = {&x};
+            CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
+            CHECK_OK(sqz_session_run(ref, 1, in, &E), &E);
+            for (int o = 0; o < sqz_session_n_outputs(s); o++) {
+                const sqz_tensor *a = sqz_session_output(s, o), *b = sqz_session_output(ref, o);
+                CHECK(a && b && a->nbytes == b->nbytes && a->nbytes > 0);
+                if (a && b && a->nbytes == b->nbytes)
+                    CHECK_MSG(!memcmp(a->data, b->data, a->nbytes), "shared %d run %d output %d differs", shared, run, o);
+            }
+            sqz_tensor_release(&x);
+        }
+        sqz_session_free(s);
+        sqz_session_free(ref);
+        sqz_graph_free(g);
+    }
+}
+
 int main(void) {
+    test_conv_chains();
     test_views();
     test_fake_chain();
     test_errors();
