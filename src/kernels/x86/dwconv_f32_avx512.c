@@ -157,9 +157,81 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_s2(const s
     }
 }
 
+/* Small planes (outputs under 16 wide: MobileNet's 14x14 and 7x7 layers, where a row fills half a
+ * vector or less): the padded input goes into S*S phase planes of Hq x Wq (Wq = OW + (K-1)/S),
+ * in which every tap is one contiguous window: output (oy, ox) at flat position q = oy*Wq + ox
+ * reads phase (ky % S, kx % S) at q + (ky/S)*Wq + kx/S. 16 consecutive flat positions per
+ * vector, no masks and no branches in the taps; the (K-1)/S extra columns of each row are
+ * computed and dropped. Taps in the order ky, kx after the bias, as dw_plane (zero padding
+ * instead of skipped rows: the same bits for finite weights). */
+#define FLAT_CAP 3072 /* floats of the phase planes and of the flat outputs, on the stack */
+
+static inline int flat_fits(const sqz_dw_plane *g, int K, int S) {
+    const int64_t Wq = g->OW + (K - 1) / S, Hq = g->OH + (K - 1) / S;
+    return g->OW < 16 && g->W <= 32 && g->ph >= 0 && g->pw >= 0 && S * S * Hq * Wq + 32 <= FLAT_CAP &&
+           g->OH * Wq + 32 <= FLAT_CAP;
+}
+
+static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_flat(const sqz_dw_plane *g, const float *x,
+                                                                            const float *w, float bias,
+                                                                            const sqz_conv_act *act, float *y,
+                                                                            const int K, const int S) {
+    float P[FLAT_CAP] __attribute__((aligned(64))), T[FLAT_CAP] __attribute__((aligned(64)));
+    const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, ph = g->ph, pw = g->pw;
+    const int64_t Wq = OW + (K - 1) / S, Hq = OH + (K - 1) / S, plane = Hq * Wq;
+    for (int64_t i = 0; i < S * S * plane + 16; i += 16) _mm512_storeu_ps(P + i, _mm512_setzero_ps());
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (int64_t iy = 0; iy < H; iy++) {
+        const int64_t r = iy + ph;
+        if (r / S >= Hq) break;
+        const float *row = x + iy * W;
+        if (S == 1) { /* columns [0, W) at pw, clipped to the Wq kept */
+            const int64_t n = W < Wq - pw ? W : Wq - pw;
+            float *d = P + r * Wq + pw;
+            for (int64_t c = 0; c < n; c += 16)
+                _mm512_mask_storeu_ps(d + c, range_mask(c, n), _mm512_maskz_loadu_ps(range_mask(c, n), row + c));
+        } else { /* even input columns and odd ones, each to the phase of their padded column */
+            const __m512 a = _mm512_maskz_loadu_ps(range_mask(0, W), row);
+            const __m512 b = _mm512_maskz_loadu_ps(range_mask(16, W), at(row, 16));
+            const __m512 ev = _mm512_permutex2var_ps(a, even, b), od = _mm512_permutex2var_ps(a, odd, b);
+            float *pr = P + (r % 2) * 2 * plane + (r / 2) * Wq; /* phase (r % 2, 0); (r % 2, 1) at + plane */
+            /* input column 2i (2i+1) sits at padded column 2i + pw (2i + 1 + pw) */
+            const int64_t m = pw / 2, ne = (W + 1) / 2, no = W / 2;
+            float *de = pr + (pw % 2 ? plane : 0) + m, *dod = pr + (pw % 2 ? 0 : plane) + m + (pw % 2);
+            const int64_t ke = ne < Wq - m ? ne : Wq - m, ko = no < Wq - m - pw % 2 ? no : Wq - m - pw % 2;
+            if (ke > 0) _mm512_mask_storeu_ps(de, range_mask(0, ke), ev);
+            if (ko > 0) _mm512_mask_storeu_ps(dod, range_mask(0, ko), od);
+        }
+    }
+    const int clamp = act && act->clamp;
+    const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
+    for (int64_t q = 0; q < OH * Wq; q += 16) {
+        __m512 acc = _mm512_set1_ps(bias);
+#pragma GCC unroll 5
+        for (int ky = 0; ky < K; ky++)
+#pragma GCC unroll 5
+            for (int kx = 0; kx < K; kx++) {
+                const float *src = P + ((ky % S) * S + kx % S) * plane + (ky / S) * Wq + kx / S + q;
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(w[ky * K + kx]), _mm512_loadu_ps(src), acc);
+            }
+        if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
+        _mm512_store_ps(T + q, acc);
+    }
+    const __mmask16 om = range_mask(0, OW);
+    for (int64_t oy = 0; oy < OH; oy++) _mm512_mask_storeu_ps(y + oy * OW, om, _mm512_loadu_ps(T + oy * Wq));
+}
+
 SQZ_AVX512 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float *x, const float *w, float bias,
                                               const sqz_conv_act *act, float *y) {
     if (g->KH != g->KW || g->sh != g->sw || g->dh != 1 || g->dw != 1) return 0;
+    if ((g->KH == 3 || g->KH == 5) && (g->sh == 1 || g->sh == 2) && flat_fits(g, (int)g->KH, (int)g->sh)) {
+        if (g->KH == 3 && g->sh == 1) dw_plane_flat(g, x, w, bias, act, y, 3, 1);
+        else if (g->KH == 3) dw_plane_flat(g, x, w, bias, act, y, 3, 2);
+        else if (g->sh == 1) dw_plane_flat(g, x, w, bias, act, y, 5, 1);
+        else dw_plane_flat(g, x, w, bias, act, y, 5, 2);
+        return 1;
+    }
     if (g->KH == 3 && g->sh == 1) dw_plane(g, x, w, bias, act, y, 3, 1);
     else if (g->KH == 3 && g->sh == 2 && g->W <= S2_MAXW) dw_plane_s2(g, x, w, bias, act, y, 3);
     else if (g->KH == 3 && g->sh == 2) dw_plane(g, x, w, bias, act, y, 3, 2);
