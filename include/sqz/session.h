@@ -26,6 +26,9 @@ typedef struct sqz_session_opts {
     int keep_all;       /* 1: keep every intermediate value readable after run (no fusion) */
     int no_fuse;        /* 1: run Relu/Clip as their own nodes (no activation fusion) */
     int profile;        /* 1: time every node (see sqz_session_profile) */
+    int microbatch;     /* 0: run a large batch in slices of a few samples when the graph allows it
+                         * (every node per-sample) and the batch's activations outgrow the cache;
+                         * -1: never; k > 0: slices of k samples whenever the graph allows it */
 } sqz_session_opts;
 
 /* Does not take ownership of g; g must outlive the session and not change. */
@@ -55,6 +58,8 @@ void sqz_session_profile_reset(sqz_session *s);
 /* Activation fusion of graph node `node`: 0 none, 1 runs a fused Relu/Clip as its epilogue,
  * 2 is a Relu/Clip fused into its producer (a no-op). */
 int sqz_session_fused(const sqz_session *s, int node);
+/* Samples per slice a run with this batch size takes (0: the batch runs whole). */
+int sqz_session_sliced(const sqz_session *s, int64_t batch);
 /* Chains of convolutions run as one (expand 1x1 -> depthwise -> project 1x1, by bands of rows):
  * 0 node `node` is in none; 1 it is computed at a later node's step (its time counts there);
  * 2 it is a chain's last node, which runs the chain: *expand (-1 when the chain has none) and

@@ -59,12 +59,13 @@ static int make_inputs(sqz_graph *g, bench_args *a, sqz_tensor *xs) {
             return cli_error(SQZ_ERR_DATA, "%s: input '%s' has a fixed batch of %lld; --batch %lld does not fit",
                              a->model, t->name, (long long)t->dims[0], (long long)a->batch);
         if (i == 0 && t->ndim > 0 && t->dims[0] >= 0) a->batch = t->dims[0];
-        for (int d = 0; d < t->ndim; d++)
-            if (t->dims[d] < 0) t->dims[d] = d == 0 ? a->batch : 1;
+        /* symbolic dims: the batch first, 1 elsewhere (the graph keeps them symbolic) */
+        int64_t dims[SQZ_MAX_DIMS];
+        for (int d = 0; d < t->ndim && d < SQZ_MAX_DIMS; d++) dims[d] = t->dims[d] >= 0 ? t->dims[d] : d == 0 ? a->batch : 1;
         if (sqz_dtype_size(t->dtype) == 0 || t->dtype == SQZ_DT_STRING)
             return cli_error(SQZ_ERR_UNSUPPORTED, "%s: input '%s' is %s; bench makes numeric inputs only", a->model,
                              t->name, sqz_dtype_name(t->dtype));
-        sqz_status st = sqz_tensor_init_owned(&xs[i], t->name, t->dtype, t->ndim, t->dims, &err);
+        sqz_status st = sqz_tensor_init_owned(&xs[i], t->name, t->dtype, t->ndim, dims, &err);
         if (st) {
             sqz_err_prefix(&err, "%s: input '%s'", a->model, t->name);
             return cli_error_err(&err);
@@ -85,10 +86,14 @@ static int make_inputs(sqz_graph *g, bench_args *a, sqz_tensor *xs) {
     return 0;
 }
 
-static void out_shape(const sqz_graph *g, int k, char *buf, size_t n) {
+/* Node k's output shape as the graph states it, a symbolic first dimension shown as the batch. */
+static void out_shape(const sqz_graph *g, int k, int64_t batch, char *buf, size_t n) {
     const sqz_node *nd = g->nodes[k];
     snprintf(buf, n, "-");
-    if (nd->n_out > 0 && nd->out[0] >= 0) sqz_shape_str(g->tensors[nd->out[0]], buf, n);
+    if (nd->n_out < 1 || nd->out[0] < 0) return;
+    sqz_tensor t = *g->tensors[nd->out[0]];
+    if (t.ndim > 0 && t.dims[0] < 0) t.dims[0] = batch;
+    sqz_shape_str(&t, buf, n);
 }
 
 /* The fused activation's op type for producer k ("Relu"/"Clip"), or NULL. */
@@ -157,14 +162,14 @@ static int type_rows(const op_row *rows, int n, type_row *types) {
 static double gflops(int64_t macs, double ms) { return macs > 0 && ms > 0 ? 2.0 * (double)macs / (ms * 1e6) : 0; }
 
 static void print_profile(const sqz_graph *g, const op_row *rows, int n, const type_row *types, int nt,
-                          double total) {
+                          double total, int64_t batch) {
     char shape[160], gf[32];
     printf("\nper-node time (mean of the timed runs; fused activations count in their producer, a conv\n"
            "chain's expand and depthwise nodes in its last node, kernel \"chain\"):\n");
     printf("  %4s %10s %6s %8s  %-26s %-28s %s\n", "#", "ms", "%", "GFLOP/s", "op (kernel)", "node", "output");
     for (int i = 0; i < n; i++) {
         const op_row *r = &rows[i];
-        out_shape(g, r->node, shape, sizeof shape);
+        out_shape(g, r->node, batch, shape, sizeof shape);
         double gfl = gflops(r->macs, r->ms);
         snprintf(gf, sizeof gf, gfl > 0 ? "%.1f" : "-", gfl);
         const char *name = g->nodes[r->node]->name && g->nodes[r->node]->name[0] ? g->nodes[r->node]->name : "-";
@@ -182,13 +187,13 @@ static void print_profile(const sqz_graph *g, const op_row *rows, int n, const t
 }
 
 static void json_profile(cli_json *j, const sqz_graph *g, const op_row *rows, int n, const type_row *types, int nt,
-                         double total) {
+                         double total, int64_t batch) {
     char shape[160];
     cli_json_key(j, "per_op");
     cli_json_arr(j);
     for (int i = 0; i < n; i++) {
         const op_row *r = &rows[i];
-        out_shape(g, r->node, shape, sizeof shape);
+        out_shape(g, r->node, batch, shape, sizeof shape);
         cli_json_obj(j);
         cli_json_kstr(j, "node", g->nodes[r->node]->name);
         cli_json_kstr(j, "op", r->op);
@@ -339,7 +344,8 @@ static int run_bench(const cli_cmd *cmd, int argc, char **argv) {
         cli_json_kint(&j, "nodes", g->n_nodes);
         cli_json_kint(&j, "fused_activations", fused);
         cli_json_kint(&j, "conv_chains", chains);
-        if (a.per_op) json_profile(&j, g, rows, n_rows, types, nt, total);
+        cli_json_kint(&j, "slice", sqz_session_sliced(s, a.batch));
+        if (a.per_op) json_profile(&j, g, rows, n_rows, types, nt, total, a.batch);
         cli_json_obj_end(&j);
         cli_json_end(&j);
     } else {
@@ -352,7 +358,11 @@ static int run_bench(const cli_cmd *cmd, int argc, char **argv) {
         printf("  latency     median %.3f ms   min %.3f ms   max %.3f ms   mean %.3f ms\n", med, mn, mx, mean);
         printf("  throughput  %.1f items/s\n", thr);
         printf("  activation memory  peak %s (planner blocks %s)\n", pk, ar);
-        if (a.per_op) print_profile(g, rows, n_rows, types, nt, total);
+        const int slice = sqz_session_sliced(s, a.batch);
+        if (slice > 0)
+            printf("  runs the batch in slices of %d sample%s (its activations would outgrow the cache)\n", slice,
+                   slice > 1 ? "s" : "");
+        if (a.per_op) print_profile(g, rows, n_rows, types, nt, total, a.batch);
     }
     free(rows);
     free(types);

@@ -17,6 +17,10 @@
  * project node's step, by bands of rows. The chain's inner nodes only infer their outputs'
  * shapes (descriptors without data); the chain's input lives until the project step.
  *
+ * Slices (runtime/microbatch.h; off with keep_all or microbatch = -1): a graph whose every node
+ * is per-sample runs a batch whose activations would outgrow the cache as a few runs of a few
+ * samples each, each slice's outputs copied into session-owned buffers of the whole batch.
+ *
  * Shape inference is cached per node: when a node's inputs have the same dtypes and shapes as
  * in its last successful run and every input whose values decide output shapes is a constant,
  * the outputs take the descriptors infer() produced then (infer_cached).
@@ -33,6 +37,7 @@
 #include "graph/passes.h"
 #include "ops/nn_conv.h"
 #include "runtime/fuse.h"
+#include "runtime/microbatch.h"
 #include "runtime/planner.h"
 #include "sqz/analysis.h"
 #include "sqz/session.h"
@@ -64,6 +69,10 @@ struct sqz_session {
     int *ic_in, *ic_out;    /* (n_nodes) first slot of the node in ic_shape / ic_desc */
     struct ic_shape { int present; sqz_dtype dtype; int ndim; int64_t dims[SQZ_MAX_DIMS]; } *ic_shape;
     sqz_tensor *ic_desc;    /* output descriptors after infer() */
+    size_t mb_sample;       /* bytes of one sample's largest activation when slices are possible, else 0 */
+    int mb_force;           /* opts.microbatch */
+    void **mb_out;          /* (n_outputs) whole-batch outputs of a sliced run */
+    size_t *mb_cap;
     int profile;
     double *prof_ms;        /* (n_nodes) summed forward time, when profiling */
     int prof_runs;          /* runs summed into prof_ms */
@@ -86,6 +95,9 @@ void sqz_session_free(sqz_session *s) {
     free(s->args);
     free(s->scratch);
     free(s->fuse);
+    for (int i = 0; s->mb_out && i < s->g->n_outputs; i++) free(s->mb_out[i]);
+    free(s->mb_out);
+    free(s->mb_cap);
     free(s->chain_e);
     free(s->chain_d);
     free(s->in_chain);
@@ -127,6 +139,11 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
     s->act_lo = calloc(nn, sizeof(float));
     s->act_hi = calloc(nn, sizeof(float));
     s->profile = opts ? opts->profile : 0;
+    s->mb_force = opts ? opts->microbatch : 0;
+    s->mb_sample = s->keep_all || s->mb_force < 0 ? 0 : sqz_microbatch_sample_bytes(g);
+    s->mb_out = calloc((size_t)(g->n_outputs ? g->n_outputs : 1), sizeof *s->mb_out);
+    s->mb_cap = calloc((size_t)(g->n_outputs ? g->n_outputs : 1), sizeof *s->mb_cap);
+    if (!s->mb_out || !s->mb_cap) goto oom;
     s->prof_ms = calloc(nn, sizeof(double));
     if (!s->fuse || !s->act_lo || !s->act_hi || !s->prof_ms || !s->chain_e || !s->chain_d || !s->in_chain) goto oom;
     for (size_t k = 0; k < nn; k++) s->chain_e[k] = s->chain_d[k] = -1;
@@ -518,11 +535,8 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
     return SQZ_OK;
 }
 
-sqz_status sqz_session_run(sqz_session *s, int n_inputs, const sqz_tensor *const *inputs, sqz_err *err) {
-    if (!s) return sqz_err_set(err, SQZ_ERR_ARG, "session: NULL");
+static sqz_status run_once(sqz_session *s, int n_inputs, const sqz_tensor *const *inputs, sqz_err *err) {
     const sqz_graph *g = s->g;
-    if (n_inputs < 0 || n_inputs > g->n_inputs)
-        return sqz_err_set(err, SQZ_ERR_ARG, "%d inputs given; the graph has %d", n_inputs, g->n_inputs);
     sqz_planner_reset(&s->plan);
     for (int t = 0; t < g->n_tensors; t++) {
         if (!s->is_act[t]) continue;
@@ -542,8 +556,95 @@ sqz_status sqz_session_run(sqz_session *s, int n_inputs, const sqz_tensor *const
             return st;
         }
     }
-    if (s->profile) s->prof_runs++;
     return SQZ_OK;
+}
+
+/* Samples per slice for these inputs (0: run them whole): every graph input given, all with the
+ * same first dimension n. */
+static int64_t slice_of(const sqz_session *s, int n_inputs, const sqz_tensor *const *inputs, int64_t *n) {
+    if (!s->mb_sample || !inputs || n_inputs != s->g->n_inputs) return 0;
+    *n = -1;
+    for (int i = 0; i < n_inputs; i++) {
+        const sqz_tensor *u = inputs[i];
+        if (!u || u->ndim < 1 || u->encoding != SQZ_ENC_DENSE || !u->data || (*n >= 0 && u->dims[0] != *n)) return 0;
+        *n = u->dims[0];
+    }
+    if (s->mb_force > 0) return *n > s->mb_force ? s->mb_force : 0;
+    return sqz_microbatch_slice(*n, s->mb_sample);
+}
+
+static sqz_status run_sliced(sqz_session *s, int n_inputs, const sqz_tensor *const *inputs, int64_t n, int64_t mb,
+                             sqz_err *err) {
+    const sqz_graph *g = s->g;
+    sqz_tensor sl[16];
+    const sqz_tensor *ptr[16];
+    size_t per_in[16], per_out = 0;
+    if (n_inputs > 16) return run_once(s, n_inputs, inputs, err);
+    for (int i = 0; i < n_inputs; i++) {
+        int64_t numel;
+        size_t nb;
+        sqz_status st = sqz_shape_numel(inputs[i]->dims + 1, inputs[i]->ndim - 1, &numel, err);
+        if (!st) st = sqz_dtype_nbytes(inputs[i]->dtype, numel, &nb, err);
+        if (st) return st;
+        per_in[i] = nb;
+        if (inputs[i]->nbytes < nb * (size_t)n)
+            return sqz_err_set(err, SQZ_ERR_DATA, "input '%s' holds %zu bytes but its shape needs %zu",
+                               inputs[i]->name ? inputs[i]->name : "", inputs[i]->nbytes, nb * (size_t)n);
+    }
+    for (int64_t i0 = 0; i0 < n; i0 += mb) {
+        const int64_t cnt = n - i0 < mb ? n - i0 : mb;
+        for (int i = 0; i < n_inputs; i++) {
+            sl[i] = *inputs[i];
+            sl[i].dims[0] = cnt;
+            sl[i].data = (char *)inputs[i]->data + (size_t)i0 * per_in[i];
+            sl[i].nbytes = (size_t)cnt * per_in[i];
+            ptr[i] = &sl[i];
+        }
+        sqz_status st = run_once(s, n_inputs, ptr, err);
+        if (st) {
+            sqz_err_prefix(err, "samples %lld..%lld", (long long)i0, (long long)(i0 + cnt - 1));
+            return st;
+        }
+        for (int o = 0; o < g->n_outputs; o++) {
+            const sqz_tensor *v = &s->vals[g->outputs[o]];
+            if (v->ndim < 1 || v->dims[0] != cnt || (v->nbytes && !v->data) || v->nbytes % (size_t)cnt)
+                return sqz_err_set(err, SQZ_ERR_INTERNAL, "output '%s' of a slice is not batch-major", v->name);
+            per_out = v->nbytes / (size_t)cnt;
+            const size_t need = per_out * (size_t)n;
+            if (need > s->mb_cap[o]) {
+                void *p = realloc(s->mb_out[o], need);
+                if (!p) return sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory allocating %zu bytes for '%s'", need, v->name);
+                s->mb_out[o] = p;
+                s->mb_cap[o] = need;
+            }
+            if (v->nbytes) memcpy((char *)s->mb_out[o] + (size_t)i0 * per_out, v->data, v->nbytes);
+        }
+    }
+    for (int o = 0; o < g->n_outputs; o++) {
+        sqz_tensor *v = &s->vals[g->outputs[o]];
+        const size_t per = v->nbytes / (size_t)v->dims[0];
+        v->data = s->mb_out[o];
+        v->nbytes = per * (size_t)n;
+        v->dims[0] = n;
+    }
+    return SQZ_OK;
+}
+
+sqz_status sqz_session_run(sqz_session *s, int n_inputs, const sqz_tensor *const *inputs, sqz_err *err) {
+    if (!s) return sqz_err_set(err, SQZ_ERR_ARG, "session: NULL");
+    if (n_inputs < 0 || n_inputs > s->g->n_inputs)
+        return sqz_err_set(err, SQZ_ERR_ARG, "%d inputs given; the graph has %d", n_inputs, s->g->n_inputs);
+    int64_t n = 0;
+    const int64_t mb = slice_of(s, n_inputs, inputs, &n);
+    const sqz_status st = mb > 0 ? run_sliced(s, n_inputs, inputs, n, mb, err) : run_once(s, n_inputs, inputs, err);
+    if (!st && s->profile) s->prof_runs++;
+    return st;
+}
+
+int sqz_session_sliced(const sqz_session *s, int64_t batch) {
+    if (!s || !s->mb_sample) return 0;
+    if (s->mb_force > 0) return batch > s->mb_force ? s->mb_force : 0;
+    return (int)sqz_microbatch_slice(batch, s->mb_sample);
 }
 
 int sqz_session_n_outputs(const sqz_session *s) { return s ? s->g->n_outputs : 0; }

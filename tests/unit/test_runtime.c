@@ -510,8 +510,57 @@ static void test_conv_chains(void) {
     }
 }
 
+/* A batch run in slices (forced to 2 samples: this graph's batch of 5 stays under the cache bar)
+ * gives the bits of the whole-batch run, outputs in place and of the batch's shape; a graph with
+ * a node that mixes samples (Softmax over axis 0) never runs in slices. */
+static void test_slices(void) {
+    sqz_graph *g = chain_graph(40, 0);
+    CHECK_OK(sqz_graph_prepare(g, &E), &E);
+    sqz_session *s = NULL, *ref = NULL, *aut = NULL;
+    CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.microbatch = 2}, &s, &E), &E);
+    CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.microbatch = -1}, &ref, &E), &E);
+    CHECK_OK(sqz_session_new(g, NULL, &aut, &E), &E);
+    if (s && ref && aut) {
+        CHECK(sqz_session_sliced(s, 5) == 2 && sqz_session_sliced(s, 2) == 0 && sqz_session_sliced(ref, 5) == 0);
+        CHECK(sqz_session_sliced(aut, 5) == 0); /* 5 x 48 x 40 x 40 floats: well under 32 MiB */
+        CHECK(sqz_session_sliced(aut, 4096) > 0);
+        for (int run = 0; run < 2; run++) {
+            const int64_t n = run ? 5 : 3;
+            sqz_tensor x;
+            sqz_tensor_init_owned(&x, "x", SQZ_DT_F32, 4, (int64_t[]){n, 8, 40, 40}, &E);
+            for (int64_t i = 0; i < n * 8 * 40 * 40; i++) ((float *)x.data)[i] = chain_val(i, run + 5);
+            const sqz_tensor *in[1] = {&x};
+            CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
+            CHECK_OK(sqz_session_run(ref, 1, in, &E), &E);
+            const sqz_tensor *a = sqz_session_output(s, 0), *b = sqz_session_output(ref, 0);
+            CHECK(a && b && a->ndim == 4 && a->dims[0] == n && a->nbytes == b->nbytes);
+            if (a && b && a->nbytes == b->nbytes) CHECK_MSG(!memcmp(a->data, b->data, a->nbytes), "sliced run %d differs", run);
+            sqz_tensor_release(&x);
+        }
+    }
+    sqz_session_free(s), sqz_session_free(ref), sqz_session_free(aut);
+    /* the same graph ending in Softmax: over axis 1 still sliced, over the batch axis never */
+    const int y = g->outputs[0];
+    int sm = act(g, "sm");
+    int k = node(g, "Softmax", "softmax0", 1, &y, sm, NULL);
+    sqz_attr *ax = sqz_node_add_attr(g, g->nodes[k], "axis", SQZ_ATTR_INT);
+    ax->i = 1;
+    g->outputs[0] = sm;
+    g->tensors[y]->flags &= ~(uint32_t)SQZ_TF_OUTPUT;
+    CHECK_OK(sqz_graph_prepare(g, &E), &E);
+    for (int axis = 1; axis >= 0; axis--) {
+        ax->i = axis;
+        CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.microbatch = 2}, &s, &E), &E);
+        if (s) CHECK_MSG(sqz_session_sliced(s, 5) == (axis ? 2 : 0), "softmax axis %d", axis);
+        sqz_session_free(s);
+        s = NULL;
+    }
+    sqz_graph_free(g);
+}
+
 int main(void) {
     test_conv_chains();
+    test_slices();
     test_views();
     test_fake_chain();
     test_errors();
