@@ -16,8 +16,13 @@
 /* Bytes of the largest activation of one sample by g's static shapes when every node of g is
  * per-sample (a known operator whose attributes keep axis 0 the batch, constants broadcast
  * without a batch axis, every activation and graph input and output with a symbolic first
- * dimension); 0 when g cannot run in slices. */
-size_t sqz_microbatch_sample_bytes(const sqz_graph *g);
+ * dimension); 0 when g cannot run in slices. *intensity (may be NULL) gets the multiply-adds per
+ * byte of activations written, per sample: compute-bound graphs (ResNet-18: ~150) gain nothing
+ * from slices, memory-bound ones (MobileNetV2: ~10) do. */
+size_t sqz_microbatch_sample_bytes(const sqz_graph *g, double *intensity);
+
+/* Graphs with fewer multiply-adds than this per activation byte are sliced automatically. */
+#define SQZ_MICROBATCH_MAX_INTENSITY 32.0
 
 /* Samples per slice for a batch of n with sample_bytes (from above) per largest activation:
  * 0 (run the batch whole) unless the batch's largest activation (n * sample_bytes) exceeds

@@ -71,6 +71,7 @@ struct sqz_session {
     sqz_tensor *ic_desc;    /* output descriptors after infer() */
     size_t mb_sample;       /* bytes of one sample's largest activation when slices are possible, else 0 */
     int mb_force;           /* opts.microbatch */
+    int mb_auto;            /* memory-bound enough to slice automatically */
     void **mb_out;          /* (n_outputs) whole-batch outputs of a sliced run */
     size_t *mb_cap;
     int profile;
@@ -140,7 +141,9 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
     s->act_hi = calloc(nn, sizeof(float));
     s->profile = opts ? opts->profile : 0;
     s->mb_force = opts ? opts->microbatch : 0;
-    s->mb_sample = s->keep_all || s->mb_force < 0 ? 0 : sqz_microbatch_sample_bytes(g);
+    double intensity = 0;
+    s->mb_sample = s->keep_all || s->mb_force < 0 ? 0 : sqz_microbatch_sample_bytes(g, &intensity);
+    s->mb_auto = intensity < SQZ_MICROBATCH_MAX_INTENSITY;
     s->mb_out = calloc((size_t)(g->n_outputs ? g->n_outputs : 1), sizeof *s->mb_out);
     s->mb_cap = calloc((size_t)(g->n_outputs ? g->n_outputs : 1), sizeof *s->mb_cap);
     if (!s->mb_out || !s->mb_cap) goto oom;
@@ -570,7 +573,7 @@ static int64_t slice_of(const sqz_session *s, int n_inputs, const sqz_tensor *co
         *n = u->dims[0];
     }
     if (s->mb_force > 0) return *n > s->mb_force ? s->mb_force : 0;
-    return sqz_microbatch_slice(*n, s->mb_sample);
+    return s->mb_auto ? sqz_microbatch_slice(*n, s->mb_sample) : 0;
 }
 
 static sqz_status run_sliced(sqz_session *s, int n_inputs, const sqz_tensor *const *inputs, int64_t n, int64_t mb,
@@ -644,7 +647,7 @@ sqz_status sqz_session_run(sqz_session *s, int n_inputs, const sqz_tensor *const
 int sqz_session_sliced(const sqz_session *s, int64_t batch) {
     if (!s || !s->mb_sample) return 0;
     if (s->mb_force > 0) return batch > s->mb_force ? s->mb_force : 0;
-    return (int)sqz_microbatch_slice(batch, s->mb_sample);
+    return s->mb_auto ? (int)sqz_microbatch_slice(batch, s->mb_sample) : 0;
 }
 
 int sqz_session_n_outputs(const sqz_session *s) { return s ? s->g->n_outputs : 0; }
