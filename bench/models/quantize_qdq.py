@@ -149,8 +149,9 @@ def check_compute(G, n):
         if n.input[2] not in G.inits:
             return "bias is not an initializer"
         nout = w.shape[0] if n.op_type == "Conv" or attr(n, "transB", 0) else w.shape[1]
-        if G.const(n.input[2]).size not in (1, nout) or (n.op_type == "Conv" and G.const(n.input[2]).size != nout):
-            return "bias shape"
+        nb = G.const(n.input[2]).size
+        if nb != nout and not (n.op_type == "Gemm" and nb == 1):
+            return "bias of %d values for %d outputs" % (nb, nout)
     return None
 
 
