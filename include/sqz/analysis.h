@@ -61,6 +61,8 @@ sqz_status sqz_graph_prepare_inference(sqz_graph *g, sqz_err *err);
 
 /* Multiply-accumulates of node k for its inferred shapes; -1 when unknown or not defined. */
 int64_t sqz_node_macs(const sqz_graph *g, int node);
+/* The same with a symbolic first dimension of the node's tensors taken as `batch`. */
+int64_t sqz_node_macs_batch(const sqz_graph *g, int node, int64_t batch);
 
 #ifdef __cplusplus
 }

@@ -107,7 +107,7 @@ static const char *fused_act(const sqz_graph *g, const sqz_session *s, int k) {
 }
 
 /* Rows for every node that did work, sorted by time; *n_fused counts no-op activations. */
-static op_row *profile_rows(const sqz_graph *g, const sqz_session *s, int *n_rows, double *total) {
+static op_row *profile_rows(const sqz_graph *g, const sqz_session *s, int64_t batch, int *n_rows, double *total) {
     op_row *rows = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *rows);
     *n_rows = 0;
     *total = 0;
@@ -117,10 +117,10 @@ static op_row *profile_rows(const sqz_graph *g, const sqz_session *s, int *n_row
         op_row *r = &rows[(*n_rows)++];
         r->node = k;
         sqz_session_profile(s, k, &r->ms);
-        r->macs = sqz_node_macs(g, k);
+        r->macs = sqz_node_macs_batch(g, k, batch);
         int ce = -1, cd = -1;
         if (sqz_session_chain(s, k, &ce, &cd) == 2) /* the chain's work counts here */
-            r->macs += sqz_node_macs(g, cd) + (ce >= 0 ? sqz_node_macs(g, ce) : 0);
+            r->macs += sqz_node_macs_batch(g, cd, batch) + (ce >= 0 ? sqz_node_macs_batch(g, ce, batch) : 0);
         const char *fa = fused_act(g, s, k);
         r->kernel = sqz_session_kernel(s, k);
         snprintf(r->op, sizeof r->op, "%.40s%s%.12s", g->nodes[k]->op_type, fa ? "+" : "", fa ? fa : "");
@@ -314,7 +314,7 @@ static int run_bench(const cli_cmd *cmd, int argc, char **argv) {
     op_row *rows = NULL;
     type_row *types = NULL;
     if (a.per_op) {
-        rows = profile_rows(g, s, &n_rows, &total);
+        rows = profile_rows(g, s, a.batch, &n_rows, &total);
         types = calloc((size_t)(n_rows ? n_rows : 1), sizeof *types);
         if (!rows || !types) {
             free(rows);

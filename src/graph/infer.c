@@ -98,24 +98,34 @@ sqz_status sqz_graph_infer_shapes_ex(sqz_graph *g, int skip_unresolved, sqz_err 
 
 sqz_status sqz_graph_infer_shapes(sqz_graph *g, sqz_err *err) { return sqz_graph_infer_shapes_ex(g, 0, err); }
 
-int64_t sqz_node_macs(const sqz_graph *g, int node) {
+int64_t sqz_node_macs_batch(const sqz_graph *g, int node, int64_t batch) {
     if (!g || node < 0 || node >= g->n_nodes) return -1;
     const sqz_node *n = g->nodes[node];
     const sqz_op *op;
     if (sqz_node_resolve(n, &op, NULL) || !op->macs || n->n_in > 64 || n->n_out > 64) return -1;
+    /* descriptor copies, a symbolic first dimension set to batch (batch < 0: left as it is) */
+    sqz_tensor *tin = malloc(sizeof(sqz_tensor) * (size_t)(n->n_in + n->n_out + 1));
+    if (!tin) return -1;
     sqz_tensor *in[64], *out[64];
-    for (int i = 0; i < n->n_in; i++) {
-        if (n->in[i] >= g->n_tensors) return -1;
-        in[i] = n->in[i] >= 0 ? g->tensors[n->in[i]] : NULL;
-        if (in[i] && !sqz_tensor_static(in[i])) return -1;
-    }
-    for (int i = 0; i < n->n_out; i++) {
-        if (n->out[i] >= g->n_tensors) return -1;
-        out[i] = n->out[i] >= 0 ? g->tensors[n->out[i]] : NULL;
-        if (out[i] && !sqz_tensor_static(out[i])) return -1;
+    int64_t r = -1;
+    for (int i = 0; i < n->n_in + n->n_out; i++) {
+        const int t = i < n->n_in ? n->in[i] : n->out[i - n->n_in];
+        sqz_tensor **slot = i < n->n_in ? &in[i] : &out[i - n->n_in];
+        *slot = NULL;
+        if (t >= g->n_tensors) goto done;
+        if (t < 0) continue;
+        tin[i] = *g->tensors[t];
+        if (batch >= 0 && tin[i].ndim >= 1 && tin[i].dims[0] < 0) tin[i].dims[0] = batch;
+        if (!sqz_tensor_static(&tin[i])) goto done;
+        *slot = &tin[i];
     }
     sqz_err e;
     sqz_opctx c = {.node = n, .in = in, .n_in = n->n_in, .out = out, .n_out = n->n_out,
                    .opset = g->opset, .threads = 1, .scratch = NULL, .err = &e};
-    return op->macs(&c);
+    r = op->macs(&c);
+done:
+    free(tin);
+    return r;
 }
+
+int64_t sqz_node_macs(const sqz_graph *g, int node) { return sqz_node_macs_batch(g, node, -1); }

@@ -3,8 +3,7 @@
 
 #include <string.h>
 
-#include "graph/passes.h"
-#include "ops/op.h"
+#include "sqz/analysis.h"
 
 static int is_default_domain(const sqz_node *n) {
     return !n->domain || !n->domain[0] || !strcmp(n->domain, "ai.onnx");
@@ -90,36 +89,6 @@ static int node_per_sample(const sqz_graph *g, const sqz_node *n) {
     return 0;
 }
 
-/* Multiply-adds of node k for one sample: its operator's count over the tensors' descriptors
- * with the symbolic batch taken as 1 (0 when unknown). */
-static double sample_macs(const sqz_graph *g, const sqz_node *n) {
-    const sqz_op *op = n->op;
-    if (!op || !op->macs || n->n_in > 8 || n->n_out > 8) return 0;
-    sqz_tensor tin[8], tout[8];
-    sqz_tensor *in[8], *out[8];
-    for (int i = 0; i < n->n_in; i++) {
-        in[i] = NULL;
-        if (n->in[i] < 0) continue;
-        tin[i] = *g->tensors[n->in[i]];
-        if (tin[i].ndim >= 1 && tin[i].dims[0] < 0) tin[i].dims[0] = 1;
-        if (!sqz_tensor_static(&tin[i])) return 0;
-        in[i] = &tin[i];
-    }
-    for (int i = 0; i < n->n_out; i++) {
-        out[i] = NULL;
-        if (n->out[i] < 0) continue;
-        tout[i] = *g->tensors[n->out[i]];
-        if (tout[i].ndim >= 1 && tout[i].dims[0] < 0) tout[i].dims[0] = 1;
-        if (!sqz_tensor_static(&tout[i])) return 0;
-        out[i] = &tout[i];
-    }
-    sqz_err e;
-    sqz_opctx c = {.node = n, .in = in, .n_in = n->n_in, .out = out, .n_out = n->n_out, .opset = g->opset,
-                   .threads = 1, .err = &e};
-    const int64_t m = op->macs(&c);
-    return m > 0 ? (double)m : 0;
-}
-
 size_t sqz_microbatch_sample_bytes(const sqz_graph *g, double *intensity) {
     if (intensity) *intensity = 0;
     if (g->n_inputs < 1 || g->n_outputs < 1) return 0;
@@ -131,7 +100,10 @@ size_t sqz_microbatch_sample_bytes(const sqz_graph *g, double *intensity) {
         if (!node_per_sample(g, g->nodes[k])) return 0;
     size_t peak = 0;
     double total = 0, macs = 0;
-    for (int k = 0; k < g->n_nodes; k++) macs += sample_macs(g, g->nodes[k]);
+    for (int k = 0; k < g->n_nodes; k++) {
+        const int64_t m = sqz_node_macs_batch(g, k, 1);
+        macs += m > 0 ? (double)m : 0;
+    }
     for (int t = 0; t < g->n_tensors; t++) {
         const sqz_tensor *x = g->tensors[t];
         if (x->producer < 0) continue;
