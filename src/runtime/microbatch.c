@@ -42,6 +42,7 @@ static int node_per_sample(const sqz_graph *g, const sqz_node *n) {
     const int rank = g->tensors[n->out[0]]->ndim;
     /* the first input is the batched activation for every operator below */
     if (n->n_in < 1 || n->in[0] < 0 || !batched(g, n->in[0])) return 0;
+    if (!strcmp(op, "BatchNormalization") && sqz_node_attr_int(n, "training_mode", 0)) return 0;
     static const char *const plain[] = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
                                         "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh",
                                         "HardSwish", "HardSigmoid", "Identity", "Dropout", "Elu", "Selu",
@@ -61,7 +62,7 @@ static int node_per_sample(const sqz_graph *g, const sqz_node *n) {
         }
         return 1;
     }
-    if (!strcmp(op, "Flatten")) return sqz_node_attr_int(n, "axis", 1) >= 1;
+    if (!strcmp(op, "Flatten")) return sqz_node_attr_int(n, "axis", 1) == 1; /* axis 2: rows of N*C */
     if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax"))
         return axis_not0(sqz_node_attr_int(n, "axis", g->opset >= 13 ? -1 : 1), rank);
     if (!strcmp(op, "Concat")) {
@@ -78,13 +79,22 @@ static int node_per_sample(const sqz_graph *g, const sqz_node *n) {
         const int64_t *perm;
         return sqz_node_attr_ints(n, "perm", &perm) >= 1 && perm[0] == 0;
     }
-    if (!strcmp(op, "Reshape")) { /* shape[0] copies or infers the batch, the rest fixed */
+    if (!strcmp(op, "Reshape")) { /* shape[0] copies or infers the batch, the rest holds one sample */
         int64_t cnt = 0;
         const int64_t *s = const_i64(g, n, 1, &cnt);
+        const sqz_tensor *x = g->tensors[n->in[0]];
         if (!s || cnt < 1 || (s[0] != 0 && s[0] != -1) || sqz_node_attr_int(n, "allowzero", 0)) return 0;
-        for (int64_t i = 1; i < cnt; i++)
-            if (s[i] < 0) return 0;
-        return 1;
+        int64_t per = 1, got = 1;
+        for (int d = 1; d < x->ndim; d++) {
+            if (x->dims[d] < 0) return 0;
+            per *= x->dims[d];
+        }
+        for (int64_t i = 1; i < cnt; i++) {
+            const int64_t v = s[i] == 0 && i < x->ndim ? x->dims[i] : s[i];
+            if (v < 0) return 0;
+            got *= v;
+        }
+        return got == per; /* [N, 64, 7, 7] -> [-1, 49] would make rows of N*64: not per-sample */
     }
     return 0;
 }

@@ -1,5 +1,6 @@
 /* tests/unit/test_runtime.c - sessions: binding, dynamic shapes, memory planning. */
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -558,7 +559,51 @@ static void test_slices(void) {
     sqz_graph_free(g);
 }
 
+/* Reshapes and Flattens that keep one sample per row allow slices; those that make rows of part
+ * of a sample (Reshape to [-1, 4] of [N, 4, 2, 2], Flatten at axis 2) do not. */
+static void test_slice_reshapes(void) {
+    static const struct {
+        const char *op;
+        int64_t shape[2], axis;
+        int sliced;
+    } cs[] = {{"Reshape", {0, 16}, 0, 1}, {"Reshape", {-1, 16}, 0, 1}, {"Reshape", {-1, 4}, 0, 0},
+              {"Flatten", {0, 0}, 1, 1}, {"Flatten", {0, 0}, 2, 0}};
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        sqz_graph *g = sqz_graph_new();
+        g->opset = 13;
+        int x = tens(g, "x", SQZ_DT_F32, 4, (int64_t[]){-1, 4, 2, 2}), y = act(g, "y"), r = act(g, "r");
+        sqz_graph_add_input(g, x, &E);
+        node(g, "Relu", "relu", 1, &x, r, NULL);
+        if (!strcmp(cs[i].op, "Reshape")) {
+            int sh = init(g, "shape", SQZ_DT_I64, 1, (int64_t[]){2}, cs[i].shape);
+            node(g, "Reshape", "reshape", 2, (int[]){r, sh}, y, NULL);
+        } else {
+            int k = node(g, "Flatten", "flatten", 1, &r, y, NULL);
+            sqz_node_add_attr(g, g->nodes[k], "axis", SQZ_ATTR_INT)->i = cs[i].axis;
+        }
+        sqz_graph_add_output(g, y, &E);
+        CHECK_OK(sqz_graph_prepare(g, &E), &E);
+        sqz_session *s = NULL;
+        CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.microbatch = 2}, &s, &E), &E);
+        if (s) CHECK_MSG(sqz_session_sliced(s, 5) == (cs[i].sliced ? 2 : 0), "case %zu", i);
+        if (s && cs[i].sliced) { /* and the sliced run gives the whole batch's rows in place */
+            sqz_tensor xv;
+            sqz_tensor_init_owned(&xv, "x", SQZ_DT_F32, 4, (int64_t[]){5, 4, 2, 2}, &E);
+            for (int j = 0; j < 80; j++) ((float *)xv.data)[j] = (float)(j % 7) - 3.0f;
+            const sqz_tensor *in[1] = {&xv};
+            CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
+            const sqz_tensor *o = sqz_session_output(s, 0);
+            CHECK(o && o->dims[0] == 5 && o->nbytes == 80 * sizeof(float));
+            for (int j = 0; o && j < 80; j++) CHECK(((const float *)o->data)[j] == fmaxf((float)(j % 7) - 3.0f, 0.0f));
+            sqz_tensor_release(&xv);
+        }
+        sqz_session_free(s);
+        sqz_graph_free(g);
+    }
+}
+
 int main(void) {
+    test_slice_reshapes();
     test_conv_chains();
     test_slices();
     test_views();
