@@ -1,10 +1,12 @@
 /* ops/nn_pool.c - MaxPool (with optional Indices), AveragePool, GlobalAveragePool and
  * GlobalMaxPool (ONNX opset 1-17): N-D, kernel_shape, strides, pads, dilations, ceil_mode,
- * auto_pad, storage_order, count_include_pad. f32 and f64; MaxPool also u8 and i8. f32 runs the
- * fast kernels of the CPU's ISA level (kernels/pool_f32.h) except MaxPool with Indices. */
+ * auto_pad, storage_order, count_include_pad. f32 and f64; MaxPool also u8 and i8. f32, u8 and i8
+ * run the fast kernels of the CPU's ISA level (kernels/pool_f32.h, kernels/q8.h) except MaxPool
+ * with Indices. */
 #include <string.h>
 
 #include "kernels/pool_f32.h"
+#include "kernels/q8.h"
 #include "kernels/ref/kernels_ref.h"
 #include "ops/nn_util.h"
 
@@ -76,8 +78,14 @@ static sqz_status maxpool_forward(sqz_opctx *c) {
         else sqz_maxpool_f32(sqz_cpu_isa(), c->threads, &p, X->data, y);
         break;
     case SQZ_DT_F64: sqz_maxpool_f64_ref(&p, X->data, y, idx, so); break;
-    case SQZ_DT_U8: sqz_maxpool_u8_ref(&p, X->data, y, idx, so); break;
-    default: sqz_maxpool_i8_ref(&p, X->data, y, idx, so); break;
+    case SQZ_DT_U8:
+        if (idx) sqz_maxpool_u8_ref(&p, X->data, y, idx, so);
+        else sqz_maxpool_q8(sqz_q8path_for(sqz_cpu_isa()), c->threads, &p, 0, X->data, y);
+        break;
+    default:
+        if (idx) sqz_maxpool_i8_ref(&p, X->data, y, idx, so);
+        else sqz_maxpool_q8(sqz_q8path_for(sqz_cpu_isa()), c->threads, &p, 1, X->data, y);
+        break;
     }
     return SQZ_OK;
 }
