@@ -8,6 +8,7 @@
  * u8 or i8 (all tensors of one node share the dtype). Rounding is half to even. */
 #include <math.h>
 
+#include "kernels/q8.h"
 #include "ops/elem_util.h"
 #include "ops/q_util.h"
 
@@ -24,27 +25,17 @@ static sqz_status check_q8(const sqz_tensor *t, const char *what, sqz_dtype dt, 
 /* ---- QLinearAdd ---- */
 
 typedef struct qadd_param {
-    float sa, sb; /* A_scale / C_scale, B_scale / C_scale */
-    int32_t za, zb, zc, lo, hi;
+    sqz_qadd_params k;
+    sqz_q8path path;
 } qadd_param;
 
+/* Rows of the general broadcast: contiguous pairs take the vector kernel, broadcast rows the
+ * reference loop (the same arithmetic). */
 static void k_qadd(sqz_dtype dt, void *o, const void *a, const void *b, int64_t n, int sa, int sb, const void *param) {
     const qadd_param *p = param;
-    for (int64_t i = 0; i < n; i++) {
-        int32_t x, y;
-        if (dt == SQZ_DT_U8) {
-            x = ((const uint8_t *)a)[i * sa];
-            y = ((const uint8_t *)b)[i * sb];
-        } else {
-            x = ((const int8_t *)a)[i * sa];
-            y = ((const int8_t *)b)[i * sb];
-        }
-        float f = p->sa * (float)(x - p->za) + p->sb * (float)(y - p->zb);
-        f = fminf(fmaxf(f, (float)(p->lo - p->zc)), (float)(p->hi - p->zc));
-        const int32_t q = (int32_t)nearbyintf(f) + p->zc;
-        if (dt == SQZ_DT_U8) ((uint8_t *)o)[i] = (uint8_t)q;
-        else ((int8_t *)o)[i] = (int8_t)q;
-    }
+    const int s8 = dt == SQZ_DT_I8;
+    if (sa && sb) sqz_qadd_q8(p->path, &p->k, s8, n, a, b, o);
+    else sqz_qadd_q8_ref(&p->k, s8, n, a, sa, b, sb, o);
 }
 
 static sqz_status qadd_check(const sqz_opctx *c) {
@@ -76,11 +67,20 @@ static sqz_status qadd_forward(sqz_opctx *c) {
     sqz_status st = qadd_check(c);
     if (st) return st;
     const double cs = sqz_q_scale_at(c->in[6], 0);
-    qadd_param p = {.sa = (float)(sqz_q_scale_at(c->in[1], 0) / cs), .sb = (float)(sqz_q_scale_at(c->in[4], 0) / cs),
-                    .za = sqz_q_zp_at(sqz_q_in(c, 2), 0), .zb = sqz_q_zp_at(sqz_q_in(c, 5), 0),
-                    .zc = sqz_q_zp_at(sqz_q_in(c, 7), 0)};
-    sqz_q_out_range(c->node, c->in[0]->dtype, &p.lo, &p.hi, NULL); /* checked by qadd_check */
-    return sqz_elem_binary_run(c->in[0], c->in[3], c->out[0], k_qadd, &p, c->err);
+    qadd_param p = {.k = {.sa = (float)(sqz_q_scale_at(c->in[1], 0) / cs),
+                          .sb = (float)(sqz_q_scale_at(c->in[4], 0) / cs),
+                          .za = sqz_q_zp_at(sqz_q_in(c, 2), 0),
+                          .zb = sqz_q_zp_at(sqz_q_in(c, 5), 0),
+                          .zc = sqz_q_zp_at(sqz_q_in(c, 7), 0)},
+                    .path = sqz_q8path_for(sqz_cpu_isa())};
+    sqz_q_out_range(c->node, c->in[0]->dtype, &p.k.lo, &p.k.hi, NULL); /* checked by qadd_check */
+    const sqz_tensor *A = c->in[0], *B = c->in[3];
+    const int64_t n = sqz_tensor_numel(c->out[0]);
+    if (sqz_tensor_numel(A) == n && sqz_tensor_numel(B) == n) { /* same shape (the residual Add) */
+        sqz_qadd_q8(p.path, &p.k, A->dtype == SQZ_DT_I8, n, A->data, B->data, c->out[0]->data);
+        return SQZ_OK;
+    }
+    return sqz_elem_binary_run(A, B, c->out[0], k_qadd, &p, c->err);
 }
 
 const sqz_op sqz_op_qlinear_add = {
@@ -130,12 +130,24 @@ static sqz_status qgap_forward(sqz_opctx *c) {
     int32_t lo, hi;
     sqz_q_range(X->dtype, &lo, &hi);
     const int s8 = X->dtype == SQZ_DT_I8;
+    const sqz_q8path path = sqz_q8path_for(sqz_cpu_isa());
+    enum { CHUNK = 256 };
+    int64_t sums[CHUNK];
     for (int64_t n = 0; n < N; n++)
         for (int64_t ch = 0; ch < C; ch++) {
             int64_t sum = 0;
-            for (int64_t i = 0; i < sp; i++) {
-                const int64_t idx = cl ? (n * sp + i) * C + ch : (n * C + ch) * sp + i;
-                sum += (s8 ? ((const int8_t *)X->data)[idx] : ((const uint8_t *)X->data)[idx]) - zx;
+            if (cl) {
+                for (int64_t i = 0; i < sp; i++) {
+                    const int64_t idx = (n * sp + i) * C + ch;
+                    sum += (s8 ? ((const int8_t *)X->data)[idx] : ((const uint8_t *)X->data)[idx]) - zx;
+                }
+            } else { /* rows (n, ch) are contiguous: summed CHUNK at a time, exactly */
+                const int64_t r = n * C + ch;
+                if (ch % CHUNK == 0) {
+                    const int64_t rows = C - ch < CHUNK ? C - ch : CHUNK;
+                    sqz_rowsum_q8(path, s8, rows, sp, (const uint8_t *)X->data + r * sp, sums);
+                }
+                sum = sums[ch % CHUNK] - zx * sp;
             }
             float f = sp ? mult * (float)((double)sum / (double)sp) : 0.0f;
             f = fminf(fmaxf(f, (float)(lo - zy)), (float)(hi - zy));
