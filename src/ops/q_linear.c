@@ -7,6 +7,7 @@
  *                     that maps 0 exactly. */
 #include <math.h>
 
+#include "kernels/q8.h"
 #include "ops/q_util.h"
 
 /* Per-axis geometry: outer x count x inner, count == dims[axis]; count 1 for per-tensor. */
@@ -76,20 +77,13 @@ static sqz_status quant_forward(sqz_opctx *c) {
     qaxis a;
     sqz_status st = q_axis(c, x, sqz_tensor_numel(s), &a);
     if (st) return st;
-    int32_t lo, hi;
-    sqz_q_range(y->dtype, &lo, &hi);
     const float *xp = x->data;
+    const sqz_q8path path = sqz_q8path_for(sqz_cpu_isa());
     for (int64_t o = 0; o < a.outer; o++)
         for (int64_t k = 0; k < a.count; k++) {
-            const float sk = sqz_q_scale_at(s, k);
-            const int32_t zk = sqz_q_zp_at(z, k);
             const int64_t base = (o * a.count + k) * a.inner;
-            if (y->dtype == SQZ_DT_U8)
-                for (int64_t i = 0; i < a.inner; i++)
-                    ((uint8_t *)y->data)[base + i] = (uint8_t)sqz_quantize_f32(xp[base + i], sk, zk, lo, hi);
-            else
-                for (int64_t i = 0; i < a.inner; i++)
-                    ((int8_t *)y->data)[base + i] = (int8_t)sqz_quantize_f32(xp[base + i], sk, zk, lo, hi);
+            sqz_quantize_q8(path, y->dtype == SQZ_DT_I8, a.inner, xp + base, sqz_q_scale_at(s, k), sqz_q_zp_at(z, k),
+                            (uint8_t *)y->data + base);
         }
     return SQZ_OK;
 }
@@ -119,20 +113,18 @@ static sqz_status dequant_forward(sqz_opctx *c) {
     qaxis a;
     sqz_status st = q_axis(c, x, sqz_tensor_numel(s), &a);
     if (st) return st;
+    const sqz_q8path path = sqz_q8path_for(sqz_cpu_isa());
     for (int64_t o = 0; o < a.outer; o++)
         for (int64_t k = 0; k < a.count; k++) {
             const float sk = sqz_q_scale_at(s, k);
             const int32_t zk = sqz_q_zp_at(z, k);
             const int64_t base = (o * a.count + k) * a.inner;
-            if (x->dtype == SQZ_DT_U8)
-                for (int64_t i = 0; i < a.inner; i++)
-                    y[base + i] = (float)((int32_t)((const uint8_t *)x->data)[base + i] - zk) * sk;
-            else if (x->dtype == SQZ_DT_I8)
-                for (int64_t i = 0; i < a.inner; i++)
-                    y[base + i] = (float)((int32_t)((const int8_t *)x->data)[base + i] - zk) * sk;
-            else
+            if (x->dtype == SQZ_DT_I32)
                 for (int64_t i = 0; i < a.inner; i++)
                     y[base + i] = (float)((int64_t)((const int32_t *)x->data)[base + i] - zk) * sk;
+            else
+                sqz_dequantize_q8(path, x->dtype == SQZ_DT_I8, a.inner, (const uint8_t *)x->data + base, sk, zk,
+                                  y + base);
         }
     return SQZ_OK;
 }
@@ -171,7 +163,9 @@ static sqz_status dynq_forward(sqz_opctx *c) {
         zp = z < 0.0f ? 0 : z > 255.0f ? 255 : (int32_t)z;
     }
     uint8_t *y = c->out[0]->data;
-    for (int64_t i = 0; i < n; i++) y[i] = scale > 0.0f ? (uint8_t)sqz_quantize_f32(xp[i], scale, zp, 0, 255) : 0;
+    if (scale > 0.0f) sqz_quantize_q8(sqz_q8path_for(sqz_cpu_isa()), 0, n, xp, scale, zp, y);
+    else
+        for (int64_t i = 0; i < n; i++) y[i] = 0;
     if (c->n_out > 1 && c->out[1]) *(float *)c->out[1]->data = scale;
     if (c->n_out > 2 && c->out[2]) *(uint8_t *)c->out[2]->data = (uint8_t)zp;
     return SQZ_OK;
