@@ -2,6 +2,7 @@
  * kernels/conv_implicit_f32.h): MR output channels x 32 positions in 2*MR zmm accumulators; per
  * k, two unaligned loads of the input at off[k] and MR broadcasts of packed weights. */
 #include "kernels/conv_implicit_f32.h"
+#include "kernels/x86/transpose16_avx512.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -99,26 +100,31 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void rows_tile(const int
         bias1 = _mm512_maskz_loadu_ps(m1, t->bias + j0 + 16);
     }
     const __m512 lo = _mm512_set1_ps(t->lo), hi = _mm512_set1_ps(t->hi);
-    float tb[14][32] __attribute__((aligned(64)));
-    _Pragma("GCC unroll 14") for (int i = 0; i < R; i++) {
-        __m512 v0 = _mm512_add_ps(acc[i][0], bias0), v1 = _mm512_add_ps(acc[i][1], bias1);
-        if (t->clamp) {
-            v0 = _mm512_min_ps(_mm512_max_ps(v0, lo), hi);
-            v1 = _mm512_min_ps(_mm512_max_ps(v1, lo), hi);
+    /* each 16-channel half: positions x channels transposed in registers, then one masked store
+     * of R positions per channel (a scalar store per element cost ~16 / K of the tile) */
+    const __mmask16 pm = (__mmask16)((1u << R) - 1u);
+    _Pragma("GCC unroll 2") for (int h = 0; h < NV; h++) {
+        const int nch = nc - 16 * h;
+        if (nch <= 0) break;
+        __m512 r[16], tt[16];
+        const __m512 bh = h ? bias1 : bias0;
+        _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) {
+            if (i >= R) {
+                r[i] = _mm512_setzero_ps();
+                continue;
+            }
+            __m512 v = _mm512_add_ps(acc[i][h], bh);
+            if (t->clamp) v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+            r[i] = v;
         }
-        _mm512_store_ps(tb[i], v0);
-        _mm512_store_ps(tb[i] + 16, v1);
+        SQZ_TRANSPOSE16_PS(r, tt);
+        for (int c = 0; c < 16 && c < nch; c++) {
+            float *yc = y + (16 * h + c) * ldy;
+            __m512 v = tt[c];
+            if (t->accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(pm, yc));
+            _mm512_mask_storeu_ps(yc, pm, v);
+        }
     }
-    if (t->accumulate)
-        for (int c = 0; c < nc; c++) {
-            float *yc = y + c * ldy;
-            _Pragma("GCC unroll 14") for (int i = 0; i < R; i++) yc[i] += tb[i][c];
-        }
-    else
-        for (int c = 0; c < nc; c++) {
-            float *yc = y + c * ldy;
-            _Pragma("GCC unroll 14") for (int i = 0; i < R; i++) yc[i] = tb[i][c];
-        }
 }
 
 #define ROWS_CASES(NV)                                                                                  \

@@ -3,6 +3,7 @@
  * blocks of 8 k are read row by row and written k-major; otherwise each k is one contiguous
  * (masked) vector copy. */
 #include "kernels/x86/gemm_f32_ukernel.h"
+#include "kernels/x86/transpose16_avx512.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -39,31 +40,9 @@ PACK_T(16)
  * column u, lane r = x[r*ld + u]; missing rows and columns are zero. */
 static inline SQZ_AVX512 void load_t16(const float *x, int64_t ld, int64_t n, int64_t kn, __m512 t[16]) {
     const __mmask16 km = kn >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << kn) - 1u);
-    __m512 r[16], s[16];
+    __m512 r[16];
     for (int i = 0; i < 16; i++) r[i] = i < n ? _mm512_maskz_loadu_ps(km, x + i * ld) : _mm512_setzero_ps();
-    for (int i = 0; i < 16; i += 2) {
-        s[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        s[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        const __m512d a = _mm512_castps_pd(s[i]), b = _mm512_castps_pd(s[i + 1]);
-        const __m512d c = _mm512_castps_pd(s[i + 2]), d = _mm512_castps_pd(s[i + 3]);
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    /* r[4q + j] holds, in each 128-bit lane L, rows 4q..4q+3 of column 4L + j */
-    for (int j = 0; j < 4; j++) {
-        const __m512 a0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);  /* lanes 0,1 of q0 | 0,1 of q1 */
-        const __m512 a1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xee);  /* lanes 2,3 */
-        const __m512 b0 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
-        const __m512 b1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xee);
-        t[0 + j] = _mm512_shuffle_f32x4(a0, b0, 0x88);  /* lane 0 of q0,q1,q2,q3 */
-        t[4 + j] = _mm512_shuffle_f32x4(a0, b0, 0xdd);  /* lane 1 */
-        t[8 + j] = _mm512_shuffle_f32x4(a1, b1, 0x88);  /* lane 2 */
-        t[12 + j] = _mm512_shuffle_f32x4(a1, b1, 0xdd); /* lane 3 */
-    }
+    SQZ_TRANSPOSE16_PS(r, t);
 }
 
 /* dst[c * ldd + r] = x[r * ld + c] for r < rows, c < cols: 16 x 16 blocks transposed in registers,
