@@ -108,6 +108,9 @@ size_t sqz_qdwconv_scratch_bytes(const sqz_qdw_params *p, int threads);
 /* kind selects the vector code (REF runs the oracle). */
 void sqz_qdwconv(sqz_qkind kind, int threads, const sqz_qdw_params *p, const void *x, int x_s8, int32_t x_zp,
                  const void *w, int w_u8, void *y, const sqz_qepi *epi, void *scratch);
+/* The path sqz_qdwconv takes for kind and p (for reports): "depthwise" (the vector planes),
+ * "depthwise-rows" (the portable direct path) or "reference". */
+const char *sqz_qdwconv_path(sqz_qkind kind, const sqz_qdw_params *p);
 /* Oracle: direct loops. */
 void sqz_qdwconv_ref(const sqz_qdw_params *p, const void *x, int x_s8, int32_t x_zp, const void *w, int w_u8,
                      void *y, const sqz_qepi *epi);

@@ -94,12 +94,18 @@ static int is_pointwise(const qconv_geom *q) {
            q->ow == q->iw;
 }
 
+static sqz_qdw_params dw_params(const qconv_geom *q) {
+    return (sqz_qdw_params){.batch = q->N, .C = q->C, .ih = q->ih, .iw = q->iw, .oh = q->oh, .ow = q->ow,
+                            .kh = q->kh, .kw = q->kw, .sh = q->sh, .sw = q->sw, .dh = q->dh, .dw = q->dw,
+                            .ph = q->ph, .pw = q->pw};
+}
+
 static size_t up64(size_t n) { return (n + 63) / 64 * 64; }
 
 static size_t qconv_scratch_of(const qconv_geom *q, int threads) {
     if (!q->known) return 0;
     if (q->depthwise) {
-        sqz_qdw_params p = {.ow = q->ow, .kh = q->kh, .kw = q->kw};
+        const sqz_qdw_params p = dw_params(q);
         return sqz_qdwconv_scratch_bytes(&p, threads);
     }
     const int64_t K = q->Cg * q->kh * q->kw, P = q->oh * q->ow;
@@ -184,8 +190,7 @@ static sqz_status qconv_run(sqz_opctx *c, const qconv_geom *q, const sqz_tensor 
     const int x_s8 = X->dtype == SQZ_DT_I8, w_u8 = W->dtype == SQZ_DT_U8;
     const size_t ysz = sqz_dtype_size(Y->dtype);
     if (q->depthwise) {
-        sqz_qdw_params p = {.batch = q->N, .C = q->C, .ih = q->ih, .iw = q->iw, .oh = q->oh, .ow = q->ow, .kh = q->kh,
-                            .kw = q->kw, .sh = q->sh, .sw = q->sw, .dh = q->dh, .dw = q->dw, .ph = q->ph, .pw = q->pw};
+        const sqz_qdw_params p = dw_params(q);
         sqz_qdwconv(sqz_q_kind(), c->threads, &p, X->data, x_s8, x_zp, W->data, w_u8, Y->data, epi, scr);
         sqz_q_scratch_release(owned);
         return SQZ_OK;

@@ -7,6 +7,7 @@
 
 #include "core/rng.h"
 #include "kernels/int8.h"
+#include "kernels/x86/dwconv_s8_plane.h"
 #include "test.h"
 
 static sqz_rng rng;
@@ -254,6 +255,126 @@ static void test_dw(sqz_qkind kind) {
     CHECK_MSG(fails == 0, "%s: %d depthwise cases differ from the oracle", sqz_qkind_name(kind), fails);
 }
 
+/* The depthwise plane paths (3x3 / 5x5, stride 1 / 2): geometries around the vector widths, pads
+ * 0..2 at each end independently, every sign combination and output kind, clamps, per-channel
+ * scales and weight zero points, extreme values (the largest products over every tap, biases
+ * that wrap), 1 and 2 threads; exact equality with the oracle. Counts the cases the plane path
+ * takes so that a change in its conditions cannot silently skip them. */
+/* 1: equal, 0: differs, 2: the geometry has no output (nothing run). */
+static int dw_plane_case(sqz_qkind kind, int K, int S, int64_t ih, int64_t iw, int extreme, int verbose, int *plane,
+                         int *banded) {
+    sqz_qdw_params p = {.batch = rnd(1, 3), .C = rnd(1, 5), .ih = ih, .iw = iw, .kh = K, .kw = K, .sh = S,
+                        .sw = S, .dh = 1, .dw = 1};
+    if (ih > 12) p.batch = p.C = 1;
+    p.ph = rnd(0, 2);
+    p.pw = rnd(0, 2);
+    const int64_t eh = rnd(0, 2), ew = rnd(0, 2); /* end pads */
+    if (p.ih + p.ph + eh < K) p.ih = K;
+    if (p.iw + p.pw + ew < K) return 2;
+    p.oh = (p.ih + p.ph + eh - K) / S + 1;
+    p.ow = (p.iw + p.pw + ew - K) / S + 1;
+    sqz_qdw_plane g = {.ih = p.ih, .iw = p.iw, .oh = p.oh, .ow = p.ow, .ph = p.ph, .pw = p.pw, .k = K, .s = S};
+    const int taken = sqz_qdw_plane_init(&g);
+    *plane += taken;
+    *banded += taken && g.band < g.oh;
+    const int x_s8 = rnd(0, 1), w_u8 = rnd(0, 1);
+    const sqz_qout out = (sqz_qout)rnd(0, 3);
+    const int64_t nx = p.batch * p.C * p.ih * p.iw, nw = p.C * K * K, ny = p.batch * p.C * p.oh * p.ow;
+    uint8_t *x = malloc((size_t)nx), *w = malloc((size_t)nw);
+    int32_t *bias = malloc((size_t)p.C * 4), *wzp = malloc((size_t)p.C * 4);
+    float *scale = malloc((size_t)p.C * 4);
+    int32_t xzp;
+    if (extreme) { /* |x - x_zp| = |w - w_zp| = 255 everywhere, signs by case */
+        const int neg = extreme == 2;
+        memset(x, x_s8 ? (neg ? 0x80 : 0x7f) : (neg ? 0 : 255), (size_t)nx);
+        xzp = x_s8 ? (neg ? 127 : -128) : (neg ? 255 : 0);
+        memset(w, w_u8 ? 255 : 0x80, (size_t)nw);
+        for (int64_t c = 0; c < p.C; c++) wzp[c] = w_u8 ? 0 : 127; /* 255 - 0, -128 - 127 */
+    } else {
+        for (int64_t i = 0; i < nx; i++) x[i] = (uint8_t)rnd(0, 255);
+        for (int64_t i = 0; i < nw; i++) w[i] = (uint8_t)rnd(0, 255);
+        xzp = x_s8 ? rnd(-128, 127) : rnd(0, 255);
+        for (int64_t c = 0; c < p.C; c++) wzp[c] = w_u8 ? rnd(0, 255) : rnd(-128, 127);
+    }
+    for (int64_t c = 0; c < p.C; c++) {
+        bias[c] = extreme ? (rnd(0, 1) ? INT32_MAX - rnd(0, 1000) : INT32_MIN + rnd(0, 1000)) : rnd(-200000, 200000);
+        const int k = rnd(0, 3); /* tiny, typical, large (clamps), exact halves */
+        scale[c] = k == 0 ? (float)(rnd(1, 100) * 1e-7) : k == 1 ? (float)(rnd(1, 1000) * 1e-5)
+                 : k == 2 ? (float)(rnd(1, 100) * 1e-2) : 0.5f;
+    }
+    sqz_qepi epi = {.out = out, .bias = extreme || rnd(0, 3) ? bias : NULL, .w_zp = extreme || rnd(0, 2) ? wzp : NULL,
+                    .scale = scale, .y_zp = out == SQZ_QOUT_S8 ? rnd(-128, 127) : rnd(0, 255)};
+    epi.lo = out == SQZ_QOUT_S8 ? -128 : 0;
+    epi.hi = out == SQZ_QOUT_S8 ? 127 : 255;
+    const int clamp = rnd(0, 2);
+    if (clamp == 1) epi.lo = epi.y_zp; /* fused ReLU */
+    if (clamp == 2) { /* fused Clip */
+        epi.lo = rnd(epi.lo, epi.y_zp);
+        epi.hi = rnd(epi.y_zp, epi.hi);
+    }
+    const size_t ysz = (size_t)ny * osize(out);
+    unsigned char *y0 = malloc(ysz), *y1 = malloc(ysz), *y2 = malloc(ysz);
+    memset(y1, 0xAB, ysz);
+    memset(y2, 0xCD, ysz);
+    sqz_qdwconv_ref(&p, x, x_s8, xzp, w, w_u8, y0, &epi);
+    const size_t sb = sqz_qdwconv_scratch_bytes(&p, 2);
+    void *scr = aligned_alloc(64, (sb + 63) / 64 * 64);
+    sqz_qdwconv(kind, 1, &p, x, x_s8, xzp, w, w_u8, y1, &epi, scr);
+    sqz_qdwconv(kind, 2, &p, x, x_s8, xzp, w, w_u8, y2, &epi, scr);
+    const int ok = !memcmp(y0, y1, ysz) && !memcmp(y0, y2, ysz);
+    if (!ok && verbose) {
+        int64_t i = 0;
+        while (i < (int64_t)ysz && y0[i] == y1[i] && y0[i] == y2[i]) i++;
+        fprintf(stderr,
+                "  dw plane %s b%lld C=%lld %lldx%lld -> %lldx%lld k%d s%d p%lld,%lld x_s8=%d w_u8=%d out=%d "
+                "extreme=%d clamp=%d: byte %lld\n",
+                sqz_qkind_name(kind), (long long)p.batch, (long long)p.C, (long long)p.ih, (long long)p.iw,
+                (long long)p.oh, (long long)p.ow, K, S, (long long)p.ph, (long long)p.pw, x_s8, w_u8, out, extreme,
+                clamp, (long long)i);
+    }
+    free(scr);
+    free(x);
+    free(w);
+    free(bias);
+    free(wzp);
+    free(scale);
+    free(y0);
+    free(y1);
+    free(y2);
+    return ok;
+}
+
+static void test_dw_planes(sqz_qkind kind) {
+    static const int64_t widths[] = {1, 2, 3, 5, 7, 8, 13, 14, 15, 16, 17, 18, 28, 29, 31, 32, 33, 34, 35, 47,
+                                     56, 63, 64, 65, 66, 67, 112, 113};
+    const int nwid = (int)(sizeof widths / sizeof widths[0]);
+    int fails = 0, runs = 0, plane = 0, banded = 0;
+    for (int K = 3; K <= 5; K += 2)
+        for (int S = 1; S <= 2; S++) {
+            for (int i = 0; i < nwid; i++)
+                for (int rep = 0; rep < 3; rep++) {
+                    /* input widths around each width, and the input that gives each output width */
+                    const int64_t iw = rep < 2 ? widths[i] : widths[i] * S + K - 1 - rnd(0, 2);
+                    const int r = dw_plane_case(kind, K, S, rnd(1, 12), iw, rep == 1 ? rnd(0, 2) : 0, fails < 5,
+                                                &plane, &banded);
+                    if (r == 2) continue; /* no output */
+                    fails += !r;
+                    runs++;
+                }
+            /* planes in several bands of output rows (wide rows, tall images) */
+            for (int rep = 0; rep < 4; rep++) {
+                const int r = dw_plane_case(kind, K, S, rnd(20, 70), rnd(150, 900), rep == 3, fails < 5, &plane,
+                                            &banded);
+                fails += r == 0;
+                runs += r != 2;
+            }
+        }
+    CHECK_MSG(fails == 0, "%s: %d of %d depthwise plane cases differ from the oracle", sqz_qkind_name(kind), fails,
+              runs);
+    CHECK_MSG(plane >= runs * 9 / 10, "%s: the plane path took only %d of %d cases", sqz_qkind_name(kind), plane, runs);
+    CHECK_MSG(banded >= 12, "%s: only %d plane cases ran in several bands", sqz_qkind_name(kind), banded);
+}
+
 int main(void) {
     sqz_rng_seed(&rng, 12345);
     test_oracle();
@@ -265,6 +386,7 @@ int main(void) {
         test_kind((sqz_qkind)k);
         test_extreme_closed_form((sqz_qkind)k);
         test_dw((sqz_qkind)k);
+        test_dw_planes((sqz_qkind)k);
         printf("kind %s: tested\n", sqz_qkind_name((sqz_qkind)k));
     }
     TEST_MAIN_END();
