@@ -333,9 +333,24 @@ static int64_t qconv_macs_of(const sqz_opctx *c, int xi, int wi) {
 
 static int64_t qlc_macs(const sqz_opctx *c) { return qconv_macs_of(c, 0, 3); }
 
+static const char *qconv_kernel_of(const sqz_opctx *c, int xi, int wi) {
+    qconv_geom q;
+    int yndim;
+    int64_t ydims[SQZ_MAX_DIMS];
+    if (qconv_geometry(c, xi, wi, &q, &yndim, ydims) || !q.known) return NULL;
+    if (q.depthwise) {
+        const sqz_qdw_params p = dw_params(&q);
+        return sqz_qdwconv_path(sqz_q_kind(), &p);
+    }
+    if (sqz_q_kind() == SQZ_QK_REF) return "reference";
+    return is_pointwise(&q) ? "pointwise" : "im2col";
+}
+
+static const char *qlc_kernel(const sqz_opctx *c) { return qconv_kernel_of(c, 0, 3); }
+
 const sqz_op sqz_op_qlinear_conv = {
     .name = "QLinearConv", .n_in_min = 8, .n_in_max = 9, .n_out_min = 1, .n_out_max = 1,
-    .infer = qlc_infer, .forward = qlc_forward, .scratch_bytes = qlc_scratch, .macs = qlc_macs,
+    .infer = qlc_infer, .forward = qlc_forward, .scratch_bytes = qlc_scratch, .macs = qlc_macs, .kernel = qlc_kernel,
     .release_state = qconv_state_free,
 };
 
@@ -383,9 +398,10 @@ static sqz_status ci_forward(sqz_opctx *c) {
 }
 
 static int64_t ci_macs(const sqz_opctx *c) { return qconv_macs_of(c, 0, 1); }
+static const char *ci_kernel(const sqz_opctx *c) { return qconv_kernel_of(c, 0, 1); }
 
 const sqz_op sqz_op_conv_integer = {
     .name = "ConvInteger", .n_in_min = 2, .n_in_max = 4, .n_out_min = 1, .n_out_max = 1,
-    .infer = ci_infer, .forward = ci_forward, .scratch_bytes = ci_scratch, .macs = ci_macs,
+    .infer = ci_infer, .forward = ci_forward, .scratch_bytes = ci_scratch, .macs = ci_macs, .kernel = ci_kernel,
     .release_state = qconv_state_free,
 };
