@@ -75,8 +75,12 @@ static int plane_of(const sqz_pool_params *p, sqz_pool_q8_plane *g) {
         }
     }
     if (len < g->pw + g->W) len = g->pw + g->W;
-    g->tmp_len = len + 64;
-    return g->tmp_len <= M;
+    g->tmp_len = (len + 64 + 63) / 64 * 64;
+    if (g->tmp_len > M) return 0;
+    g->band = M / g->tmp_len;
+    if (s > 1 && M / (s * g->ph_len) < g->band) g->band = M / (s * g->ph_len);
+    if (g->band > g->OH) g->band = g->OH;
+    return 1;
 }
 
 int sqz_maxpool_q8_fast(const sqz_pool_params *p) {
@@ -86,8 +90,8 @@ int sqz_maxpool_q8_fast(const sqz_pool_params *p) {
 
 /* Valid kernel taps [*a, *b) of a window starting at start (dilation d, K taps) over [0, n). */
 static void taps(int64_t start, int64_t d, int64_t K, int64_t n, int64_t *a, int64_t *b) {
-    int64_t lo = start >= 0 ? 0 : (-start + d - 1) / d;
-    int64_t hi = start >= n ? 0 : (n - 1 - start) / d + 1;
+    int64_t lo = start >= 0 ? 0 : d == 1 ? -start : (-start + d - 1) / d;
+    int64_t hi = start >= n ? 0 : d == 1 ? n - start : (n - 1 - start) / d + 1;
     if (hi > K) hi = K;
     if (lo > hi) lo = hi;
     *a = lo;
@@ -149,8 +153,8 @@ void sqz_maxpool_q8(sqz_q8path path, int threads, const sqz_pool_params *p, int 
 #endif
     {
         _Alignas(64) uint8_t tmp[SQZ_POOL_Q8_TMP_MAX], phases[SQZ_POOL_Q8_TMP_MAX];
-        memset(tmp, lowest, (size_t)g.tmp_len);
-        if (g.sw > 1) memset(phases, lowest, (size_t)(g.sw * g.ph_len));
+        memset(tmp, lowest, (size_t)(g.band * g.tmp_len));
+        if (g.sw > 1) memset(phases, lowest, (size_t)(g.band * g.sw * g.ph_len));
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif

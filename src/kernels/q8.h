@@ -55,16 +55,18 @@ int sqz_maxpool_q8_fast(const sqz_pool_params *p);
 /* One plane (a 1-D pool is a plane of one row). */
 typedef struct sqz_pool_q8_plane {
     int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw;
-    int64_t tmp_len;  /* bytes of the padded row buffer (tmp[0] is input column -pw) */
+    int64_t tmp_len;  /* bytes of one padded row buffer (tmp[0] is input column -pw), a multiple of 64 */
     int64_t ph_len;   /* stride > 1: bytes of one phase row (a multiple of 64) */
     int64_t split;    /* stride > 1: phase columns to fill per row (a multiple of 32) */
+    int64_t band;     /* output rows per pass: band row buffers and band * sw phase rows fit in
+                         SQZ_POOL_Q8_TMP_MAX bytes each */
     int32_t toff[SQZ_POOL_Q8_KW_MAX]; /* tap kx of output column o: base[toff[kx] + o], base tmp
                                          (stride 1) or the phase rows */
 } sqz_pool_q8_plane;
 
 #if defined(__x86_64__)
-/* tmp (tmp_len bytes) and phases (sw * ph_len bytes, stride > 1) filled by the caller with the
- * lowest value; x (H, W) -> y (OH, OW). */
+/* tmp (band * tmp_len bytes) and phases (band * sw * ph_len bytes, stride > 1) filled by the
+ * caller with the lowest value; x (H, W) -> y (OH, OW). */
 void sqz_pool_q8_plane__avx512(const sqz_pool_q8_plane *g, int s8, const uint8_t *x, uint8_t *y, uint8_t *tmp,
                                uint8_t *phases);
 void sqz_pool_q8_plane__avx2(const sqz_pool_q8_plane *g, int s8, const uint8_t *x, uint8_t *y, uint8_t *tmp,

@@ -10,15 +10,25 @@
 #define VL 32
 #define FN(name) name##__avx2
 
-/* n < 32 bytes through a buffer: nothing past p + n is read or written */
-static inline ATTR __m256i loadn(const uint8_t *p, int n) {
-    if (n >= 32) return _mm256_loadu_si256((const __m256i *)p);
+/* A partial vector is read whole while that stays before end (the extra lanes are dropped
+ * later), else through a buffer. */
+static inline ATTR __m256i loadn(const uint8_t *p, int n, const uint8_t *end) {
+    if (n >= 32 || end - p >= 32) return _mm256_loadu_si256((const __m256i *)p);
     _Alignas(32) uint8_t buf[32] = {0};
     memcpy(buf, p, (size_t)n);
     return _mm256_load_si256((const __m256i *)buf);
 }
-static inline ATTR void storen(uint8_t *p, __m256i v, int n) {
-    if (n >= 32) {
+/* into a row buffer: lanes from n on become the lowest value (their value there) */
+static inline ATTR void store_row(uint8_t *p, __m256i v, int n, __m256i lowest) {
+    if (n < 32) {
+        const __m256i keep = _mm256_cmpgt_epi8(_mm256_set1_epi8((char)n), _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31));
+        v = _mm256_blendv_epi8(lowest, v, keep);
+    }
+    _mm256_storeu_si256((__m256i *)p, v);
+}
+/* lanes past n land on bytes written again later (while before end), else through a buffer */
+static inline ATTR void storen(uint8_t *p, __m256i v, int n, const uint8_t *end) {
+    if (n >= 32 || end - p >= 32) {
         _mm256_storeu_si256((__m256i *)p, v);
         return;
     }
@@ -41,8 +51,10 @@ static inline ATTR void split2__avx2(const uint8_t *tmp, uint8_t *ph, int64_t ph
 }
 
 #define V_LOADU(p) _mm256_loadu_si256((const __m256i *)(p))
-#define V_LOADN(p, n) loadn(p, n)
-#define V_STOREN(p, v, n) storen(p, v, n)
+#define V_LOADN(p, n, end) loadn(p, n, end)
+#define V_STORE_ROW(p, v, n, lowest) store_row(p, v, n, lowest)
+#define V_STOREN(p, v, n, end) storen(p, v, n, end)
+#define V_SET1(b) _mm256_set1_epi8((char)(b))
 #define V_MAXU(a, b) _mm256_max_epu8(a, b)
 #define V_MAXS(a, b) _mm256_max_epi8(a, b)
 

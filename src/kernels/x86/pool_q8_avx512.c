@@ -22,8 +22,10 @@ static inline ATTR void split2__avx512(const uint8_t *tmp, uint8_t *ph, int64_t 
 }
 
 #define V_LOADU(p) _mm512_loadu_si512(p)
-#define V_LOADN(p, n) _mm512_maskz_loadu_epi8(lanes(n), p)
-#define V_STOREN(p, v, n) _mm512_mask_storeu_epi8(p, lanes(n), v)
+#define V_LOADN(p, n, end) ((void)(end), _mm512_maskz_loadu_epi8(lanes(n), p))
+#define V_STORE_ROW(p, v, n, lowest) ((void)(lowest), _mm512_mask_storeu_epi8(p, lanes(n), v))
+#define V_STOREN(p, v, n, end) ((void)(end), _mm512_mask_storeu_epi8(p, lanes(n), v))
+#define V_SET1(b) _mm512_set1_epi8((char)(b))
 #define V_MAXU(a, b) _mm512_max_epu8(a, b)
 #define V_MAXS(a, b) _mm512_max_epi8(a, b)
 
