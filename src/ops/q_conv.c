@@ -102,6 +102,22 @@ static sqz_qdw_params dw_params(const qconv_geom *q) {
 
 static size_t up64(size_t n) { return (n + 63) / 64 * 64; }
 
+/* im2col goes through a padded copy of the image group (when the pads are not negative): Cg x sw
+ * column phases x hq rows x wq bytes, x_zp outside the image, phase b holding the padded columns
+ * b, b+sw, ... Every segment of an im2col row (kernel tap (ky, kx), output row oy) is then wq-long
+ * contiguous bytes: row oy*sh + ky*dh of phase (kx*dw) % sw from column (kx*dw) / sw, copied in
+ * fixed 16- or 32-byte pieces that may run past the segment (the next one, or the slack, takes
+ * them). LeNet's 5x5 convolutions (K = 25 and 150) spent more time in per-segment memcpy and
+ * memset calls than in the GEMM. */
+#define COL_SLACK 64
+static int xpad_ok(const qconv_geom *q) { return q->ph >= 0 && q->pw >= 0 && q->sw >= 1 && q->sh >= 1; }
+static int64_t xpad_hq(const qconv_geom *q) { return (q->oh - 1) * q->sh + (q->kh - 1) * q->dh + 1; }
+static int64_t xpad_wq(const qconv_geom *q) { return q->ow + (q->kw - 1) * q->dw / q->sw; }
+static size_t xpad_bytes(const qconv_geom *q) {
+    if (!xpad_ok(q) || q->oh < 1 || q->ow < 1) return 0;
+    return up64((size_t)(q->Cg * q->sw * xpad_hq(q) * xpad_wq(q)) + COL_SLACK);
+}
+
 static size_t qconv_scratch_of(const qconv_geom *q, int threads) {
     if (!q->known) return 0;
     if (q->depthwise) {
@@ -109,7 +125,7 @@ static size_t qconv_scratch_of(const qconv_geom *q, int threads) {
         return sqz_qdwconv_scratch_bytes(&p, threads);
     }
     const int64_t K = q->Cg * q->kh * q->kw, P = q->oh * q->ow;
-    const size_t col = is_pointwise(q) ? 0 : up64((size_t)(K * P));
+    const size_t col = is_pointwise(q) ? 0 : up64((size_t)(K * P) + COL_SLACK) + xpad_bytes(q);
     return col + sqz_qgemm_scratch_for(sqz_q_kind(), SQZ_QSIDE_A, q->Mg, P, K, threads);
 }
 
@@ -143,6 +159,54 @@ static void im2col(const qconv_geom *q, const uint8_t *x, uint8_t pad, uint8_t *
                             d[ox] = ix < 0 || ix >= q->iw ? pad : src[ix];
                         }
                     }
+                }
+            }
+}
+
+/* The padded copy (see xpad_ok) of one image group x. */
+static void xpad_fill(const qconv_geom *q, const uint8_t *x, uint8_t pad, uint8_t *xp) {
+    const int64_t hq = xpad_hq(q), wq = xpad_wq(q), sw = q->sw;
+    for (int64_t ci = 0; ci < q->Cg; ci++)
+        for (int64_t b = 0; b < sw; b++)
+            for (int64_t r = 0; r < hq; r++) {
+                uint8_t *d = xp + ((ci * sw + b) * hq + r) * wq;
+                const int64_t iy = r - q->ph;
+                if (iy < 0 || iy >= q->ih) {
+                    memset(d, pad, (size_t)wq);
+                    continue;
+                }
+                const uint8_t *src = x + (ci * q->ih + iy) * q->iw;
+                /* column j is input column b + sw*j - pw: inside for j in [lo, hi) */
+                const int64_t a = q->pw - b, e = q->iw + q->pw - b;
+                int64_t lo = a <= 0 ? 0 : (a + sw - 1) / sw, hi = e <= 0 ? 0 : (e + sw - 1) / sw;
+                if (hi > wq) hi = wq;
+                if (lo > hi) lo = hi;
+                memset(d, pad, (size_t)lo);
+                memset(d + hi, pad, (size_t)(wq - hi));
+                if (hi > lo) {
+                    const uint8_t *s0 = src + (b + sw * lo - q->pw);
+                    if (sw == 1) memcpy(d + lo, s0, (size_t)(hi - lo));
+                    else
+                        for (int64_t j = 0; j < hi - lo; j++) d[lo + j] = s0[j * sw];
+                }
+            }
+}
+
+/* im2col from the padded copy; col needs COL_SLACK bytes past K*P. */
+static void im2col_xpad(const qconv_geom *q, const uint8_t *xp, uint8_t *col) {
+    const int64_t hq = xpad_hq(q), wq = xpad_wq(q), sw = q->sw, ow = q->ow, P = q->oh * ow;
+    for (int64_t ci = 0; ci < q->Cg; ci++)
+        for (int64_t ky = 0; ky < q->kh; ky++)
+            for (int64_t kx = 0; kx < q->kw; kx++) {
+                uint8_t *d = col + ((ci * q->kh + ky) * q->kw + kx) * P;
+                const int64_t c = kx * q->dw;
+                const uint8_t *s0 = xp + ((ci * sw + c % sw) * hq + ky * q->dh) * wq + c / sw;
+                const int64_t rs = q->sh * wq;
+                if (ow <= 16) {
+                    for (int64_t oy = 0; oy < q->oh; oy++) memcpy(d + oy * ow, s0 + oy * rs, 16);
+                } else {
+                    for (int64_t oy = 0; oy < q->oh; oy++)
+                        for (int64_t i = 0; i < ow; i += 32) memcpy(d + oy * ow + i, s0 + oy * rs + i, 32);
                 }
             }
 }
@@ -208,12 +272,19 @@ static sqz_status qconv_run(sqz_opctx *c, const qconv_geom *q, const sqz_tensor 
     const int pointwise = is_pointwise(q);
     const int64_t K = q->Cg * q->kh * q->kw, P = q->oh * q->ow, HW = q->ih * q->iw;
     uint8_t *col = pointwise ? NULL : scr;
-    void *gscr = (char *)scr + (pointwise ? 0 : up64((size_t)(K * P)));
+    const size_t colb = pointwise ? 0 : up64((size_t)(K * P) + COL_SLACK), xpb = pointwise ? 0 : xpad_bytes(q);
+    uint8_t *xp = xpb ? (uint8_t *)scr + colb : NULL;
+    void *gscr = (char *)scr + colb + xpb;
     const uint8_t pad = (uint8_t)x_zp;
     for (int64_t n = 0; n < q->N; n++)
         for (int64_t g = 0; g < q->G; g++) {
             const uint8_t *xg = (const uint8_t *)X->data + (n * q->C + g * q->Cg) * HW;
-            if (!pointwise) im2col(q, xg, pad, col);
+            if (xp) {
+                xpad_fill(q, xg, pad, xp);
+                im2col_xpad(q, xp, col);
+            } else if (!pointwise) {
+                im2col(q, xg, pad, col);
+            }
             sqz_qepi eg = *epi;
             const int64_t c0 = g * q->Mg;
             if (eg.bias) eg.bias += c0;

@@ -105,7 +105,9 @@ static void fill_q(sqz_tensor *t) {
 }
 
 /* ---- QLinearConv vs direct loops ---- */
-static int qconv_case(int integer) {
+/* wide: larger images and kernels (up to 70 x 5x5), strides up to 3, pads that differ at the two
+ * ends: im2col segments of more than 16 and 32 bytes, column phases, short last panels. */
+static int qconv_case(int integer, int wide) {
     const int nsp = rnd(0, 4) ? 2 : 1;
     const int64_t N = rnd(1, 2);
     int64_t G = 1, Cg = rnd(1, 5), Mg = rnd(1, 6);
@@ -118,14 +120,22 @@ static int qconv_case(int integer) {
     const int64_t C = G * Cg, M = G * Mg;
     int64_t in[2] = {nsp == 2 ? rnd(1, 12) : 1, rnd(1, 19)}, k[2] = {nsp == 2 ? rnd(1, 3) : 1, rnd(1, 3)};
     int64_t s[2] = {nsp == 2 ? rnd(1, 2) : 1, rnd(1, 2)}, d[2] = {nsp == 2 ? rnd(1, 2) : 1, rnd(1, 2)};
+    if (wide) {
+        in[0] = nsp == 2 ? rnd(1, 20) : 1;
+        in[1] = rnd(10, 70);
+        k[0] = nsp == 2 ? rnd(1, 5) : 1;
+        k[1] = rnd(1, 5);
+        s[1] = rnd(1, 3);
+        if (nsp == 2) s[0] = rnd(1, 3);
+    }
     int64_t p[4] = {nsp == 2 ? rnd(0, (int)k[0]) : 0, rnd(0, (int)k[1]), 0, 0};
-    p[2] = p[0];
-    p[3] = p[1];
+    p[2] = wide && nsp == 2 ? rnd(0, (int)k[0]) : p[0];
+    p[3] = wide ? rnd(0, (int)k[1]) : p[1];
     int64_t out[2];
     for (int i = 0; i < 2; i++) {
         const int64_t e = (k[i] - 1) * d[i] + 1;
-        if (in[i] + 2 * p[i] < e) in[i] = e;
-        out[i] = (in[i] + 2 * p[i] - e) / s[i] + 1;
+        if (in[i] + p[i] + p[i + 2] < e) in[i] = e;
+        out[i] = (in[i] + p[i] + p[i + 2] - e) / s[i] + 1;
     }
     const int x_s8 = rnd(0, 1), w_u8 = rnd(0, 1), y_s8 = rnd(0, 1), per_ch = rnd(0, 1), has_b = rnd(0, 1);
     const sqz_dtype xdt = x_s8 ? SQZ_DT_I8 : SQZ_DT_U8, wdt = w_u8 ? SQZ_DT_U8 : SQZ_DT_I8;
@@ -437,10 +447,11 @@ int main(void) {
     test_quantize_dequantize();
     test_ms_ops();
     int fails = 0;
-    for (int i = 0; i < 150; i++) fails += !qconv_case(0);
+    for (int i = 0; i < 150; i++) fails += !qconv_case(0, 0);
+    for (int i = 0; i < 40; i++) fails += !qconv_case(0, 1);
     CHECK_MSG(fails == 0, "%d QLinearConv cases differ", fails);
     fails = 0;
-    for (int i = 0; i < 60; i++) fails += !qconv_case(1);
+    for (int i = 0; i < 60; i++) fails += !qconv_case(1, i % 3 == 0);
     CHECK_MSG(fails == 0, "%d ConvInteger cases differ", fails);
     fails = 0;
     for (int i = 0; i < 100; i++) fails += !qmm_case(0);
