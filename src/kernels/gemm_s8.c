@@ -176,42 +176,58 @@ static void pack_rows(const uint8_t *x, int64_t ldx, uint32_t flip, int64_t M, i
 }
 
 /* Activation panel of NR columns from X (K, N): columns n0.., interleaved 4 rows at a time
- * (SSE2 byte/word unpacks for 16 columns of 4 full rows, scalar for the rest). */
+ * (x86: SSE2 byte/word unpacks of 16 columns, a short last piece and the rows past K read as
+ * zeros, so no column or row goes through scalar code; else scalar). NR is 8, 24 or 32. */
 static void pack_cols(const uint8_t *x, int64_t ldx, uint8_t flip, int64_t N, int64_t K, int64_t Kq, int NR,
                       int64_t n0, uint8_t *dst, int32_t *xsum) {
     const int nr = (int)(N - n0 < NR ? N - n0 : NR);
+#if defined(__x86_64__)
+    const __m128i fl = _mm_set1_epi8((char)flip), z = _mm_setzero_si128();
     for (int64_t q = 0; q < Kq; q++) {
         uint8_t *d = dst + q * NR * 4;
-        int t0 = 0;
-#if defined(__x86_64__)
-        if (4 * q + 3 < K) {
-            const __m128i fl = _mm_set1_epi8((char)flip);
-            const uint8_t *s0 = x + 4 * q * ldx + n0;
-            for (; t0 + 16 <= nr; t0 += 16) {
-                const __m128i r0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(s0 + t0)), fl);
-                const __m128i r1 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(s0 + ldx + t0)), fl);
-                const __m128i r2 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(s0 + 2 * ldx + t0)), fl);
-                const __m128i r3 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(s0 + 3 * ldx + t0)), fl);
-                const __m128i alo = _mm_unpacklo_epi8(r0, r1), ahi = _mm_unpackhi_epi8(r0, r1);
-                const __m128i blo = _mm_unpacklo_epi8(r2, r3), bhi = _mm_unpackhi_epi8(r2, r3);
-                _mm_storeu_si128((__m128i *)(d + 4 * t0), _mm_unpacklo_epi16(alo, blo));
-                _mm_storeu_si128((__m128i *)(d + 4 * t0 + 16), _mm_unpackhi_epi16(alo, blo));
+        const int64_t rows = K - 4 * q;
+        const uint8_t *s0 = x + 4 * q * ldx + n0;
+        for (int t0 = 0; t0 < NR; t0 += 16) {
+            const int nv = nr - t0 >= 16 ? 16 : nr - t0 > 0 ? nr - t0 : 0;
+            __m128i r[4];
+            for (int j = 0; j < 4; j++) {
+                if (j >= rows || nv == 0) {
+                    r[j] = z;
+                } else if (nv == 16) {
+                    r[j] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(s0 + j * ldx + t0)), fl);
+                } else { /* the columns past N read flip, i.e. 0 after the xor */
+                    uint8_t tmp[16];
+                    memset(tmp, flip, 16);
+                    memcpy(tmp, s0 + j * ldx + t0, (size_t)nv);
+                    r[j] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)tmp), fl);
+                }
+            }
+            const __m128i alo = _mm_unpacklo_epi8(r[0], r[1]), ahi = _mm_unpackhi_epi8(r[0], r[1]);
+            const __m128i blo = _mm_unpacklo_epi8(r[2], r[3]), bhi = _mm_unpackhi_epi8(r[2], r[3]);
+            const int ns = NR - t0; /* columns of the panel left: 16 or more, or 8 (NR 8, 24) */
+            _mm_storeu_si128((__m128i *)(d + 4 * t0), _mm_unpacklo_epi16(alo, blo));
+            _mm_storeu_si128((__m128i *)(d + 4 * t0 + 16), _mm_unpackhi_epi16(alo, blo));
+            if (ns >= 16) {
                 _mm_storeu_si128((__m128i *)(d + 4 * t0 + 32), _mm_unpacklo_epi16(ahi, bhi));
                 _mm_storeu_si128((__m128i *)(d + 4 * t0 + 48), _mm_unpackhi_epi16(ahi, bhi));
             }
         }
-#endif
+    }
+#else
+    for (int64_t q = 0; q < Kq; q++) {
+        uint8_t *d = dst + q * NR * 4;
         for (int j = 0; j < 4; j++) {
             const int64_t k = 4 * q + j;
             if (k >= K) {
-                for (int t = t0; t < NR; t++) d[t * 4 + j] = 0;
+                for (int t = 0; t < NR; t++) d[t * 4 + j] = 0;
                 continue;
             }
             const uint8_t *src = x + k * ldx + n0;
-            for (int t = t0; t < nr; t++) d[t * 4 + j] = src[t] ^ flip;
-            for (int t = nr > t0 ? nr : t0; t < NR; t++) d[t * 4 + j] = 0;
+            for (int t = 0; t < nr; t++) d[t * 4 + j] = src[t] ^ flip;
+            for (int t = nr; t < NR; t++) d[t * 4 + j] = 0;
         }
     }
+#endif
     if (xsum)
         for (int t = 0; t < nr; t++) {
             int32_t s = 0;
