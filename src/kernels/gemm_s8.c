@@ -175,11 +175,25 @@ static void pack_rows(const uint8_t *x, int64_t ldx, uint32_t flip, int64_t M, i
     }
 }
 
+#if defined(__x86_64__)
+/* 16 bytes of row src from column t (nv of them inside the row, nv <= 16; readable: the row may
+ * be read up to t + 16), xor flip; the bytes past nv are 0 unless readable. */
+static inline __m128i col16(const uint8_t *src, int t, int nv, int readable, uint8_t flip, __m128i fl) {
+    if (nv <= 0) return _mm_setzero_si128();
+    if (nv == 16 || readable) return _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + t)), fl);
+    uint8_t tmp[16];
+    memset(tmp + nv, 0, (size_t)(16 - nv));
+    for (int i = 0; i < nv; i++) tmp[i] = (uint8_t)(src[t + i] ^ flip);
+    return _mm_loadu_si128((const __m128i *)tmp);
+}
+#endif
+
 /* Activation panel of NR columns from X (K, N): columns n0.., interleaved 4 rows at a time
- * (x86: SSE2 byte/word unpacks of 16 columns, a short last piece and the rows past K read as
- * zeros, so no column or row goes through scalar code; else scalar). NR is 8, 24 or 32. */
-static void pack_cols(const uint8_t *x, int64_t ldx, uint8_t flip, int64_t N, int64_t K, int64_t Kq, int NR,
-                      int64_t n0, uint8_t *dst, int32_t *xsum) {
+ * (x86: SSE2 byte/word unpacks of 16 columns, the rows past K zero; a short last piece is read
+ * whole when the rows are readable that far (xcols), else byte by byte; else scalar). NR is 8,
+ * 24 or 32. */
+static void pack_cols(const uint8_t *x, int64_t ldx, int64_t xcols, uint8_t flip, int64_t N, int64_t K, int64_t Kq,
+                      int NR, int64_t n0, uint8_t *dst, int32_t *xsum) {
     const int nr = (int)(N - n0 < NR ? N - n0 : NR);
 #if defined(__x86_64__)
     const __m128i fl = _mm_set1_epi8((char)flip), z = _mm_setzero_si128();
@@ -188,22 +202,14 @@ static void pack_cols(const uint8_t *x, int64_t ldx, uint8_t flip, int64_t N, in
         const int64_t rows = K - 4 * q;
         const uint8_t *s0 = x + 4 * q * ldx + n0;
         for (int t0 = 0; t0 < NR; t0 += 16) {
-            const int nv = nr - t0 >= 16 ? 16 : nr - t0 > 0 ? nr - t0 : 0;
-            __m128i r[4];
-            for (int j = 0; j < 4; j++) {
-                if (j >= rows || nv == 0) {
-                    r[j] = z;
-                } else if (nv == 16) {
-                    r[j] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(s0 + j * ldx + t0)), fl);
-                } else { /* the columns past N read flip, i.e. 0 after the xor */
-                    uint8_t tmp[16];
-                    memset(tmp, flip, 16);
-                    memcpy(tmp, s0 + j * ldx + t0, (size_t)nv);
-                    r[j] = _mm_xor_si128(_mm_loadu_si128((const __m128i *)tmp), fl);
-                }
-            }
-            const __m128i alo = _mm_unpacklo_epi8(r[0], r[1]), ahi = _mm_unpackhi_epi8(r[0], r[1]);
-            const __m128i blo = _mm_unpacklo_epi8(r[2], r[3]), bhi = _mm_unpackhi_epi8(r[2], r[3]);
+            /* columns past N are dropped by the epilogue: whole vectors when the rows allow */
+            const int nv = nr - t0 >= 16 ? 16 : nr - t0 > 0 ? nr - t0 : 0, rd = n0 + t0 + 16 <= xcols;
+            const __m128i r0 = col16(s0, t0, nv, rd, flip, fl);
+            const __m128i r1 = rows > 1 ? col16(s0 + ldx, t0, nv, rd, flip, fl) : z;
+            const __m128i r2 = rows > 2 ? col16(s0 + 2 * ldx, t0, nv, rd, flip, fl) : z;
+            const __m128i r3 = rows > 3 ? col16(s0 + 3 * ldx, t0, nv, rd, flip, fl) : z;
+            const __m128i alo = _mm_unpacklo_epi8(r0, r1), ahi = _mm_unpackhi_epi8(r0, r1);
+            const __m128i blo = _mm_unpacklo_epi8(r2, r3), bhi = _mm_unpackhi_epi8(r2, r3);
             const int ns = NR - t0; /* columns of the panel left: 16 or more, or 8 (NR 8, 24) */
             _mm_storeu_si128((__m128i *)(d + 4 * t0), _mm_unpacklo_epi16(alo, blo));
             _mm_storeu_si128((__m128i *)(d + 4 * t0 + 16), _mm_unpackhi_epi16(alo, blo));
@@ -214,6 +220,7 @@ static void pack_cols(const uint8_t *x, int64_t ldx, uint8_t flip, int64_t N, in
         }
     }
 #else
+    (void)xcols;
     for (int64_t q = 0; q < Kq; q++) {
         uint8_t *d = dst + q * NR * 4;
         for (int j = 0; j < 4; j++) {
@@ -355,7 +362,8 @@ static void qgemm_worker(const qwork *w, int tid) {
             if (side_b)
                 pack_rows(g->x, g->ldx, g->x_s8 ? 0x80808080u : 0u, g->M, g->K, Kq, MR, i * MR, d, w->xsum);
             else
-                pack_cols(g->x, g->ldx, g->x_s8 ? 0x80 : 0, g->N, g->K, Kq, NR, i * NR, d, w->xsum);
+                pack_cols(g->x, g->ldx, g->xcols > g->N ? g->xcols : g->N, g->x_s8 ? 0x80 : 0, g->N, g->K, Kq, NR,
+                          i * NR, d, w->xsum);
         }
     }
     if (nt > 1) {

@@ -77,6 +77,8 @@ typedef struct sqz_qgemm_args {
     const sqz_qpack *w;   /* side B: N == C; side A: M == C; K == w->K */
     const void *x;        /* side B: (M, K) row stride ldx; side A: (K, N) row stride ldx */
     int64_t ldx;
+    int64_t xcols;        /* side A: bytes readable in every row of x, the last one included, when
+                           * more than N (0: N); the packing then reads whole vectors past N */
     int x_s8;             /* activations are s8 (else u8) */
     int32_t x_zp;         /* in the activation dtype */
     void *y;              /* (M, N) row stride ldy, elements of the output kind */

@@ -110,6 +110,8 @@ static size_t up64(size_t n) { return (n + 63) / 64 * 64; }
  * them). LeNet's 5x5 convolutions (K = 25 and 150) spent more time in per-segment memcpy and
  * memset calls than in the GEMM. */
 #define COL_SLACK 64
+/* Row stride of the im2col matrix: rows padded to 16 bytes, so the GEMM packs whole vectors. */
+static int64_t col_ld(const qconv_geom *q) { return (q->oh * q->ow + 15) / 16 * 16; }
 static int xpad_ok(const qconv_geom *q) { return q->ph >= 0 && q->pw >= 0 && q->sw >= 1 && q->sh >= 1; }
 static int64_t xpad_hq(const qconv_geom *q) { return (q->oh - 1) * q->sh + (q->kh - 1) * q->dh + 1; }
 static int64_t xpad_wq(const qconv_geom *q) { return q->ow + (q->kw - 1) * q->dw / q->sw; }
@@ -125,13 +127,14 @@ static size_t qconv_scratch_of(const qconv_geom *q, int threads) {
         return sqz_qdwconv_scratch_bytes(&p, threads);
     }
     const int64_t K = q->Cg * q->kh * q->kw, P = q->oh * q->ow;
-    const size_t col = is_pointwise(q) ? 0 : up64((size_t)(K * P) + COL_SLACK) + xpad_bytes(q);
+    const size_t col = is_pointwise(q) ? 0 : up64((size_t)(K * col_ld(q)) + COL_SLACK) + xpad_bytes(q);
     return col + sqz_qgemm_scratch_for(sqz_q_kind(), SQZ_QSIDE_A, q->Mg, P, K, threads);
 }
 
-/* im2col of one group of one image: rows (ci, ky, kx), columns (oy, ox); pad byte outside. */
+/* im2col of one group of one image: rows (ci, ky, kx) at stride col_ld, columns (oy, ox); pad
+ * byte outside. */
 static void im2col(const qconv_geom *q, const uint8_t *x, uint8_t pad, uint8_t *col) {
-    const int64_t P = q->oh * q->ow;
+    const int64_t P = col_ld(q);
     for (int64_t ci = 0; ci < q->Cg; ci++)
         for (int64_t ky = 0; ky < q->kh; ky++)
             for (int64_t kx = 0; kx < q->kw; kx++) {
@@ -192,9 +195,9 @@ static void xpad_fill(const qconv_geom *q, const uint8_t *x, uint8_t pad, uint8_
             }
 }
 
-/* im2col from the padded copy; col needs COL_SLACK bytes past K*P. */
+/* im2col from the padded copy, rows at stride col_ld; col needs COL_SLACK bytes past them. */
 static void im2col_xpad(const qconv_geom *q, const uint8_t *xp, uint8_t *col) {
-    const int64_t hq = xpad_hq(q), wq = xpad_wq(q), sw = q->sw, ow = q->ow, P = q->oh * ow;
+    const int64_t hq = xpad_hq(q), wq = xpad_wq(q), sw = q->sw, ow = q->ow, P = col_ld(q);
     for (int64_t ci = 0; ci < q->Cg; ci++)
         for (int64_t ky = 0; ky < q->kh; ky++)
             for (int64_t kx = 0; kx < q->kw; kx++) {
@@ -272,7 +275,8 @@ static sqz_status qconv_run(sqz_opctx *c, const qconv_geom *q, const sqz_tensor 
     const int pointwise = is_pointwise(q);
     const int64_t K = q->Cg * q->kh * q->kw, P = q->oh * q->ow, HW = q->ih * q->iw;
     uint8_t *col = pointwise ? NULL : scr;
-    const size_t colb = pointwise ? 0 : up64((size_t)(K * P) + COL_SLACK), xpb = pointwise ? 0 : xpad_bytes(q);
+    const int64_t ldc = pointwise ? P : col_ld(q);
+    const size_t colb = pointwise ? 0 : up64((size_t)(K * ldc) + COL_SLACK), xpb = pointwise ? 0 : xpad_bytes(q);
     uint8_t *xp = xpb ? (uint8_t *)scr + colb : NULL;
     void *gscr = (char *)scr + colb + xpb;
     const uint8_t pad = (uint8_t)x_zp;
@@ -291,7 +295,7 @@ static sqz_status qconv_run(sqz_opctx *c, const qconv_geom *q, const sqz_tensor 
             if (eg.w_zp) eg.w_zp += c0;
             if (eg.scale) eg.scale += c0;
             sqz_qgemm_args a = {.M = q->Mg, .N = P, .K = K, .w = s->packs[g], .x = pointwise ? xg : col,
-                                .ldx = P, .x_s8 = x_s8, .x_zp = x_zp,
+                                .ldx = ldc, .xcols = pointwise ? 0 : ldc, .x_s8 = x_s8, .x_zp = x_zp,
                                 .y = (char *)Y->data + (size_t)((n * q->M + c0) * P) * ysz, .ldy = P, .epi = &eg};
             sqz_qgemm(c->threads, &a, gscr);
         }

@@ -62,7 +62,9 @@ typedef struct gcase {
 static int run_case(sqz_qkind kind, const gcase *gc, int verbose) {
     const int64_t M = gc->M, N = gc->N, K = gc->K;
     const int64_t C = gc->side == SQZ_QSIDE_B ? N : M;
-    const int64_t ldx = (gc->side == SQZ_QSIDE_B ? K : N) + rnd(0, 3);
+    /* side A: rows sometimes padded to 16 and declared readable (xcols), as QLinearConv's im2col */
+    const int padded = gc->side == SQZ_QSIDE_A && rnd(0, 1);
+    const int64_t ldx = padded ? (N + 15) / 16 * 16 + rnd(0, 3) : (gc->side == SQZ_QSIDE_B ? K : N) + rnd(0, 3);
     const int64_t xrows = gc->side == SQZ_QSIDE_B ? M : K;
     uint8_t *x = malloc((size_t)(xrows * ldx) + 1), *w = malloc((size_t)(C * K) + 1);
     const int64_t ldy = N + rnd(0, 2);
@@ -95,8 +97,8 @@ static int run_case(sqz_qkind kind, const gcase *gc, int verbose) {
     sqz_qpack *pk = sqz_qpack_create_kind(kind, gc->side, C, K, w, gc->w_u8, sc, sk);
     int ok = pk != NULL;
     if (pk) {
-        sqz_qgemm_args a = {.M = M, .N = N, .K = K, .w = pk, .x = x, .ldx = ldx, .x_s8 = gc->x_s8, .x_zp = xzp,
-                            .y = y1, .ldy = ldy, .epi = &epi};
+        sqz_qgemm_args a = {.M = M, .N = N, .K = K, .w = pk, .x = x, .ldx = ldx, .xcols = padded ? ldx : 0,
+                            .x_s8 = gc->x_s8, .x_zp = xzp, .y = y1, .ldy = ldy, .epi = &epi};
         const size_t sb = sqz_qgemm_scratch_bytes(&a, 2);
         void *scr = sb ? aligned_alloc(64, (sb + 63) / 64 * 64) : NULL;
         sqz_qgemm(1, &a, scr);
