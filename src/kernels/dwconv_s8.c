@@ -133,17 +133,14 @@ typedef struct dw_job {
 static void plane_weights(const dw_job *j, int64_t c, int32_t *wp) {
     const int K = j->g.k, NP = (K + 1) / 2;
     const int32_t wz = j->epi->w_zp ? j->epi->w_zp[c] : 0;
+    int32_t v[6 * 5] = {0}; /* (K + 1) rows of K: the row past K stays 0 */
+    if (j->w_u8)
+        for (int t = 0; t < K * K; t++) v[t] = (int32_t)((const uint8_t *)j->w)[c * K * K + t] - wz;
+    else
+        for (int t = 0; t < K * K; t++) v[t] = (int32_t)((const int8_t *)j->w)[c * K * K + t] - wz;
     for (int p = 0; p < NP; p++)
-        for (int kx = 0; kx < K; kx++) {
-            int32_t v[2];
-            for (int h = 0; h < 2; h++) {
-                const int ky = 2 * p + h;
-                const int64_t i = (c * K + ky) * K + kx;
-                v[h] = ky >= K ? 0
-                       : (j->w_u8 ? (int32_t)((const uint8_t *)j->w)[i] : (int32_t)((const int8_t *)j->w)[i]) - wz;
-            }
-            wp[p * K + kx] = (int32_t)((uint32_t)(uint16_t)v[0] | (uint32_t)(uint16_t)v[1] << 16);
-        }
+        for (int kx = 0; kx < K; kx++)
+            wp[p * K + kx] = (int32_t)((uint32_t)(uint16_t)v[2 * p * K + kx] | (uint32_t)(uint16_t)v[(2 * p + 1) * K + kx] << 16);
 }
 
 static void plane_part(const dw_job *j, int64_t q0, int64_t q1, void *scr) {
