@@ -245,7 +245,7 @@ void sqz_qdwconv(sqz_qkind kind, int threads, const sqz_qdw_params *p, const voi
                 .epi_fn = sqz_qepi_tile_c};
 #if defined(__x86_64__)
     j.row = x_s8 ? (dw_row_fn)row_s8_avx2 : (dw_row_fn)row_u8_avx2;
-    if (kind == SQZ_QK_AVX512VNNI) j.epi_fn = sqz_qepi_tile__avx512;
+    j.epi_fn = kind == SQZ_QK_AVX512VNNI ? sqz_qepi_tile__avx512 : sqz_qepi_tile__avx2;
     if (plane_geom(p, &j.g) && zp_ok(p, x_s8, x_zp, epi)) {
         j.plane = kind == SQZ_QK_AVX512VNNI ? 1 : 2;
         j.g.x_s8 = x_s8;

@@ -41,11 +41,11 @@ static int qcfg_get(sqz_qkind kind, qcfg *c) {
         return 1;
     case SQZ_QK_AVXVNNI:
         *c = (qcfg){SQZ_QGEMM_AVXVNNI_MR, SQZ_QGEMM_AVXVNNI_NR, sqz_qgemm_ukernel_au8__avxvnni,
-                    sqz_qgemm_ukernel_as8__avxvnni, sqz_qepi_tile_c};
+                    sqz_qgemm_ukernel_as8__avxvnni, sqz_qepi_tile__avx2};
         return 1;
     case SQZ_QK_AVX2:
         *c = (qcfg){SQZ_QGEMM_AVX2_MR, SQZ_QGEMM_AVX2_NR, sqz_qgemm_ukernel_au8__avx2, sqz_qgemm_ukernel_as8__avx2,
-                    sqz_qepi_tile_c};
+                    sqz_qepi_tile__avx2};
         return 1;
     default: break;
     }

@@ -63,6 +63,9 @@ void sqz_qgemm_ukernel_as8__avxvnni(int64_t kq, const uint8_t *a, const uint8_t 
 #define SQZ_QGEMM_AVX2_NR 8
 void sqz_qgemm_ukernel_au8__avx2(int64_t kq, const uint8_t *a, const uint8_t *b, int32_t *tile);
 void sqz_qgemm_ukernel_as8__avx2(int64_t kq, const uint8_t *a, const uint8_t *b, int32_t *tile);
+/* The tile epilogue in AVX2 (the avx2 and avxvnni families): the same bits as sqz_qepi_tile_c. */
+void sqz_qepi_tile__avx2(const int32_t *tile, int NR, int mr, int nr, int64_t m0, int64_t n0,
+                         const sqz_qepi_ctx *e);
 #endif
 
 #endif

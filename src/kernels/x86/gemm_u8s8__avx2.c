@@ -46,4 +46,55 @@ static inline SQZ_AVX2 __m256i bcast4_s8(const uint8_t *p) {
 
 UKERNEL(sqz_qgemm_ukernel_au8__avx2, bcast4_u8, _mm256_cvtepi8_epi16)
 UKERNEL(sqz_qgemm_ukernel_as8__avx2, bcast4_s8, _mm256_cvtepu8_epi16)
+
+/* The epilogue of a tile (as sqz_qepi_tile_c, 8 columns at a time): the oracle's integer
+ * corrections, then its float multiply, max, min, round to nearest even and + y_zp in that order
+ * (VMAXPS / VMINPS give the second operand for a NaN, as fmaxf / fminf give the number), so the
+ * same bits. A last piece under 8 columns goes through sqz_qepi_tile_c. */
+SQZ_AVX2 void sqz_qepi_tile__avx2(const int32_t *tile, int NR, int mr, int nr, int64_t m0, int64_t n0,
+                                  const sqz_qepi_ctx *e) {
+    const sqz_qepi *epi = e->epi;
+    const int n8 = nr / 8 * 8;
+    const size_t osz = epi->out == SQZ_QOUT_S32 || epi->out == SQZ_QOUT_F32 ? 4 : 1;
+    const __m256 flo = _mm256_set1_ps((float)(epi->lo - epi->y_zp)), fhi = _mm256_set1_ps((float)(epi->hi - epi->y_zp));
+    const __m256i yzp = _mm256_set1_epi32(epi->y_zp);
+    for (int r = 0; r < mr; r++) {
+        const int64_t m = m0 + r;
+        char *yrow = (char *)e->y + (size_t)(m * e->ldy) * osz;
+        for (int j = 0; j < n8; j += 8) {
+            const int64_t n = n0 + j;
+            __m256i acc = _mm256_loadu_si256((const __m256i *)(tile + r * NR + j));
+            __m256 sc;
+            if (e->w_rows) {
+                acc = _mm256_add_epi32(acc, _mm256_set1_epi32(e->woff[m]));
+                if (e->wzp)
+                    acc = _mm256_sub_epi32(acc, _mm256_mullo_epi32(_mm256_set1_epi32(e->wzp[m]),
+                                                                   _mm256_loadu_si256((const __m256i *)(e->xsum + n))));
+                sc = epi->scale ? _mm256_set1_ps(epi->scale[m]) : _mm256_setzero_ps();
+            } else {
+                acc = _mm256_add_epi32(acc, _mm256_loadu_si256((const __m256i *)(e->woff + n)));
+                if (e->wzp)
+                    acc = _mm256_sub_epi32(acc, _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(e->wzp + n)),
+                                                                   _mm256_set1_epi32(e->xsum[m])));
+                sc = epi->scale ? _mm256_loadu_ps(epi->scale + n) : _mm256_setzero_ps();
+            }
+            if (epi->out == SQZ_QOUT_S32) {
+                _mm256_storeu_si256((__m256i *)((int32_t *)yrow + n), acc);
+                continue;
+            }
+            __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), sc);
+            if (epi->out == SQZ_QOUT_F32) {
+                _mm256_storeu_ps((float *)yrow + n, f);
+                continue;
+            }
+            f = _mm256_min_ps(_mm256_max_ps(f, flo), fhi);
+            const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(f), yzp);
+            /* inside [lo, hi]: the saturating packs only narrow */
+            const __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+            const __m128i b = epi->out == SQZ_QOUT_U8 ? _mm_packus_epi16(h, h) : _mm_packs_epi16(h, h);
+            _mm_storel_epi64((__m128i *)(yrow + n), b);
+        }
+    }
+    if (n8 < nr) sqz_qepi_tile_c(tile + n8, NR, mr, nr - n8, m0, n0 + n8, e);
+}
 #endif
