@@ -699,9 +699,9 @@ const char *sqz_session_kernel(const sqz_session *s, int node) {
     if (s && node >= 0 && node < s->g->n_nodes && s->chain_d[node] >= 0) return "chain";
     if (!s || node < 0 || node >= s->g->n_nodes || !s->ops[node] || !s->ops[node]->kernel) return NULL;
     const sqz_node *n = s->g->nodes[node];
-    if (n->n_in > 8 || n->n_out > 8) return NULL;
+    if (n->n_in > 16 || n->n_out > 16) return NULL;
     /* the shapes of the last run stay in vals after the buffers are given back */
-    sqz_tensor *in[8] = {0}, *out[8] = {0};
+    sqz_tensor *in[16] = {0}, *out[16] = {0}; /* QLinearConv with a bias: 9 inputs */
     for (int i = 0; i < n->n_in; i++) {
         if (n->in[i] < 0) continue;
         in[i] = &s->vals[n->in[i]];
