@@ -78,17 +78,9 @@ static void chain_dw(sqz_isa isa, int threads, const sqz_conv_chain_f32 *c, cons
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
-    for (int64_t ch = 0; ch < Ce; ch++) {
-        const float *xp = src + ch * sstride, *wk = c->wd + ch * kk;
-        const float b = c->bd ? c->bd[ch] : 0.0f;
-        float *yp = D + ch * dstride;
-        int done = 0;
-#if defined(__x86_64__)
-        if (isa >= SQZ_ISA_AVX512) done = sqz_dwconv2d_f32_plane__avx512(&g, xp, wk, b, act, yp);
-#endif
-        if (!done) sqz_dwconv2d_f32_plane(&g, xp, wk, b, act, yp);
-    }
-    (void)isa;
+    for (int64_t ch = 0; ch < Ce; ch++)
+        sqz_dwconv2d_f32_plane_isa(isa, &g, src + ch * sstride, c->wd + ch * kk, c->bd ? c->bd[ch] : 0.0f, act,
+                                   D + ch * dstride);
 }
 
 void sqz_conv_chain_f32_run(sqz_isa isa, int threads, const sqz_conv_chain_f32 *c, const float *x, float *y,

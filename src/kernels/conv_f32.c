@@ -433,6 +433,15 @@ void sqz_dwconv2d_f32_plane(const sqz_dw_plane *g, const float *x, const float *
         for (int64_t i = 0; i < g->OH * g->OW; i++) y[i] = fminf(fmaxf(y[i], act->lo), act->hi);
 }
 
+void sqz_dwconv2d_f32_plane_isa(sqz_isa isa, const sqz_dw_plane *g, const float *x, const float *w, float bias,
+                                const sqz_conv_act *act, float *y) {
+#if defined(__x86_64__)
+    if (isa >= SQZ_ISA_AVX512 && sqz_dwconv2d_f32_plane__avx512(g, x, w, bias, act, y)) return;
+#endif
+    (void)isa;
+    sqz_dwconv2d_f32_plane(g, x, w, bias, act, y);
+}
+
 static void conv_depthwise(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
                            const float *bias, const sqz_conv_act *act, float *y) {
     const int two = p->nsp == 2;
@@ -451,15 +460,8 @@ static void conv_depthwise(sqz_isa isa, int threads, const sqz_conv_params *p, c
         const int64_t n = pl / p->c_out, oc = pl % p->c_out;
         const float *xp = x + (n * p->c_in + oc / mult) * g.H * g.W;
         const float *wk = w + oc * g.KH * g.KW;
-        float *yp = y + pl * g.OH * g.OW;
-        const float b = bias ? bias[oc] : 0.0f;
-        int done = 0;
-#if defined(__x86_64__)
-        if (isa >= SQZ_ISA_AVX512) done = sqz_dwconv2d_f32_plane__avx512(&g, xp, wk, b, act, yp);
-#endif
-        if (!done) sqz_dwconv2d_f32_plane(&g, xp, wk, b, act, yp);
+        sqz_dwconv2d_f32_plane_isa(isa, &g, xp, wk, bias ? bias[oc] : 0.0f, act, y + pl * g.OH * g.OW);
     }
-    (void)isa;
 }
 
 /* 2-D im2col (as im2col below): per row (channel, ky, kx), each output row oy copies the valid

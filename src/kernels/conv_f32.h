@@ -68,6 +68,9 @@ typedef struct sqz_dw_plane {
 } sqz_dw_plane;
 void sqz_dwconv2d_f32_plane(const sqz_dw_plane *g, const float *x, const float *w, float bias,
                             const sqz_conv_act *act, float *y);
+/* The same through the fastest path isa has for g (AVX-512 3x3 / 5x5 planes, else portable). */
+void sqz_dwconv2d_f32_plane_isa(sqz_isa isa, const sqz_dw_plane *g, const float *x, const float *w, float bias,
+                                const sqz_conv_act *act, float *y);
 #if defined(__x86_64__)
 /* AVX-512 plane for KH == KW in {3, 5}, sh == sw in {1, 2}, dh == dw == 1; returns 0 (and does
  * nothing) for other geometries. */
