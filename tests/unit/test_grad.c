@@ -397,6 +397,9 @@ static void test_conv(void) {
         {"conv groups=2 stride2 asym pad", 2, 2, 4, 6, 2, {7, 6}, {3, 2}, {2, 2}, {1, 1}, {1, 0, 0, 1}, 1},
         {"conv depthwise dil2", 2, 2, 4, 8, 4, {7, 7}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}, 1},
         {"conv depthwise stride2", 2, 1, 3, 3, 3, {6, 7}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, 0},
+        /* stride 2, wide enough for whole 16-column chunks: AVX-512 dW and dx at stride 2 */
+        {"conv depthwise 3x3 stride2 wide", 2, 2, 3, 3, 3, {9, 45}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
+        {"conv depthwise 5x5 stride2 asym pad", 2, 1, 2, 2, 2, {8, 38}, {5, 5}, {2, 2}, {1, 1}, {2, 1, 1, 2}, 0},
         {"conv depthwise 3x3 pad1 (flipped-kernel dx)", 2, 2, 3, 3, 3, {6, 19}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}, 1},
         {"conv depthwise 5x5 asym pad, multiplier 2", 2, 2, 2, 4, 2, {7, 6}, {5, 5}, {1, 1}, {1, 1}, {2, 1, 0, 2}, 1},
         /* dW from shifted windows, 3 images in one call, each image's dot products shorter than a vector */
