@@ -118,19 +118,25 @@ static sqz_status maxpool_bwd(sqz_gctx *c) {
     sqz_status st = pool_geo(c, &p);
     if (st) return st;
     if (pool2x2(&p)) {
-        const int64_t insp = p.in[0] * p.in[1], outsp = p.out[0] * p.out[1];
+        const int64_t H = p.in[0], W = p.in[1], insp = H * W, OH = p.out[0], OW = p.out[1], outsp = OH * OW;
         const uint8_t *code = c->state[0].p;
-        const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512;
+        const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512, set = c->fresh & 1u;
         const int nt = sqz_tv_threads(c->threads, p.nc * insp);
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
         for (int64_t pl = 0; pl < p.nc; pl++) {
-            if (avx512) sqz_tv_maxpool2x2_bwd__avx512(dx + pl * insp, p.in[1], p.out[0], p.out[1], dy + pl * outsp, code + pl * outsp);
-            else sqz_tv_maxpool2x2_bwd(dx + pl * insp, p.in[1], p.out[0], p.out[1], dy + pl * outsp, code + pl * outsp);
+            float *d = dx + pl * insp;
+            if (avx512) sqz_tv_maxpool2x2_bwd__avx512(d, W, OH, OW, dy + pl * outsp, code + pl * outsp, set);
+            else sqz_tv_maxpool2x2_bwd(d, W, OH, OW, dy + pl * outsp, code + pl * outsp, set);
+            if (!set) continue;
+            /* inputs in no window: the columns past 2 OW, the rows past 2 OH */
+            for (int64_t r = 0; r < 2 * OH && 2 * OW < W; r++) memset(d + r * W + 2 * OW, 0, sizeof(float) * (size_t)(W - 2 * OW));
+            if (2 * OH < H) memset(d + 2 * OH * W, 0, sizeof(float) * (size_t)((H - 2 * OH) * W));
         }
         return SQZ_OK;
     }
+    sqz_grad_din_zero(c, 0); /* the general paths scatter into dx */
     const int64_t *idx = c->state[0].p;
     for (int64_t i = 0; i < n; i++)
         if (idx[i] >= 0) dx[idx[i]] += dy[i];
@@ -228,6 +234,6 @@ static sqz_status gavg_bwd(sqz_gctx *c) {
     return SQZ_OK;
 }
 
-const sqz_grad_op sqz_grad_maxpool = {.op = "MaxPool", .forward = maxpool_fwd, .backward = maxpool_bwd};
+const sqz_grad_op sqz_grad_maxpool = {.op = "MaxPool", .forward = maxpool_fwd, .backward = maxpool_bwd, .stores = 1};
 const sqz_grad_op sqz_grad_avgpool = {.op = "AveragePool", .backward = avgpool_bwd};
 const sqz_grad_op sqz_grad_gavgpool = {.op = "GlobalAveragePool", .backward = gavg_bwd, .stores = 1};

@@ -51,7 +51,7 @@ TV_AVX512 void sqz_tv_maxpool2x2__avx512(const float *x, int64_t W, int64_t OH, 
 }
 
 TV_AVX512 void sqz_tv_maxpool2x2_bwd__avx512(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy,
-                                             const uint8_t *code) {
+                                             const uint8_t *code, int set) {
     /* interleave even and odd lanes back: lo = e0 o0 e1 o1 .. e7 o7, hi = e8 o8 .. e15 o15 */
     const __m512i lo_ix = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi_ix = _mm512_add_epi32(lo_ix, _mm512_set1_epi32(8));
@@ -68,12 +68,19 @@ TV_AVX512 void sqz_tv_maxpool2x2_bwd__avx512(float *dx, int64_t W, int64_t OH, i
             const __m512 e1 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(c, c2), g);
             const __m512 o1 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(c, c3), g);
             float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
-            _mm512_mask_storeu_ps(p0, ml, _mm512_add_ps(_mm512_maskz_loadu_ps(ml, p0), _mm512_permutex2var_ps(e0, lo_ix, o0)));
-            _mm512_mask_storeu_ps(p0 + 16, mh,
-                                  _mm512_add_ps(_mm512_maskz_loadu_ps(mh, p0 + 16), _mm512_permutex2var_ps(e0, hi_ix, o0)));
-            _mm512_mask_storeu_ps(p1, ml, _mm512_add_ps(_mm512_maskz_loadu_ps(ml, p1), _mm512_permutex2var_ps(e1, lo_ix, o1)));
-            _mm512_mask_storeu_ps(p1 + 16, mh,
-                                  _mm512_add_ps(_mm512_maskz_loadu_ps(mh, p1 + 16), _mm512_permutex2var_ps(e1, hi_ix, o1)));
+            const __m512 a0 = _mm512_permutex2var_ps(e0, lo_ix, o0), a1 = _mm512_permutex2var_ps(e0, hi_ix, o0);
+            const __m512 b0 = _mm512_permutex2var_ps(e1, lo_ix, o1), b1 = _mm512_permutex2var_ps(e1, hi_ix, o1);
+            if (set) { /* a fresh dx: every input of a window written, nothing read */
+                _mm512_mask_storeu_ps(p0, ml, a0);
+                _mm512_mask_storeu_ps(p0 + 16, mh, a1);
+                _mm512_mask_storeu_ps(p1, ml, b0);
+                _mm512_mask_storeu_ps(p1 + 16, mh, b1);
+                continue;
+            }
+            _mm512_mask_storeu_ps(p0, ml, _mm512_add_ps(_mm512_maskz_loadu_ps(ml, p0), a0));
+            _mm512_mask_storeu_ps(p0 + 16, mh, _mm512_add_ps(_mm512_maskz_loadu_ps(mh, p0 + 16), a1));
+            _mm512_mask_storeu_ps(p1, ml, _mm512_add_ps(_mm512_maskz_loadu_ps(ml, p1), b0));
+            _mm512_mask_storeu_ps(p1 + 16, mh, _mm512_add_ps(_mm512_maskz_loadu_ps(mh, p1 + 16), b1));
         }
     }
 }
@@ -82,7 +89,8 @@ TV_AVX512 void sqz_tv_maxpool2x2_bwd__avx512(float *dx, int64_t W, int64_t OH, i
 void sqz_tv_maxpool2x2__avx512(const float *x, int64_t W, int64_t OH, int64_t OW, float *y, uint8_t *code) {
     sqz_tv_maxpool2x2(x, W, OH, OW, y, code);
 }
-void sqz_tv_maxpool2x2_bwd__avx512(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code) {
-    sqz_tv_maxpool2x2_bwd(dx, W, OH, OW, dy, code);
+void sqz_tv_maxpool2x2_bwd__avx512(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code,
+                                   int set) {
+    sqz_tv_maxpool2x2_bwd(dx, W, OH, OW, dy, code, set);
 }
 #endif

@@ -346,10 +346,18 @@ TV_CLONES void sqz_tv_maxpool2x2(const float *x, int64_t W, int64_t OH, int64_t 
     }
 }
 
-TV_CLONES void sqz_tv_maxpool2x2_bwd(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code) {
+TV_CLONES void sqz_tv_maxpool2x2_bwd(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code,
+                                     int set) {
     for (int64_t oy = 0; oy < OH; oy++)
         for (int64_t ox = 0; ox < OW; ox++) {
             const uint8_t c = code[oy * OW + ox];
-            dx[(2 * oy + (c >> 1)) * W + 2 * ox + (c & 1)] += dy[oy * OW + ox];
+            const float g = dy[oy * OW + ox];
+            float *d = dx + 2 * oy * W + 2 * ox;
+            if (set) {
+                d[0] = c == 0 ? g : 0.0f, d[1] = c == 1 ? g : 0.0f;
+                d[W] = c == 2 ? g : 0.0f, d[W + 1] = c == 3 ? g : 0.0f;
+            } else {
+                d[(c >> 1) * W + (c & 1)] += g;
+            }
         }
 }

@@ -68,9 +68,13 @@ int sqz_tv_dw_bwd_w__avx512(const struct sqz_dw_plane *g, const float *x, const 
  * (0 (0,0), 1 (0,1), 2 (1,0), 3 (1,1)). The backward adds dy to the input the code names.
  * The __avx512 copies (grad_pool_avx512.c) do the same; call them only when the CPU has AVX-512. */
 void sqz_tv_maxpool2x2(const float *x, int64_t W, int64_t OH, int64_t OW, float *y, uint8_t *code);
-void sqz_tv_maxpool2x2_bwd(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code);
+/* set: dx is fresh: the 4 inputs of every window are written (dy or 0), nothing read; inputs in
+ * no window (an odd last row or column) are the caller's to zero */
+void sqz_tv_maxpool2x2_bwd(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code,
+                           int set);
 void sqz_tv_maxpool2x2__avx512(const float *x, int64_t W, int64_t OH, int64_t OW, float *y, uint8_t *code);
-void sqz_tv_maxpool2x2_bwd__avx512(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code);
+void sqz_tv_maxpool2x2_bwd__avx512(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code,
+                                   int set);
 /* dx += k * (d - m1 - (x - mu) * m2)   (BatchNorm backward with batch statistics) */
 void sqz_tv_bn_dx(float *dx, const float *d, const float *x, int64_t n, float k, float m1, float mu, float m2,
                   int set);

@@ -927,9 +927,12 @@ static void test_errors(void) {
 /* The 2x2 max pool (portable copy, and the AVX-512 copy where the CPU has it) against the scalar
  * rule: the first strict maximum in the order (0,0), (0,1), (1,0), (1,1) wins, so ties keep the
  * earlier place and a NaN in front stays; the backward adds dy to exactly that input and leaves
- * every other one (and the odd column past 2 OW) as it was. Widths around the 16-output step. */
+ * every other one (and the odd column past 2 OW) as it was; in set mode (a fresh dx) it writes dy
+ * there and 0 to the window's other inputs, and touches nothing outside the windows. Widths
+ * around the 16-output step. */
 static void test_maxpool2x2_rule(void) {
     const int copies = sqz_cpu_isa() >= SQZ_ISA_AVX512 ? 2 : 1;
+    for (int set = 0; set < 2; set++)
     for (int copy = 0; copy < copies; copy++)
         for (int64_t OW = 1; OW <= 40; OW += 3) {
             const int64_t W = 2 * OW + (OW % 2), OH = 3, H = 2 * OH;
@@ -937,16 +940,16 @@ static void test_maxpool2x2_rule(void) {
             float *dy = malloc(sizeof(float) * (size_t)(OH * OW)), *dx = malloc(sizeof(float) * (size_t)(H * W));
             uint8_t *code = malloc((size_t)(OH * OW));
             for (int64_t i = 0; i < H * W; i++) x[i] = (float)sqz_rng_below(&R, 4); /* many ties */
-            for (int64_t i = 0; i < H * W; i++) dx[i] = (float)i;
+            for (int64_t i = 0; i < H * W; i++) dx[i] = set ? NAN : (float)i;
             for (int64_t i = 0; i < OH * OW; i++) dy[i] = 1000.0f * (float)(i + 1);
             x[0] = NAN;
             if (W > 5) x[W + 5] = NAN;
             if (copy) {
                 sqz_tv_maxpool2x2__avx512(x, W, OH, OW, y, code);
-                sqz_tv_maxpool2x2_bwd__avx512(dx, W, OH, OW, dy, code);
+                sqz_tv_maxpool2x2_bwd__avx512(dx, W, OH, OW, dy, code, set);
             } else {
                 sqz_tv_maxpool2x2(x, W, OH, OW, y, code);
-                sqz_tv_maxpool2x2_bwd(dx, W, OH, OW, dy, code);
+                sqz_tv_maxpool2x2_bwd(dx, W, OH, OW, dy, code, set);
             }
             int bad = 0;
             char *hit = calloc((size_t)(H * W), 1);
@@ -959,12 +962,14 @@ static void test_maxpool2x2_rule(void) {
                         if (x[c[k]] > x[c[q]]) q = k;
                     const float got = y[oy * OW + ox];
                     if (code[oy * OW + ox] != q || !(got == x[c[q]] || (isnan(got) && isnan(x[c[q]])))) bad++;
-                    if (dx[c[q]] != (float)c[q] + dy[oy * OW + ox]) bad++;
-                    hit[c[q]] = 1;
+                    if (dx[c[q]] != (set ? 0.0f : (float)c[q]) + dy[oy * OW + ox]) bad++;
+                    for (int k = 0; k < 4; k++) hit[c[k]] = k == q ? 1 : 2;
                 }
-            for (int64_t i = 0; i < H * W; i++)
-                if (!hit[i] && dx[i] != (float)i) bad++;
-            CHECK_MSG(bad == 0, "maxpool2x2 copy %d OW %lld: %d wrong", copy, (long long)OW, bad);
+            for (int64_t i = 0; i < H * W; i++) {
+                if (hit[i] == 1) continue;
+                if (set ? (hit[i] == 2 ? dx[i] != 0.0f : !isnan(dx[i])) : dx[i] != (float)i) bad++;
+            }
+            CHECK_MSG(bad == 0, "maxpool2x2 set %d copy %d OW %lld: %d wrong", set, copy, (long long)OW, bad);
             free(x), free(y), free(dy), free(dx), free(code), free(hit);
         }
 }
