@@ -29,4 +29,9 @@ sqz_status sqz_graph_rewrite_qdq(sqz_graph *g, int *n_rewritten, sqz_err *err);
 /* 1 if every dim of t is known (rank known, dims >= 0). */
 int sqz_tensor_static(const sqz_tensor *t);
 
+/* The bounds of node n when it is a Relu (0, +inf) or a Clip with constant scalar bounds (absent:
+ * -inf / +inf; opset < 11: attributes) reading tensor `input` as its first input and nothing else;
+ * 0 when it is not, or a bound is NaN (graph/act.c). lo > hi is returned as given. */
+int sqz_node_act_bounds(const sqz_graph *g, const sqz_node *n, int input, float *lo, float *hi);
+
 #endif

@@ -174,40 +174,6 @@ typedef struct q_info {
 } q_info;
 
 /* Scalar f32 constant. */
-static int const_scalar(const sqz_graph *g, int t, float *v) {
-    const sqz_tensor *x = const_tensor(g, t);
-    if (!x || x->dtype != SQZ_DT_F32 || sqz_tensor_numel(x) != 1) return 0;
-    *v = *(const float *)x->data;
-    return 1;
-}
-
-/* Bounds of a Relu or Clip node n reading tensor v; 0 when n is neither or its bounds are not
- * constants a <= b. */
-static int act_bounds(const sqz_graph *g, const sqz_node *n, int v, float *lo, float *hi) {
-    if (n->n_in < 1 || n->in[0] != v || n->n_out != 1 || n->out[0] < 0) return 0;
-    if (is_op(n, "Relu")) {
-        if (n->n_in != 1) return 0;
-        *lo = 0.0f;
-        *hi = INFINITY;
-        return 1;
-    }
-    if (!is_op(n, "Clip")) return 0;
-    *lo = -INFINITY;
-    *hi = INFINITY;
-    if (g->opset < 11) {
-        if (n->n_in != 1) return 0;
-        const sqz_attr *a = sqz_node_attr(n, "min"), *b = sqz_node_attr(n, "max");
-        if ((a && a->type != SQZ_ATTR_FLOAT) || (b && b->type != SQZ_ATTR_FLOAT)) return 0;
-        if (a) *lo = a->f;
-        if (b) *hi = b->f;
-    } else {
-        if (n->n_in > 3) return 0;
-        for (int i = 1; i < n->n_in; i++)
-            if (n->in[i] >= 0 && (n->in[i] == v || !const_scalar(g, n->in[i], i == 1 ? lo : hi))) return 0;
-    }
-    return !isnan(*lo) && !isnan(*hi) && *lo <= *hi;
-}
-
 /* From tensor v (an fp32 operator output) through an optional Relu/Clip (allow_act) to the
  * QuantizeLinear that quantizes it per tensor with constant parameters. */
 static int tail_of(const qdq_ctx *o, int v, int allow_act, q_info *q) {
@@ -218,7 +184,7 @@ static int tail_of(const qdq_ctx *o, int v, int allow_act, q_info *q) {
     if (r < 0) return 0;
     float a = -INFINITY, b = INFINITY;
     if (is_op(g->nodes[r], "Relu") || is_op(g->nodes[r], "Clip")) {
-        if (!allow_act || !act_bounds(g, g->nodes[r], v, &a, &b)) return 0;
+        if (!allow_act || !sqz_node_act_bounds(g, g->nodes[r], v, &a, &b) || a > b) return 0;
         q->act = r;
         v = g->nodes[r]->out[0];
         if ((r = sole_reader(o, v)) < 0) return 0;
