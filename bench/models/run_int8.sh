@@ -50,24 +50,7 @@ models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(lenet5 mlp resnet18 mobilenet_v2)
 Q="$PY $here/quantize_qdq.py"
 
-if [ -z "${SQZ:-}" ]; then
-    build=${SQZ_BENCH_BUILD:-$src/build-bench-models}
-    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$build" -j2 --target sqz_cli >/dev/null
-    SQZ=$build/sqz
-fi
-[ -x "$SQZ" ] || { echo "run_int8.sh: no sqz binary at $SQZ" >&2; exit 1; }
-
-mkdir -p "$out/ort" "$out/models" "$out/check"
-if [ ! -f "$out/ort/node_modules/onnxruntime-node/package.json" ]; then
-    echo "installing onnxruntime-node into $out/ort ..." >&2
-    [ -f "$out/ort/package.json" ] || echo '{"name": "sqz-ort-bench", "private": true}' >"$out/ort/package.json"
-    (cd "$out/ort" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund onnxruntime-node >/dev/null 2>&1)
-fi
-export ORT_DIR=$out/ort
-ort_version=$(node -p "require('$out/ort/node_modules/onnxruntime-node/package.json').version")
-
-"$PY" "$here/make_models.py" "$out/models" 2> >(grep -v -i warn >&2)
+. "$here/setup.sh" run_int8.sh
 
 # 1. the int8 models
 for m in "${models[@]}"; do
