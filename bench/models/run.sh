@@ -22,18 +22,6 @@ models=("$@")
 
 . "$here/setup.sh" run.sh
 
-# runs per (model, batch): "warmup runs"
-plan() {
-    case "$1:$2" in
-        lenet5:1 | mlp:1) echo "20 300" ;;
-        lenet5:* | mlp:*) echo "3 40" ;;
-        *:1) echo "3 20" ;;
-        *) echo "1 5" ;;
-    esac
-}
-scale() { "$PY" -c "import sys; print(max(1, round(int(sys.argv[1]) * float(sys.argv[2]))))" "$1" "$RUNS_SCALE"; }
-fmin() { "$PY" -c "import sys; print(min(float(sys.argv[1]), float(sys.argv[2])))" "$1" "$2"; }
-jget() { "$PY" -c "import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 isa=$("$SQZ" bench "$out/models/${models[0]}.onnx" --runs 1 --warmup 0 --json | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["isa"])')
