@@ -3,10 +3,12 @@
 #include "kernels/conv_f32.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "kernels/conv_implicit_f32.h"
+#include "kernels/conv_wino_f32.h"
 #include "kernels/gemm_f32.h"
 
 #ifdef _OPENMP
@@ -24,6 +26,35 @@ static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX :
 static sqz_isa clamp_isa(sqz_isa isa) {
     const sqz_isa s = sqz_cpu_isa_supported();
     return isa > s ? s : isa;
+}
+
+/* ---- Winograd F(4x4, 3x3) (kernels/conv_wino_f32.h): AVX-512, where its plan takes the geometry,
+ * unless switched off (SQZ_WINOGRAD=0 in the environment, or sqz_conv_f32_set_winograd) ---- */
+static int wino_on = -1;
+
+int sqz_conv_f32_set_winograd(int on) {
+    const int before = sqz_conv_f32_winograd_enabled();
+    wino_on = on != 0;
+    return before;
+}
+
+int sqz_conv_f32_winograd_enabled(void) {
+    int on = __atomic_load_n(&wino_on, __ATOMIC_RELAXED);
+    if (on < 0) {
+        const char *e = getenv("SQZ_WINOGRAD");
+        on = !(e && e[0] == '0');
+        __atomic_store_n(&wino_on, on, __ATOMIC_RELAXED);
+    }
+    return on;
+}
+
+static int wino_plan(sqz_isa isa, int threads, const sqz_conv_params *p, sqz_wino_plan *w) {
+#if defined(__x86_64__)
+    return isa >= SQZ_ISA_AVX512 && sqz_conv_f32_winograd_enabled() && sqz_wino_f32_plan(p, threads, w);
+#else
+    (void)isa, (void)threads, (void)p, (void)w;
+    return 0;
+#endif
 }
 
 static int is_depthwise(const sqz_conv_params *p) { return p->c_in == p->group && p->nsp <= 2; }
@@ -387,6 +418,8 @@ static size_t scratch_bytes(sqz_isa isa, int threads, const sqz_conv_params *p, 
     if (p->group <= 0) return 0;
     isa = clamp_isa(isa);
     if (isa == SQZ_ISA_REF) return sqz_conv_scratch_bytes(p, sizeof(float));
+    sqz_wino_plan wp;
+    if (wino_plan(isa, threads, p, &wp)) return sqz_wino_f32_scratch_bytes(&wp, packed);
     iconv_geom ig;
     if (iconv_plan(isa, p, &ig)) return iconv_scratch_bytes(&ig, threads, p, packed);
     if (is_depthwise(p)) return 0;
@@ -600,6 +633,8 @@ void sqz_conv_f32(sqz_isa isa, int threads, const sqz_conv_params *p, const floa
 const char *sqz_conv_f32_path(sqz_isa isa, const sqz_conv_params *p) {
     isa = clamp_isa(isa);
     if (isa == SQZ_ISA_REF) return "ref";
+    sqz_wino_plan wp;
+    if (wino_plan(isa, 1, p, &wp)) return "winograd";
     iconv_geom ig;
     if (iconv_plan(isa, p, &ig)) return "implicit";
     if (is_depthwise(p)) return "depthwise";
@@ -610,6 +645,12 @@ int sqz_conv_f32_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, co
                           int accumulate, float *y, void *scratch) {
     isa = clamp_isa(isa);
 #if defined(__x86_64__)
+    sqz_wino_plan wp;
+    if (p->batch > 0 && wino_plan(isa, threads, p, &wp)) {
+        const sqz_wino_out o = {.accumulate = accumulate != 0};
+        sqz_wino_f32_run(&wp, threads, x, w, NULL, &o, y, scratch);
+        return 1;
+    }
     iconv_geom ig;
     if (p->batch <= 0 || !iconv_plan(isa, p, &ig)) return 0;
     conv_implicit(isa, threads, p, &ig, x, w, NULL, 0, NULL, NULL, accumulate != 0, y, scratch);
@@ -623,6 +664,8 @@ int sqz_conv_f32_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, co
 int sqz_conv_f32_packed_form(sqz_isa isa, const sqz_conv_params *p) {
     isa = clamp_isa(isa);
     if (isa == SQZ_ISA_REF || p->group <= 0) return 0;
+    sqz_wino_plan wp;
+    if (wino_plan(isa, 1, p, &wp)) return 'W';
     iconv_geom ig;
     if (iconv_plan(isa, p, &ig)) return ig.rows ? 'B' : 'A';
     return is_depthwise(p) ? 0 : 'A'; /* the direct depthwise loops read the weights as they are */
@@ -634,6 +677,7 @@ size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p) {
     if (!form) return 0;
     int64_t insp, outsp, kk;
     geometry(p, &insp, &outsp, &kk);
+    if (form == 'W') return sizeof(float) * (size_t)sqz_wino_f32_u_floats(p->c_in, p->c_out);
     if (form == 'B') return sqz_gemm_f32_packed_b_bytes(isa, (p->c_in / p->group) * kk, p->c_out / p->group);
     return sqz_gemm_f32_packed_a_bytes(isa, p->c_out / p->group, (p->c_in / p->group) * kk);
 }
@@ -654,6 +698,13 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
     }
     if (outsp == 0 || p->c_out == 0 || p->batch == 0) return;
 #if defined(__x86_64__)
+    sqz_wino_plan wp;
+    if (wino_plan(isa, threads, p, &wp)) {
+        const sqz_wino_out o = {.bias = bias, .clamp = act ? act->clamp : 0, .lo = act ? act->lo : 0.0f,
+                                .hi = act ? act->hi : 0.0f, .accumulate = 0};
+        sqz_wino_f32_run(&wp, threads, x, w, packed_w, &o, y, scratch);
+        return;
+    }
     iconv_geom ig;
     if (iconv_plan(isa, p, &ig)) {
         conv_implicit(isa, threads, p, &ig, x, w, packed_w, packed_stride, bias, act, 0, y, scratch);
@@ -718,4 +769,8 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
                                sizeof(float) * (size_t)outsp);
         }
     }
+}
+
+void sqz_conv_f32_pack_winograd(const sqz_conv_params *p, const float *w, float *dst) {
+    sqz_wino_f32_pack_u(p->c_in, p->c_out, w, dst);
 }

@@ -4,6 +4,8 @@
  *  - depthwise (c_in/group == 1, spatial rank <= 2): direct, one output plane at a time, split over
  *    threads by plane; AVX-512 paths for 3x3 and 5x5 kernels with stride 1 or 2 and no dilation;
  *  - 1x1 with unit stride and no padding: one GEMM per image and group on the input itself;
+ *  - 3x3, stride 1, one group, 16+ channels in and out (AVX-512): Winograd F(4x4, 3x3)
+ *    (kernels/conv_wino_f32.h), a quarter of the multiplies;
  *  - 2-D (AVX-512; 3x3 and larger layers, strided ones through phase planes): implicit GEMM on
  *    a zero-padded copy of the input, no im2col (kernels/conv_implicit_f32.h), where its padded
  *    columns cost less than im2col would;
@@ -50,16 +52,24 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
 void sqz_conv_unfold_f32(const sqz_conv_params *p, int64_t channels, float *img, float *col, int64_t ldcol,
                          int scatter);
 /* The path sqz_conv_f32 takes for this geometry and isa: "ref", "depthwise", "pointwise",
- * "implicit" (2-D implicit GEMM on a padded copy of the input, AVX-512) or "im2col". */
+ * "winograd", "implicit" (2-D implicit GEMM on a padded copy of the input, AVX-512) or "im2col". */
 const char *sqz_conv_f32_path(sqz_isa isa, const sqz_conv_params *p);
-/* y = conv(x, w) (accumulate 0) or y += conv(x, w) (no bias, no clamp) by the implicit path, for
- * training's input gradients; returns 0 and does nothing when sqz_conv_f32_path is not "implicit"
- * for p. Pads may be negative (a crop) here. scratch: sqz_conv_f32_scratch_bytes bytes. */
+/* y = conv(x, w) (accumulate 0) or y += conv(x, w) (no bias, no clamp) by the implicit or the
+ * Winograd path, for training's input gradients; returns 0 and does nothing when
+ * sqz_conv_f32_path is neither "implicit" nor "winograd" for p. Pads may be negative (a crop) here. scratch: sqz_conv_f32_scratch_bytes bytes. */
 int sqz_conv_f32_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
                           int accumulate, float *y, void *scratch);
+/* The Winograd path's weights ('W' form: 36 transformed 3x3 kernels per channel pair, see
+ * kernels/conv_wino_f32.h) into dst (sqz_conv_f32_packed_w_bytes bytes, 64-byte aligned). */
+void sqz_conv_f32_pack_winograd(const sqz_conv_params *p, const float *w, float *dst);
+/* The Winograd F(4x4, 3x3) path for 3x3 stride-1 layers (on by default; the environment's
+ * SQZ_WINOGRAD=0 turns it off): set returns the previous state. For tests and benchmarks. */
+int sqz_conv_f32_set_winograd(int on);
+int sqz_conv_f32_winograd_enabled(void);
 /* Bytes of one group's packed weights (0: this isa / geometry takes no packed weights). */
 size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p);
-/* The packed form this isa and geometry take: 'A', 'B' (see sqz_conv_f32_packed) or 0 (none). */
+/* The packed form this isa and geometry take: 'A', 'B', 'W' (see sqz_conv_f32_packed and
+ * sqz_conv_f32_pack_winograd) or 0 (none). */
 int sqz_conv_f32_packed_form(sqz_isa isa, const sqz_conv_params *p);
 
 /* One depthwise output plane, portable: y (OH, OW) = bias + conv(x (H, W), w (KH, KW)), clamped. */

@@ -107,6 +107,7 @@ static sqz_status conv_forward(sqz_opctx *c) {
         for (int d = 0; d < p.nsp; d++) kk *= p.kernel[d];
         if (form == 'A') pw = sqz_nn_packed_a(c, isa, W, p.group, p.c_out / p.group, p.c_in / p.group * kk, &pstride);
         else if (form == 'B') pw = sqz_nn_packed_b(c, isa, W, 1, p.c_in * kk, p.c_out, p.c_in * kk);
+        else if (form == 'W') pw = sqz_nn_packed_winograd(c, isa, W, &p);
     }
     const size_t need = !f32 ? sqz_conv_scratch_bytes(&p, sqz_dtype_size(X->dtype))
                         : pw ? sqz_conv_f32_packed_scratch_bytes(isa, c->threads, &p)

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "kernels/conv_f32.h"
 #include "kernels/gemm_f32.h"
 
 typedef struct nn_packed {
@@ -84,5 +85,24 @@ const float *sqz_nn_packed_a(sqz_opctx *c, sqz_isa isa, const sqz_tensor *W, int
     *np = (nn_packed){.isa = isa, .side = 'A', .trans = 0, .rows = M, .cols = K, .groups = groups, .ld = K,
                       .src = W->data, .stride = st, .data = d};
     *stride = st;
+    return store(c, np);
+}
+
+const float *sqz_nn_packed_winograd(sqz_opctx *c, sqz_isa isa, const sqz_tensor *W, const sqz_conv_params *p) {
+    if (!c->state || !sqz_nn_is_const(W) || p->c_in <= 0 || p->c_out <= 0) return NULL;
+    const float *hit = lookup(c, isa, 'W', 0, p->c_out, p->c_in, 1, 9, W, NULL);
+    if (hit) return hit;
+    const size_t bytes = sqz_conv_f32_packed_w_bytes(isa, p);
+    if (!bytes || bytes > SIZE_MAX - 64) return NULL;
+    nn_packed *np = calloc(1, sizeof *np);
+    float *d = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    if (!np || !d) {
+        free(np);
+        free(d);
+        return NULL;
+    }
+    sqz_conv_f32_pack_winograd(p, W->data, d);
+    *np = (nn_packed){.isa = isa, .side = 'W', .trans = 0, .rows = p->c_out, .cols = p->c_in, .groups = 1, .ld = 9,
+                      .src = W->data, .stride = 0, .data = d};
     return store(c, np);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/cpu.h"
+#include "kernels/ref/kernels_ref.h"
 #include "ops/op.h"
 
 /* 1 when t is an initializer the caller did not override (its values never change). */
@@ -24,6 +25,9 @@ const float *sqz_nn_packed_b(sqz_opctx *c, sqz_isa isa, const sqz_tensor *B, int
  * the returned pointer + g * (*stride) floats. NULL when not applicable. */
 const float *sqz_nn_packed_a(sqz_opctx *c, sqz_isa isa, const sqz_tensor *W, int64_t groups, int64_t M, int64_t K,
                              int64_t *stride);
+/* The 3x3 conv weights W (c_out, c_in, 3, 3) transformed for the Winograd path
+ * (sqz_conv_f32_pack_winograd); NULL when not applicable. */
+const float *sqz_nn_packed_winograd(sqz_opctx *c, sqz_isa isa, const sqz_tensor *W, const sqz_conv_params *p);
 /* release_state for ops that use the two above. */
 void sqz_nn_packed_free(void *state);
 

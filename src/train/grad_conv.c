@@ -431,7 +431,8 @@ static int dx_implicit_params(const conv_geo *g, sqz_conv_params *q) {
         q->out[d] = g->in[d];
         q->pad_begin[d] = (g->kernel[d] - 1) * g->dil[d] - g->pad[d];
     }
-    return !strcmp(sqz_conv_f32_path(sqz_cpu_isa(), q), "implicit");
+    const char *path = sqz_conv_f32_path(sqz_cpu_isa(), q);
+    return !strcmp(path, "implicit") || !strcmp(path, "winograd");
 }
 
 static int conv_bwd_x_implicit_takes(const conv_geo *g) {

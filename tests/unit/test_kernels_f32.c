@@ -112,6 +112,7 @@ static void conv_case(sqz_rng *r, sqz_isa isa, const sqz_conv_params *p, int cla
         const int64_t mg = p->c_out / p->group, kd = (p->c_in / p->group) * kk, stride = (int64_t)((pwb + 63) / 64 * 16);
         float *pw = kt_alloc64((size_t)stride * 4 * (size_t)p->group), *yp = malloc(sizeof(float) * (size_t)(ny ? ny : 1));
         if (form == 'B') sqz_gemm_f32_pack_b(isa, 1, kd, mg, w, kd, pw);
+        else if (form == 'W') sqz_conv_f32_pack_winograd(p, w, pw);
         else
             for (int64_t g = 0; g < p->group; g++) sqz_gemm_f32_pack_a(isa, 0, mg, kd, w + g * mg * kd, kd, pw + g * stride);
         sqz_conv_f32_packed(isa, 2, p, x, w, pw, stride, bias, ap, yp, s2);
@@ -156,14 +157,19 @@ static void test_conv_accumulate(sqz_isa isa) {
     sqz_rng r;
     sqz_rng_seed(&r, 7);
     sqz_conv_params p;
-    int ran = 0;
-    for (int i = 0; i < 24; i++) {
+    int ran = 0, wino = 0;
+    const int wino_was = sqz_conv_f32_set_winograd(0);
+    for (int i = 0; i < 48; i++) {
+        /* the second half with Winograd on (3x3 stride-1 layers of 16+ channels take it) */
+        if (i == 24) sqz_conv_f32_set_winograd(1);
         const int64_t K = 1 + 2 * (int64_t)sqz_rng_below(&r, 3), S = i % 5 == 4 ? 2 : 1;
         const int64_t in[2] = {4 + sqz_rng_below(&r, 20), 8 + sqz_rng_below(&r, 30)};
         const int64_t k[2] = {K, K}, s[2] = {S, S}, d[2] = {1, 1};
         const int64_t pb[2] = {sqz_rng_below(&r, 3), sqz_rng_below(&r, 3)}, pe[2] = {sqz_rng_below(&r, 3), sqz_rng_below(&r, 3)};
-        const int64_t ci = 2 + sqz_rng_below(&r, i % 2 ? 40 : 12), co = 5 + sqz_rng_below(&r, 40);
+        const int64_t ci = 2 + sqz_rng_below(&r, i % 2 ? 40 : 12) + (i >= 24) * 14, co = 5 + sqz_rng_below(&r, 40);
         if (!conv_geom(&p, 2, 1 + sqz_rng_below(&r, 3), ci, co, 1, in, k, s, d, pb, pe)) continue;
+        const char *path = sqz_conv_f32_path(isa, &p);
+        wino += !strcmp(path, "winograd");
         const int64_t nx = p.batch * ci * in[0] * in[1], ny = p.batch * co * p.out[0] * p.out[1];
         float *x = kt_rand(1.0f, &r, nx), *w = kt_rand(1.0f, &r, co * ci * K * K), *y0 = kt_rand(1.0f, &r, ny);
         float *yr = malloc(sizeof(float) * (size_t)ny), *y1 = malloc(sizeof(float) * (size_t)ny),
@@ -175,7 +181,7 @@ static void test_conv_accumulate(sqz_isa isa) {
         memcpy(y1, y0, sizeof(float) * (size_t)ny);
         memcpy(y2, y0, sizeof(float) * (size_t)ny);
         const int a1 = sqz_conv_f32_implicit(isa, 1, &p, x, w, 1, y1, s1), a2 = sqz_conv_f32_implicit(isa, 2, &p, x, w, 1, y2, s2);
-        CHECK(a1 == a2 && a1 == !strcmp(sqz_conv_f32_path(isa, &p), "implicit"));
+        CHECK(a1 == a2 && a1 == (!strcmp(path, "implicit") || !strcmp(path, "winograd")));
         if (a1) {
             ran++;
             CHECK_MSG(kt_norm_err(y1, yr, ny) <= 4e-6 * sqrt((double)(ci * K * K) + 1), "accumulate case %d", i);
@@ -189,7 +195,9 @@ static void test_conv_accumulate(sqz_isa isa) {
         }
         free(x), free(w), free(y0), free(yr), free(y1), free(y2), free(sr), free(s1), free(s2);
     }
-    if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(ran >= 10);
+    sqz_conv_f32_set_winograd(wino_was);
+    if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(ran >= 20 && wino >= 4);
+    else CHECK(wino == 0);
 }
 
 static void test_conv(sqz_isa isa) {
@@ -244,10 +252,28 @@ static void test_conv(sqz_isa isa) {
         const int64_t in3[2] = {61, 45}, s3[2] = {2, 1}, pb3[2] = {0, 1}, pe3[2] = {2, 0};
         if (conv_geom(&p, 2, 1, 40, 9, 1, in3, k, s3, d, pb3, pe3)) conv_case(&r, isa, &p, 1);
     }
+    /* the Winograd path (3x3, stride 1, 16+ channels in and out): sizes not multiples of 4,
+     * pads 0..2 (asymmetric), several blocks per image (60 x 60), several images per block, K
+     * tails of 16 and less (a one-vector panel), C tails, batch up to 5 (two threads then take
+     * whole jobs), 1 and 2 threads and packed weights with the same bits */
+    int wino = 0;
+    for (int i = 0; i < 24; i++) {
+        const int64_t big = i % 6 == 5 ? 40 : 0;
+        const int64_t in[2] = {2 + sqz_rng_below(&r, 18) + big, 2 + sqz_rng_below(&r, 24) + big};
+        const int64_t k[2] = {3, 3}, s[2] = {1, 1}, d[2] = {1, 1};
+        const int64_t pb[2] = {sqz_rng_below(&r, 3), sqz_rng_below(&r, 3)}, pe[2] = {sqz_rng_below(&r, 3), sqz_rng_below(&r, 3)};
+        const int64_t ci = 16 + sqz_rng_below(&r, i % 4 == 3 ? 120 : 40), co = 16 + sqz_rng_below(&r, i % 4 == 2 ? 100 : 50);
+        if (!conv_geom(&p, 2, 1 + sqz_rng_below(&r, i % 3 == 0 ? 5 : 2), ci, co, 1, in, k, s, d, pb, pe)) continue;
+        wino += !strcmp(sqz_conv_f32_path(isa, &p), "winograd");
+        conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
+    }
+    if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(wino >= 16);
+    else CHECK(wino == 0);
     /* the implicit-GEMM path (2-D, AVX-512; strides 2 and 3 through phase planes): 8- and 14-row weight panels with
      * partial last panels, K across several KC blocks, pads larger and smaller than the window,
      * dilation, groups, tiles straddling rows, batch */
     int implicit = 0, strided = 0;
+    const int wino_was = sqz_conv_f32_set_winograd(0);
     for (int i = 0; i < 40; i++) {
         const int64_t kh = 1 + sqz_rng_below(&r, 5), kw = i % 8 == 7 ? 1 : 1 + sqz_rng_below(&r, 5);
         const int64_t D = i % 6 == 5 ? 2 : 1;
@@ -289,10 +315,11 @@ static void test_conv(sqz_isa isa) {
             rows += sqz_conv_f32_packed_form(isa, &p) == 'B';
             conv_case(&r, isa, &p, (int)(ow & 1));
         }
+    sqz_conv_f32_set_winograd(wino_was);
     if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(implicit >= 20 && strided >= 6 && rows >= 25);
     else CHECK(rows == 0 && implicit == 0);
-    printf("conv %-10s %s (%d implicit-GEMM cases, %d strided, %d transposed tiles)\n", sqz_isa_name(isa),
-           test_failed_ == before ? "ok" : "FAILED", implicit, strided, rows);
+    printf("conv %-10s %s (%d Winograd cases, %d implicit-GEMM, %d strided, %d transposed tiles)\n", sqz_isa_name(isa),
+           test_failed_ == before ? "ok" : "FAILED", wino, implicit, strided, rows);
 }
 
 /* The expand -> depthwise -> project chain against the three convolutions run in turn: the same

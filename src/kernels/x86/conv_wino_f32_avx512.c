@@ -1,0 +1,190 @@
+/* kernels/x86/conv_wino_f32_avx512.c - AVX-512 pieces of the Winograd F(4x4, 3x3) convolution
+ * (see kernels/conv_wino_f32.h): the blocked padded copy (16x16 register transposes), the input
+ * and output transforms (16 channels per vector), and the per-element GEMMs (14 tiles x 32
+ * output channels in registers, tiles broadcast from V, U read as 32-wide panels). */
+#include "kernels/conv_wino_f32.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/x86/transpose16_avx512.h"
+
+#define SQZ_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,fma")))
+
+SQZ_AVX512 void sqz_wino_f32_copy__avx512(const sqz_wino_img *g, const float *x, int64_t r0, int64_t r1, float *xb) {
+    const int64_t HW = g->H * g->W, Wp = g->Wp;
+    int64_t x0 = g->pl > 0 ? g->pl : 0, x1 = g->W + g->pl < Wp ? g->W + g->pl : Wp;
+    if (x1 < x0) x1 = x0;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t b = r / g->Hp, yy = r % g->Hp, iy = yy - g->pt;
+        float *row = xb + r * Wp * 16;
+        if (iy < 0 || iy >= g->H || x0 == x1) {
+            memset(row, 0, sizeof(float) * 16 * (size_t)Wp);
+            continue;
+        }
+        memset(row, 0, sizeof(float) * 16 * (size_t)x0);
+        memset(row + 16 * x1, 0, sizeof(float) * 16 * (size_t)(Wp - x1));
+        const int64_t nc = g->C - b * 16 < 16 ? g->C - b * 16 : 16;
+        const float *src = x + b * 16 * HW + iy * g->W;
+        for (int64_t xx = x0; xx < x1; xx += 16) {
+            const int n = (int)(x1 - xx < 16 ? x1 - xx : 16);
+            const __mmask16 m = (__mmask16)((1u << n) - 1u);
+            __m512 rr[16], t[16];
+            for (int u = 0; u < 16; u++)
+                rr[u] = u < nc ? _mm512_maskz_loadu_ps(m, src + u * HW + (xx - g->pl)) : _mm512_setzero_ps();
+            SQZ_TRANSPOSE16_PS(rr, t);
+            for (int q = 0; q < n; q++) _mm512_storeu_ps(row + (xx + q) * 16, t[q]);
+        }
+    }
+}
+
+/* o = B^T d over six vectors: rows 4 0 -5 0 1 0 / 0 -4 -4 1 1 0 / 0 4 -4 -1 1 0 / 0 -2 -1 2 1 0 /
+ * 0 2 -1 -2 1 0 / 0 4 0 -5 0 1 */
+static inline __attribute__((always_inline)) SQZ_AVX512 void bt6(__m512 d0, __m512 d1, __m512 d2, __m512 d3,
+                                                                  __m512 d4, __m512 d5, __m512 *o) {
+    const __m512 c2 = _mm512_set1_ps(2.0f), c4 = _mm512_set1_ps(4.0f), c5 = _mm512_set1_ps(5.0f);
+    const __m512 t1 = _mm512_fnmadd_ps(c4, d2, d4), t2 = _mm512_fnmadd_ps(c4, d1, d3);
+    const __m512 t3 = _mm512_sub_ps(d4, d2), t4 = _mm512_mul_ps(c2, _mm512_sub_ps(d3, d1));
+    o[0] = _mm512_fmadd_ps(c4, d0, _mm512_fnmadd_ps(c5, d2, d4));
+    o[1] = _mm512_add_ps(t1, t2);
+    o[2] = _mm512_sub_ps(t1, t2);
+    o[3] = _mm512_add_ps(t3, t4);
+    o[4] = _mm512_sub_ps(t3, t4);
+    o[5] = _mm512_fmadd_ps(c4, d1, _mm512_fnmadd_ps(c5, d3, d5));
+}
+
+/* o = A^T m over six vectors: rows 1 1 1 1 1 0 / 0 1 -1 2 -2 0 / 0 1 1 4 4 0 / 0 1 -1 8 -8 1 */
+static inline __attribute__((always_inline)) SQZ_AVX512 void at6(__m512 m0, __m512 m1, __m512 m2, __m512 m3,
+                                                                  __m512 m4, __m512 m5, __m512 *o) {
+    const __m512 a = _mm512_add_ps(m1, m2), b = _mm512_sub_ps(m1, m2);
+    const __m512 c = _mm512_add_ps(m3, m4), d = _mm512_sub_ps(m3, m4);
+    o[0] = _mm512_add_ps(_mm512_add_ps(m0, a), c);
+    o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), d, b);
+    o[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), c, a);
+    o[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d, b), m5);
+}
+
+SQZ_AVX512 void sqz_wino_f32_input__avx512(const sqz_wino_img *g, const float *xb0, int64_t xb_img, int64_t R0,
+                                           int64_t t0, int64_t t1, float *V, int64_t tiles_pad) {
+    const int64_t Wp = g->Wp, plane = g->Hp * Wp * 16, Cp = g->Cp, xs = tiles_pad * Cp;
+    for (int64_t t = t0; t < t1; t++) {
+        float *vt = V + t * Cp;
+        const int64_t R = R0 + t / g->tx, cx = t % g->tx, img = R / g->ty, ry = R % g->ty;
+        const float *base = xb0 + img * xb_img + (4 * ry * Wp + 4 * cx) * 16;
+        for (int64_t cb = 0; cb < g->cb; cb++) {
+            const float *d = base + cb * plane;
+            __m512 tmp[6][6], o[6];
+            for (int j = 0; j < 6; j++) {
+                bt6(_mm512_loadu_ps(d + (0 * Wp + j) * 16), _mm512_loadu_ps(d + (1 * Wp + j) * 16),
+                    _mm512_loadu_ps(d + (2 * Wp + j) * 16), _mm512_loadu_ps(d + (3 * Wp + j) * 16),
+                    _mm512_loadu_ps(d + (4 * Wp + j) * 16), _mm512_loadu_ps(d + (5 * Wp + j) * 16), o);
+                for (int i = 0; i < 6; i++) tmp[i][j] = o[i];
+            }
+            for (int i = 0; i < 6; i++) {
+                bt6(tmp[i][0], tmp[i][1], tmp[i][2], tmp[i][3], tmp[i][4], tmp[i][5], o);
+                for (int j = 0; j < 6; j++) _mm512_storeu_ps(vt + (i * 6 + j) * xs + cb * 16, o[j]);
+            }
+        }
+    }
+}
+
+/* MT tiles (rows of v, ldv apart; MT <= SQZ_WINO_MT) x 16 * NV output channels over C input
+ * channels. */
+static inline __attribute__((always_inline)) SQZ_AVX512 void wgemm(const int NV, const int MT, const float *v,
+                                                                    int64_t ldv, const float *u, int64_t C, float *m,
+                                                                    int64_t ldm) {
+    __m512 acc[SQZ_WINO_MT][2];
+    _Pragma("GCC unroll 14") for (int t = 0; t < MT; t++) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < C; c++) {
+        const __m512 b0 = _mm512_load_ps(u + c * 32);
+        const __m512 b1 = NV == 2 ? _mm512_load_ps(u + c * 32 + 16) : b0;
+        _Pragma("GCC unroll 14") for (int t = 0; t < MT; t++) {
+            const __m512 a = _mm512_set1_ps(v[t * ldv + c]);
+            acc[t][0] = _mm512_fmadd_ps(a, b0, acc[t][0]);
+            if (NV == 2) acc[t][1] = _mm512_fmadd_ps(a, b1, acc[t][1]);
+        }
+    }
+    _Pragma("GCC unroll 14") for (int t = 0; t < MT; t++) {
+        _mm512_storeu_ps(m + t * ldm, acc[t][0]);
+        if (NV == 2) _mm512_storeu_ps(m + t * ldm + 16, acc[t][1]);
+    }
+}
+
+#define WGEMM_CASE(mt)                                                                               \
+    case mt:                                                                                         \
+        if (two) wgemm(2, mt, v, ldv, u, C, m, ldm);                                                 \
+        else wgemm(1, mt, v, ldv, u, C, m, ldm);                                                     \
+        break;
+
+/* mt (1..SQZ_WINO_MT) tiles: a microkernel of exactly that many rows, so a block's last group
+ * computes no padding tiles */
+static SQZ_AVX512 void wgemm_any(int two, int mt, const float *v, int64_t ldv, const float *u, int64_t C, float *m,
+                                 int64_t ldm) {
+    switch (mt) {
+        WGEMM_CASE(1) WGEMM_CASE(2) WGEMM_CASE(3) WGEMM_CASE(4) WGEMM_CASE(5) WGEMM_CASE(6) WGEMM_CASE(7)
+        WGEMM_CASE(8) WGEMM_CASE(9) WGEMM_CASE(10) WGEMM_CASE(11) WGEMM_CASE(12) WGEMM_CASE(13)
+        default: break;
+    }
+}
+
+SQZ_AVX512 void sqz_wino_f32_gemm__avx512(const sqz_wino_img *g, const float *V, const float *U, int64_t tiles_pad,
+                                          int64_t xi, int64_t kp, int64_t ntiles, float *M) {
+    const int64_t kpanels = g->Kp / 32, Cp = g->Cp, Kp = g->Kp;
+    const float *v = V + xi * tiles_pad * Cp, *u = U + (xi * kpanels + kp) * g->C * 32;
+    float *m = M + xi * tiles_pad * Kp + kp * 32;
+    const int two = g->K - kp * 32 > 16;
+    int64_t t = 0;
+    for (; t + SQZ_WINO_MT <= ntiles; t += SQZ_WINO_MT) {
+        if (two) wgemm(2, SQZ_WINO_MT, v + t * Cp, Cp, u, g->C, m + t * Kp, Kp);
+        else wgemm(1, SQZ_WINO_MT, v + t * Cp, Cp, u, g->C, m + t * Kp, Kp);
+    }
+    if (t < ntiles) wgemm_any(two, (int)(ntiles - t), v + t * Cp, Cp, u, g->C, m + t * Kp, Kp);
+}
+
+SQZ_AVX512 void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *M, int64_t tiles_pad, int64_t R0,
+                                            int64_t q0, int64_t q1, int64_t kb, const sqz_wino_out *o, float *y0) {
+    const int64_t rpr = (g->tx + 3) / 4, OHW = g->OH * g->OW, Kp = g->Kp, xs = tiles_pad * Kp;
+    const int nk = (int)(g->K - kb * 16 < 16 ? g->K - kb * 16 : 16);
+    float buf[4][16][16] __attribute__((aligned(64)));
+    memset(buf, 0, sizeof buf);
+    const __m512 lo = _mm512_set1_ps(o->lo), hi = _mm512_set1_ps(o->hi);
+    for (int64_t q = q0; q < q1; q++) {
+        const int64_t row = q / rpr, c0 = q % rpr * 4, nt = g->tx - c0 < 4 ? g->tx - c0 : 4;
+        const int64_t R = R0 + row, img = R / g->ty, ry = R % g->ty;
+        for (int64_t j = 0; j < nt; j++) {
+            const float *mp = M + (row * g->tx + c0 + j) * Kp + kb * 16;
+            __m512 s[4][6], r4[4];
+            for (int jj = 0; jj < 6; jj++) {
+                at6(_mm512_loadu_ps(mp + (0 * 6 + jj) * xs), _mm512_loadu_ps(mp + (1 * 6 + jj) * xs),
+                    _mm512_loadu_ps(mp + (2 * 6 + jj) * xs), _mm512_loadu_ps(mp + (3 * 6 + jj) * xs),
+                    _mm512_loadu_ps(mp + (4 * 6 + jj) * xs), _mm512_loadu_ps(mp + (5 * 6 + jj) * xs), r4);
+                for (int r = 0; r < 4; r++) s[r][jj] = r4[r];
+            }
+            for (int r = 0; r < 4; r++) {
+                at6(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], r4);
+                for (int c = 0; c < 4; c++) _mm512_store_ps(buf[r][4 * j + c], r4[c]);
+            }
+        }
+        const int64_t ox0 = 4 * c0, ncol = g->OW - ox0 < 16 ? g->OW - ox0 : 16;
+        const __mmask16 mk = (__mmask16)((1u << ncol) - 1u);
+        for (int r = 0; r < 4; r++) {
+            const int64_t oy = 4 * ry + r;
+            if (oy >= g->OH) break;
+            __m512 rr[16], t[16];
+            for (int c = 0; c < 16; c++) rr[c] = _mm512_load_ps(buf[r][c]);
+            SQZ_TRANSPOSE16_PS(rr, t);
+            float *yr = y0 + (img * g->K + kb * 16) * OHW + oy * g->OW + ox0;
+            for (int u = 0; u < nk; u++) {
+                __m512 v = t[u];
+                if (o->bias) v = _mm512_add_ps(v, _mm512_set1_ps(o->bias[kb * 16 + u]));
+                if (o->clamp) v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                float *yp = yr + u * OHW;
+                if (o->accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, yp), v);
+                _mm512_mask_storeu_ps(yp, mk, v);
+            }
+        }
+    }
+}
+
+#endif
