@@ -82,8 +82,10 @@ int sqz_wino_f32_plan(const sqz_conv_params *p, int threads, sqz_wino_plan *w) {
     w->workers = w->par_jobs ? threads : 1;
     w->xb_img = g->cb * g->Hp * g->Wp * 16;
     w->xb_floats = (size_t)(w->nj * w->xb_img);
-    w->v_floats = (size_t)(36 * w->tiles_pad * g->Cp);
-    w->m_floats = (size_t)(36 * w->tiles_pad * g->Kp);
+    g->vs = w->tiles_pad * g->Cp + 16;
+    g->ms = w->tiles_pad * g->Kp + 16;
+    w->v_floats = (size_t)(36 * g->vs);
+    w->m_floats = (size_t)(36 * g->ms);
     return 1;
 }
 
@@ -126,11 +128,16 @@ static void job(const sqz_wino_plan *w, int64_t j, const float *x, const float *
     const int64_t rpr = (g->tx + 3) / 4;
     for (int64_t R0 = 0; R0 < total; R0 += w->rb) {
         const int64_t nr = total - R0 < w->rb ? total - R0 : w->rb, ntiles = nr * g->tx;
-        WINO_LOOP(par, t, ntiles, sqz_wino_f32_input__avx512(g, xb, w->xb_img, R0, t, t + 1, V, w->tiles_pad));
-        WINO_LOOP(par, i, 36 * kpanels,
-                  sqz_wino_f32_gemm__avx512(g, V, U, w->tiles_pad, i / kpanels, i % kpanels, ntiles, M));
-        WINO_LOOP(par, i, nr * rpr * kblocks,
-                  sqz_wino_f32_output__avx512(g, M, w->tiles_pad, R0, i / kblocks, i / kblocks + 1, i % kblocks, o,
+        /* chunks of 16 tiles / 8 runs per call: the calls' set-up (the output's staging
+         * buffer) stays small against their work */
+        const int64_t tchunks = (ntiles + 15) / 16, runs = nr * rpr, rchunks = (runs + 7) / 8;
+        WINO_LOOP(par, i, tchunks,
+                  sqz_wino_f32_input__avx512(g, xb, w->xb_img, R0, i * 16, i * 16 + 16 < ntiles ? i * 16 + 16 : ntiles,
+                                             V));
+        WINO_LOOP(par, i, 36 * kpanels, sqz_wino_f32_gemm__avx512(g, V, U, i / kpanels, i % kpanels, ntiles, M));
+        WINO_LOOP(par, i, rchunks * kblocks,
+                  sqz_wino_f32_output__avx512(g, M, R0, i / kblocks * 8,
+                                              i / kblocks * 8 + 8 < runs ? i / kblocks * 8 + 8 : runs, i % kblocks, o,
                                               yout));
     }
 }

@@ -14,8 +14,10 @@
  *    channels, C rows of 32 floats: U[((xi * kpanels + kp) * C + c) * 32 + k % 32], zero past K.
  *  - xb (one image, padded and blocked): ceil(C/16) blocks of Hp x Wp positions of 16 channels,
  *    zero outside the image and past C; Hp = 4 * tiles_y + 2, Wp = 4 * tiles_x + 2.
- *  - V (a block of tiles): V[(xi * tiles_pad + t) * Cp + c], Cp = round_up(C, 16).
- *  - M (the block's GEMM results): M[(xi * tiles_pad + t) * Kp + k], Kp = round_up(K, 32).
+ *  - V (a block of tiles): V[xi * vs + t * Cp + c], Cp = round_up(C, 16), vs = tiles_pad * Cp + 16
+ *    (one cache line more than the slice: at a multiple of 4 KiB the 36 loads or stores of a
+ *    tile's transform would all fall in one L1 set).
+ *  - M (the block's GEMM results): M[xi * ms + t * Kp + k], Kp = round_up(K, 32), ms likewise.
  * Each output element is computed the same way whatever the batch, block size or thread count,
  * so results are bit-identical across them (and across the packed / unpacked weights). */
 #ifndef SQZ_KERNELS_CONV_WINO_F32_H
@@ -41,6 +43,7 @@ typedef struct sqz_wino_img {
     int64_t C, K, H, W, OH, OW, pt, pl; /* pt, pl: the top and left pads (may be negative) */
     int64_t ty, tx;                     /* tiles per column and per row: ceil(OH / 4), ceil(OW / 4) */
     int64_t Hp, Wp, cb, Cp, Kp;         /* cb = ceil(C / 16) */
+    int64_t vs, ms;                     /* floats from one element's V (M) slice to the next */
 } sqz_wino_img;
 
 /* Transformed weights: u as described above, from w (K, C, 3, 3), in double precision; floats. */
@@ -77,15 +80,15 @@ void sqz_wino_f32_copy__avx512(const sqz_wino_img *g, const float *x, int64_t r0
  * (R0 + t / tx) / ty), column t % tx. */
 /* V rows of the block's tiles [t0, t1), all channel blocks. */
 void sqz_wino_f32_input__avx512(const sqz_wino_img *g, const float *xb0, int64_t xb_img, int64_t R0, int64_t t0,
-                                int64_t t1, float *V, int64_t tiles_pad);
+                                int64_t t1, float *V);
 /* M_xi of the block's first ntiles tiles for output-channel panel kp. */
-void sqz_wino_f32_gemm__avx512(const sqz_wino_img *g, const float *V, const float *U, int64_t tiles_pad, int64_t xi,
-                               int64_t kp, int64_t ntiles, float *M);
+void sqz_wino_f32_gemm__avx512(const sqz_wino_img *g, const float *V, const float *U, int64_t xi, int64_t kp,
+                               int64_t ntiles, float *M);
 /* Outputs of the block's runs [q0, q1) (run q: up to 4 tiles from column 4 * (q % rpr) of block
  * tile row q / rpr, rpr = ceil(tx / 4)) for channel block kb (16 channels), into y0 (the job's
  * images, K planes of OH x OW each) through o. */
-void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *M, int64_t tiles_pad, int64_t R0, int64_t q0,
-                                 int64_t q1, int64_t kb, const sqz_wino_out *o, float *y0);
+void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *M, int64_t R0, int64_t q0, int64_t q1,
+                                 int64_t kb, const sqz_wino_out *o, float *y0);
 #endif
 
 #endif

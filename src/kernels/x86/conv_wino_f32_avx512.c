@@ -66,8 +66,8 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void at6(__m512 m0, __m5
 }
 
 SQZ_AVX512 void sqz_wino_f32_input__avx512(const sqz_wino_img *g, const float *xb0, int64_t xb_img, int64_t R0,
-                                           int64_t t0, int64_t t1, float *V, int64_t tiles_pad) {
-    const int64_t Wp = g->Wp, plane = g->Hp * Wp * 16, Cp = g->Cp, xs = tiles_pad * Cp;
+                                           int64_t t0, int64_t t1, float *V) {
+    const int64_t Wp = g->Wp, plane = g->Hp * Wp * 16, Cp = g->Cp, xs = g->vs;
     for (int64_t t = t0; t < t1; t++) {
         float *vt = V + t * Cp;
         const int64_t R = R0 + t / g->tx, cx = t % g->tx, img = R / g->ty, ry = R % g->ty;
@@ -128,11 +128,11 @@ static SQZ_AVX512 void wgemm_any(int two, int mt, const float *v, int64_t ldv, c
     }
 }
 
-SQZ_AVX512 void sqz_wino_f32_gemm__avx512(const sqz_wino_img *g, const float *V, const float *U, int64_t tiles_pad,
-                                          int64_t xi, int64_t kp, int64_t ntiles, float *M) {
+SQZ_AVX512 void sqz_wino_f32_gemm__avx512(const sqz_wino_img *g, const float *V, const float *U, int64_t xi,
+                                          int64_t kp, int64_t ntiles, float *M) {
     const int64_t kpanels = g->Kp / 32, Cp = g->Cp, Kp = g->Kp;
-    const float *v = V + xi * tiles_pad * Cp, *u = U + (xi * kpanels + kp) * g->C * 32;
-    float *m = M + xi * tiles_pad * Kp + kp * 32;
+    const float *v = V + xi * g->vs, *u = U + (xi * kpanels + kp) * g->C * 32;
+    float *m = M + xi * g->ms + kp * 32;
     const int two = g->K - kp * 32 > 16;
     int64_t t = 0;
     for (; t + SQZ_WINO_MT <= ntiles; t += SQZ_WINO_MT) {
@@ -142,9 +142,9 @@ SQZ_AVX512 void sqz_wino_f32_gemm__avx512(const sqz_wino_img *g, const float *V,
     if (t < ntiles) wgemm_any(two, (int)(ntiles - t), v + t * Cp, Cp, u, g->C, m + t * Kp, Kp);
 }
 
-SQZ_AVX512 void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *M, int64_t tiles_pad, int64_t R0,
-                                            int64_t q0, int64_t q1, int64_t kb, const sqz_wino_out *o, float *y0) {
-    const int64_t rpr = (g->tx + 3) / 4, OHW = g->OH * g->OW, Kp = g->Kp, xs = tiles_pad * Kp;
+SQZ_AVX512 void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *M, int64_t R0, int64_t q0, int64_t q1,
+                                            int64_t kb, const sqz_wino_out *o, float *y0) {
+    const int64_t rpr = (g->tx + 3) / 4, OHW = g->OH * g->OW, Kp = g->Kp, xs = g->ms;
     const int nk = (int)(g->K - kb * 16 < 16 ? g->K - kb * 16 : 16);
     float buf[4][16][16] __attribute__((aligned(64)));
     memset(buf, 0, sizeof buf);
