@@ -10,28 +10,38 @@
 
 int64_t sqz_wino_f32_u_floats(int64_t C, int64_t K) { return 36 * ((K + 31) / 32) * C * 32; }
 
-void sqz_wino_f32_pack_u(int64_t C, int64_t K, const float *w, float *u) {
-    static const double G[6][3] = {{1.0 / 4, 0, 0},
-                                   {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                   {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                   {1.0 / 24, -1.0 / 12, 1.0 / 6},
+/* G (6x3) of F(4x4, 3x3) */
+static const float wino_g[6][3] = {{1.0f / 4, 0, 0},
+                                   {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                   {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                                   {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                   {1.0f / 24, -1.0f / 12, 1.0f / 6},
                                    {0, 0, 1}};
+
+/* Panel by panel, input channel by input channel, the panel's 32 output channels innermost: each
+ * element's 32 results are stored contiguously (a training step transforms its weights on every
+ * forward and backward call). */
+void sqz_wino_f32_pack_u(int64_t C, int64_t K, const float *w, float *u) {
     const int64_t kpanels = (K + 31) / 32;
     memset(u, 0, sizeof(float) * (size_t)sqz_wino_f32_u_floats(C, K));
-    for (int64_t k = 0; k < K; k++)
+    for (int64_t kp = 0; kp < kpanels; kp++) {
+        const int64_t nk = K - kp * 32 < 32 ? K - kp * 32 : 32;
         for (int64_t c = 0; c < C; c++) {
-            const float *g = w + (k * C + c) * 9;
-            double t[6][3]; /* G g */
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 3; j++)
-                    t[i][j] = G[i][0] * g[0 * 3 + j] + G[i][1] * g[1 * 3 + j] + G[i][2] * g[2 * 3 + j];
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++) {
-                    const double v = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
-                    u[(((i * 6 + j) * kpanels + k / 32) * C + c) * 32 + k % 32] = (float)v;
-                }
+            float out[36][32];
+            for (int64_t j = 0; j < nk; j++) {
+                const float *g = w + ((kp * 32 + j) * C + c) * 9;
+                float t[6][3]; /* G g */
+                for (int i = 0; i < 6; i++)
+                    for (int b = 0; b < 3; b++)
+                        t[i][b] = wino_g[i][0] * g[b] + wino_g[i][1] * g[3 + b] + wino_g[i][2] * g[6 + b];
+                for (int i = 0; i < 6; i++)
+                    for (int jj = 0; jj < 6; jj++)
+                        out[i * 6 + jj][j] = t[i][0] * wino_g[jj][0] + t[i][1] * wino_g[jj][1] + t[i][2] * wino_g[jj][2];
+            }
+            for (int xi = 0; xi < 36; xi++)
+                memcpy(u + ((xi * kpanels + kp) * C + c) * 32, out[xi], sizeof(float) * (size_t)nk);
         }
+    }
 }
 
 static int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
@@ -99,19 +109,19 @@ size_t sqz_wino_f32_scratch_bytes(const sqz_wino_plan *w, int packed) {
 #if defined(__x86_64__)
 /* loops of a job's phases: a worksharing loop over the team when par, else plain */
 #ifdef _OPENMP
-#define WINO_LOOP(par, i, n, body)                                                                   \
+#define WINO_LOOP(par, i, n, ...)                                                                   \
     do {                                                                                             \
         if (par) {                                                                                   \
-            _Pragma("omp for schedule(static)") for (int64_t i = 0; i < (n); i++) { body; }          \
+            _Pragma("omp for schedule(static)") for (int64_t i = 0; i < (n); i++) { __VA_ARGS__; }          \
         } else {                                                                                     \
-            for (int64_t i = 0; i < (n); i++) { body; }                                              \
+            for (int64_t i = 0; i < (n); i++) { __VA_ARGS__; }                                              \
         }                                                                                            \
     } while (0)
 #else
-#define WINO_LOOP(par, i, n, body)                                                                   \
+#define WINO_LOOP(par, i, n, ...)                                                                   \
     do {                                                                                             \
         (void)(par);                                                                                 \
-        for (int64_t i = 0; i < (n); i++) { body; }                                                  \
+        for (int64_t i = 0; i < (n); i++) { __VA_ARGS__; }                                                  \
     } while (0)
 #endif
 
@@ -119,11 +129,13 @@ static void job(const sqz_wino_plan *w, int64_t j, const float *x, const float *
                 float *xb, float *V, float *M, int par) {
     const sqz_wino_img *g = &w->g;
     const int64_t n0 = j * w->nj, nimg = w->batch - n0 < w->nj ? w->batch - n0 : w->nj;
-    const int64_t CHW = g->C * g->H * g->W, rows = g->cb * g->Hp;
+    const int64_t CHW = g->C * g->H * g->W;
     const float *xin = x + n0 * CHW;
     float *yout = y + n0 * g->K * g->OH * g->OW;
-    WINO_LOOP(par, i, nimg * rows,
-              sqz_wino_f32_copy__avx512(g, xin + i / rows * CHW, i % rows, i % rows + 1, xb + i / rows * w->xb_img));
+    /* the copy by whole channel-block planes: each call streams its 16 channels' rows in order */
+    WINO_LOOP(par, i, nimg * g->cb,
+              sqz_wino_f32_copy__avx512(g, xin + i / g->cb * CHW, i % g->cb * g->Hp, (i % g->cb + 1) * g->Hp,
+                                        xb + i / g->cb * w->xb_img));
     const int64_t total = nimg * g->ty, kpanels = g->Kp / 32, kblocks = (g->K + 15) / 16;
     const int64_t rpr = (g->tx + 3) / 4;
     for (int64_t R0 = 0; R0 < total; R0 += w->rb) {
@@ -181,5 +193,92 @@ void sqz_wino_f32_run(const sqz_wino_plan *w, int threads, const float *x, const
     for (int64_t j = 0; j < w->jobs; j++) job(w, j, x, U, o, y, base, V, M, 1);
 #else
     (void)w, (void)threads, (void)x, (void)wt, (void)u, (void)o, (void)y, (void)scratch;
+#endif
+}
+
+/* ---- weight gradient ---- */
+
+/* dy as an unpadded K-channel image of 4 ty x 4 tx (zeros past OH x OW), for the blocked copy */
+static sqz_wino_img dy_geom(const sqz_wino_img *g) {
+    sqz_wino_img d = *g;
+    d.C = g->K, d.H = g->OH, d.W = g->OW, d.pt = 0, d.pl = 0, d.Hp = 4 * g->ty, d.Wp = 4 * g->tx;
+    d.cb = (g->K + 15) / 16, d.Cp = d.cb * 16;
+    return d;
+}
+
+size_t sqz_wino_f32_dw_scratch_bytes(const sqz_wino_plan *w) {
+    const sqz_wino_img d = dy_geom(&w->g);
+    const size_t dyb = (size_t)(w->nj * d.cb * d.Hp * d.Wp * 16), pf = (size_t)(36 * w->g.K * w->g.Cp);
+    return (w->xb_floats + dyb + w->v_floats + w->m_floats + pf) * sizeof(float);
+}
+
+#if defined(__x86_64__)
+static void dw_job(const sqz_wino_plan *w, const sqz_wino_img *gd, int64_t j, const float *x, const float *dy,
+                   float *xb, float *dyb, float *V, float *Y, float *P, int par) {
+    const sqz_wino_img *g = &w->g;
+    const int64_t n0 = j * w->nj, nimg = w->batch - n0 < w->nj ? w->batch - n0 : w->nj;
+    const int64_t CHW = g->C * g->H * g->W, KO = g->K * g->OH * g->OW;
+    const int64_t dyb_img = gd->cb * gd->Hp * gd->Wp * 16;
+    WINO_LOOP(par, i, nimg * (g->cb + gd->cb), {
+        const int64_t im = i / (g->cb + gd->cb), b = i % (g->cb + gd->cb);
+        if (b < g->cb)
+            sqz_wino_f32_copy__avx512(g, x + (n0 + im) * CHW, b * g->Hp, (b + 1) * g->Hp, xb + im * w->xb_img);
+        else
+            sqz_wino_f32_copy__avx512(gd, dy + (n0 + im) * KO, (b - g->cb) * gd->Hp, (b - g->cb + 1) * gd->Hp,
+                                      dyb + im * dyb_img);
+    });
+    const int64_t total = nimg * g->ty;
+    for (int64_t R0 = 0; R0 < total; R0 += w->rb) {
+        const int64_t nr = total - R0 < w->rb ? total - R0 : w->rb, ntiles = nr * g->tx;
+        const int64_t tchunks = (ntiles + 15) / 16;
+        WINO_LOOP(par, i, 2 * tchunks, {
+            const int64_t t0 = i / 2 * 16, t1 = t0 + 16 < ntiles ? t0 + 16 : ntiles;
+            if (i % 2 == 0) sqz_wino_f32_input__avx512(g, xb, w->xb_img, R0, t0, t1, V);
+            else sqz_wino_f32_dyt__avx512(g, gd, dyb, dyb_img, R0, t0, t1, Y);
+        });
+        WINO_LOOP(par, xi, 36, sqz_wino_f32_dw_gemm__avx512(g, Y, V, xi, ntiles, P));
+    }
+}
+#endif
+
+void sqz_wino_f32_dw(const sqz_wino_plan *w, int threads, const float *x, const float *dy, float *dw, void *scratch) {
+#if defined(__x86_64__)
+    if (w->batch <= 0) return;
+    const sqz_wino_img *g = &w->g, gd = dy_geom(g);
+    float *xb = scratch, *dyb = xb + w->xb_floats;
+    float *V = dyb + (size_t)(w->nj * gd.cb * gd.Hp * gd.Wp * 16), *Y = V + w->v_floats, *P = Y + w->m_floats;
+    memset(P, 0, sizeof(float) * (size_t)(36 * g->K * g->Cp));
+    if (threads <= 1) {
+        for (int64_t j = 0; j < w->jobs; j++) dw_job(w, &gd, j, x, dy, xb, dyb, V, Y, P, 0);
+    } else {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+        for (int64_t j = 0; j < w->jobs; j++) dw_job(w, &gd, j, x, dy, xb, dyb, V, Y, P, 1);
+    }
+    /* dw += G^T P G per channel pair, 16 input channels at a time (contiguous in P) */
+    for (int64_t k = 0; k < g->K; k++)
+        for (int64_t c0 = 0; c0 < g->C; c0 += 16) {
+            const int64_t nc = g->C - c0 < 16 ? g->C - c0 : 16;
+            float t[3][6][16], o[9][16];
+            for (int a = 0; a < 3; a++)
+                for (int j = 0; j < 6; j++)
+                    for (int64_t c = 0; c < 16; c++) {
+                        float acc = 0;
+                        for (int i = 0; i < 6; i++) acc += wino_g[i][a] * P[((i * 6 + j) * g->K + k) * g->Cp + c0 + c];
+                        t[a][j][c] = acc;
+                    }
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    for (int64_t c = 0; c < 16; c++) {
+                        float acc = 0;
+                        for (int j = 0; j < 6; j++) acc += t[a][j][c] * wino_g[j][b];
+                        o[a * 3 + b][c] = acc;
+                    }
+            for (int64_t c = 0; c < nc; c++)
+                for (int ab = 0; ab < 9; ab++) dw[(k * g->C + c0 + c) * 9 + ab] += o[ab][c];
+        }
+#else
+    (void)w, (void)threads, (void)x, (void)dy, (void)dw, (void)scratch;
 #endif
 }

@@ -46,7 +46,7 @@ typedef struct sqz_wino_img {
     int64_t vs, ms;                     /* floats from one element's V (M) slice to the next */
 } sqz_wino_img;
 
-/* Transformed weights: u as described above, from w (K, C, 3, 3), in double precision; floats. */
+/* Transformed weights: u as described above, from w (K, C, 3, 3); its size in floats. */
 int64_t sqz_wino_f32_u_floats(int64_t C, int64_t K);
 void sqz_wino_f32_pack_u(int64_t C, int64_t K, const float *w, float *u);
 
@@ -71,6 +71,15 @@ size_t sqz_wino_f32_scratch_bytes(const sqz_wino_plan *w, int packed);
 void sqz_wino_f32_run(const sqz_wino_plan *w, int threads, const float *x, const float *wt, const float *u,
                       const sqz_wino_out *o, float *y, void *scratch);
 
+/* The weight gradient of the same convolution: dw (K, C, 3, 3) += sum over images and tiles of
+ * G^T [ (A dY_t A^T) .* (B^T d_t B) ] G, i.e. per element xi a GEMM P_xi (K x C) += Yh_xi^T V_xi
+ * over the tiles (Yh: dy's 4x4 blocks through A, 6x6), then G^T P G per channel pair. Threads
+ * split each phase (the tiles' transforms, the 36 elements' GEMMs), and every tile is added in
+ * the same order: the bits do not depend on the thread count. Plan: sqz_wino_f32_plan with
+ * threads 1. */
+size_t sqz_wino_f32_dw_scratch_bytes(const sqz_wino_plan *w);
+void sqz_wino_f32_dw(const sqz_wino_plan *w, int threads, const float *x, const float *dy, float *dw, void *scratch);
+
 #if defined(__x86_64__)
 /* Rows [r0, r1) of the blocked padded copy (row r = block r / Hp, padded row r % Hp) of the
  * image x (C planes of H x W) into xb. */
@@ -87,6 +96,13 @@ void sqz_wino_f32_gemm__avx512(const sqz_wino_img *g, const float *V, const floa
 /* Outputs of the block's runs [q0, q1) (run q: up to 4 tiles from column 4 * (q % rpr) of block
  * tile row q / rpr, rpr = ceil(tx / 4)) for channel block kb (16 channels), into y0 (the job's
  * images, K planes of OH x OW each) through o. */
+/* Yh (in M's layout) of the block's tiles [t0, t1) from dy's blocked copy (geometry gd: dy as
+ * an unpadded K-channel image of 4 * ty x 4 * tx, see sqz_wino_f32_dw). */
+void sqz_wino_f32_dyt__avx512(const sqz_wino_img *g, const sqz_wino_img *gd, const float *dyb0, int64_t dyb_img,
+                              int64_t R0, int64_t t0, int64_t t1, float *Y);
+/* P_xi (K rows of Cp floats, at P + xi * K * Cp) += Yh_xi^T V_xi over the block's ntiles tiles. */
+void sqz_wino_f32_dw_gemm__avx512(const sqz_wino_img *g, const float *Y, const float *V, int64_t xi, int64_t ntiles,
+                                  float *P);
 void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *M, int64_t R0, int64_t q0, int64_t q1,
                                  int64_t kb, const sqz_wino_out *o, float *y0);
 #endif

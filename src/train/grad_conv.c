@@ -21,6 +21,7 @@
 #include "core/cpu.h"
 #include "kernels/conv_f32.h"
 #include "kernels/conv_implicit_f32.h"
+#include "kernels/conv_wino_f32.h"
 #include "kernels/gemm_f32.h"
 #include "ops/nn_util.h"
 #include "train/grad.h"
@@ -469,6 +470,30 @@ static int conv_bwd_x_implicit(sqz_gctx *c, const conv_geo *g, const float *w, c
     return 1;
 }
 
+/* dW += the weight gradient of a 3x3 stride-1 conv through the Winograd transforms
+ * (kernels/conv_wino_f32.h: a quarter of the multiplies), where the forward would take that path
+ * (AVX-512, one group, 16+ channels in and out). Bits independent of the thread count. Returns 1
+ * when it ran (st set), else 0. */
+static int conv_bwd_w_wino(sqz_gctx *c, const conv_geo *g, const float *x, const float *dy, float *dw,
+                           sqz_status *st) {
+    if (g->nsp != 2 || g->group != 1) return 0;
+    sqz_conv_params p;
+    geo_params(g, &p);
+    p.batch = g->N;
+    if (strcmp(sqz_conv_f32_path(sqz_cpu_isa(), &p), "winograd")) return 0;
+    sqz_wino_plan w;
+    if (!sqz_wino_f32_plan(&p, 1, &w)) return 0;
+    const size_t bytes = sqz_wino_f32_dw_scratch_bytes(&w);
+    void *buf = sqz_grad_scratch(c, SQZ_GS_C, bytes + 64);
+    if (!buf) {
+        *st = SQZ_ERR_NOMEM;
+        return 1;
+    }
+    sqz_wino_f32_dw(&w, c->threads, x, dy, dw, buf);
+    *st = SQZ_OK;
+    return 1;
+}
+
 /* dW of a 2-D conv by kernel tap, without unfolding x (AVX-512). Per image and group, x goes
  * once into a zero-padded channels-last copy xt (rows q = yy * Wp + xx of cg floats; for strides
  * sh x sw, sh * sw such phase planes, phase (a, b) holding padded rows a, a + sh, ... and columns
@@ -706,6 +731,11 @@ static sqz_status conv_bwd(sqz_gctx *c) {
         if (st) return st;
         dx = NULL;
         if (!dw) return SQZ_OK;
+    }
+    if (dw && conv_bwd_w_wino(c, &g, x, dy, dw, &st)) {
+        if (st) return st;
+        dw = NULL;
+        if (!dx) return SQZ_OK;
     }
     if (dw && conv_bwd_w_taps(c, &g, x, dy, dw, &st)) {
         if (st) return st;

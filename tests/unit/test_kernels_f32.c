@@ -9,6 +9,7 @@
 #include "core/cpu.h"
 #include "core/rng.h"
 #include "kernels/conv_f32.h"
+#include "kernels/conv_wino_f32.h"
 #include "kernels/gemm_f32.h"
 #include "kernel_test_util.h"
 #include "test.h"
@@ -383,6 +384,63 @@ static void test_conv_chain(sqz_isa isa) {
     if (isa >= SQZ_ISA_AVX2 && sqz_cpu_isa_supported() >= isa) CHECK(ran >= 15);
 }
 
+/* The Winograd weight gradient (sqz_wino_f32_dw, training's dW of 3x3 stride-1 layers) against
+ * the direct sum in double: odd sizes, pads 0..2, channel tails (16..60 in and out), several
+ * blocks per job and several images per block; dw accumulates onto what it holds; 1 and 2
+ * threads give the same bits. */
+static void test_wino_dw(void) {
+    if (sqz_cpu_isa_supported() < SQZ_ISA_AVX512) return;
+    sqz_rng r;
+    sqz_rng_seed(&r, 31);
+    int ran = 0;
+    for (int i = 0; i < 14; i++) {
+        sqz_conv_params p;
+        const int64_t big = i % 5 == 4 ? 36 : 0;
+        const int64_t in[2] = {2 + sqz_rng_below(&r, 16) + big, 2 + sqz_rng_below(&r, 20) + big};
+        const int64_t k[2] = {3, 3}, s[2] = {1, 1}, d[2] = {1, 1};
+        const int64_t pb[2] = {sqz_rng_below(&r, 3), sqz_rng_below(&r, 3)}, pe[2] = {sqz_rng_below(&r, 3), sqz_rng_below(&r, 3)};
+        const int64_t C = 16 + sqz_rng_below(&r, 45), K = 16 + sqz_rng_below(&r, 45), N = 1 + sqz_rng_below(&r, 6);
+        if (!conv_geom(&p, 2, N, C, K, 1, in, k, s, d, pb, pe)) continue;
+        sqz_wino_plan w;
+        if (!sqz_wino_f32_plan(&p, 1, &w)) continue;
+        ran++;
+        const int64_t OH = p.out[0], OW = p.out[1], H = in[0], W = in[1];
+        float *x = kt_rand(1.0f, &r, N * C * H * W), *dy = kt_rand(1.0f, &r, N * K * OH * OW);
+        float *dw0 = kt_rand(1.0f, &r, K * C * 9), *dw1 = malloc(sizeof(float) * (size_t)(K * C * 9)),
+              *dw2 = malloc(sizeof(float) * (size_t)(K * C * 9)), *ref = malloc(sizeof(float) * (size_t)(K * C * 9));
+        for (int64_t kc = 0; kc < K * C; kc++)
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++) {
+                    const int64_t kk = kc / C, c = kc % C;
+                    double acc = 0;
+                    for (int64_t n = 0; n < N; n++)
+                        for (int64_t oy = 0; oy < OH; oy++) {
+                            const int64_t iy = oy + a - pb[0];
+                            if (iy < 0 || iy >= H) continue;
+                            for (int64_t ox = 0; ox < OW; ox++) {
+                                const int64_t ix = ox + b - pb[1];
+                                if (ix < 0 || ix >= W) continue;
+                                acc += (double)dy[((n * K + kk) * OH + oy) * OW + ox] * x[((n * C + c) * H + iy) * W + ix];
+                            }
+                        }
+                    ref[kc * 9 + a * 3 + b] = (float)(acc + dw0[kc * 9 + a * 3 + b]);
+                }
+        void *sc = kt_alloc64(sqz_wino_f32_dw_scratch_bytes(&w));
+        memcpy(dw1, dw0, sizeof(float) * (size_t)(K * C * 9));
+        memcpy(dw2, dw0, sizeof(float) * (size_t)(K * C * 9));
+        sqz_wino_f32_dw(&w, 1, x, dy, dw1, sc);
+        sqz_wino_f32_dw(&w, 2, x, dy, dw2, sc);
+        const double err = kt_norm_err(dw1, ref, K * C * 9), tol = 4e-6 * sqrt((double)(N * OH * OW) + 1);
+        CHECK_MSG(err <= tol, "wino dw case %d (N %lld C %lld K %lld %lldx%lld pads %lld %lld): err %.3g tol %.3g", i,
+                  (long long)N, (long long)C, (long long)K, (long long)H, (long long)W, (long long)pb[0],
+                  (long long)pb[1], err, tol);
+        CHECK(!memcmp(dw1, dw2, sizeof(float) * (size_t)(K * C * 9)));
+        free(x), free(dy), free(dw0), free(dw1), free(dw2), free(ref), free(sc);
+    }
+    CHECK(ran >= 10);
+    printf("winograd dW ok (%d cases)\n", ran);
+}
+
 static void test_cpu(void) {
     const sqz_isa s = sqz_cpu_isa_supported(), c = sqz_cpu_isa();
     CHECK(c <= s);
@@ -397,6 +455,7 @@ static void test_cpu(void) {
 
 int main(void) {
     test_cpu();
+    test_wino_dw();
     const sqz_isa top = sqz_cpu_isa_supported() >= SQZ_ISA_AVX512 ? SQZ_ISA_AVX512 : sqz_cpu_isa_supported();
     for (int i = SQZ_ISA_REF; i <= (int)top; i++) {
         test_gemm((sqz_isa)i);

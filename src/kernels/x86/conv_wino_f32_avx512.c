@@ -27,6 +27,11 @@ SQZ_AVX512 void sqz_wino_f32_copy__avx512(const sqz_wino_img *g, const float *x,
         memset(row + 16 * x1, 0, sizeof(float) * 16 * (size_t)(Wp - x1));
         const int64_t nc = g->C - b * 16 < 16 ? g->C - b * 16 : 16;
         const float *src = x + b * 16 * HW + iy * g->W;
+        /* 16 planes read a row at a time are 16 short streams the hardware prefetcher does not
+         * run ahead on: fetch six rows ahead */
+        if (iy + 6 < g->H)
+            for (int64_t u = 0; u < nc; u++)
+                for (int64_t q = 0; q < g->W; q += 16) _mm_prefetch((const char *)(src + u * HW + 6 * g->W + q), _MM_HINT_T0);
         for (int64_t xx = x0; xx < x1; xx += 16) {
             const int n = (int)(x1 - xx < 16 ? x1 - xx : 16);
             const __mmask16 m = (__mmask16)((1u << n) - 1u);
@@ -182,6 +187,94 @@ SQZ_AVX512 void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *
                 float *yp = yr + u * OHW;
                 if (o->accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, yp), v);
                 _mm512_mask_storeu_ps(yp, mk, v);
+            }
+        }
+    }
+}
+
+/* ---- weight gradient (sqz_wino_f32_dw) ---- */
+
+/* o = A y over four vectors (A = (A^T)^T, 6x4): y0 / y0+y1+y2+y3 / y0-y1+y2-y3 / y0+2y1+4y2+8y3 /
+ * y0-2y1+4y2-8y3 / y3 */
+static inline __attribute__((always_inline)) SQZ_AVX512 void a4(__m512 y0, __m512 y1, __m512 y2, __m512 y3,
+                                                                 __m512 *o) {
+    const __m512 e = _mm512_add_ps(y0, y2), f = _mm512_add_ps(y1, y3);
+    const __m512 e4 = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), y2, y0);
+    const __m512 f8 = _mm512_fmadd_ps(_mm512_set1_ps(8.0f), y3, _mm512_add_ps(y1, y1));
+    o[0] = y0;
+    o[1] = _mm512_add_ps(e, f);
+    o[2] = _mm512_sub_ps(e, f);
+    o[3] = _mm512_add_ps(e4, f8);
+    o[4] = _mm512_sub_ps(e4, f8);
+    o[5] = y3;
+}
+
+SQZ_AVX512 void sqz_wino_f32_dyt__avx512(const sqz_wino_img *g, const sqz_wino_img *gd, const float *dyb0,
+                                         int64_t dyb_img, int64_t R0, int64_t t0, int64_t t1, float *Y) {
+    const int64_t Wd = gd->Wp, plane = gd->Hp * Wd * 16, Kp = g->Kp, xs = g->ms;
+    for (int64_t t = t0; t < t1; t++) {
+        const int64_t R = R0 + t / g->tx, cx = t % g->tx, img = R / g->ty, ry = R % g->ty;
+        const float *base = dyb0 + img * dyb_img + (4 * ry * Wd + 4 * cx) * 16;
+        for (int64_t kb = 0; kb < gd->cb; kb++) {
+            const float *d = base + kb * plane;
+            __m512 tmp[6][4], o[6];
+            for (int c = 0; c < 4; c++) {
+                a4(_mm512_loadu_ps(d + (0 * Wd + c) * 16), _mm512_loadu_ps(d + (1 * Wd + c) * 16),
+                   _mm512_loadu_ps(d + (2 * Wd + c) * 16), _mm512_loadu_ps(d + (3 * Wd + c) * 16), o);
+                for (int i = 0; i < 6; i++) tmp[i][c] = o[i];
+            }
+            for (int i = 0; i < 6; i++) {
+                a4(tmp[i][0], tmp[i][1], tmp[i][2], tmp[i][3], o);
+                for (int j = 0; j < 6; j++) _mm512_storeu_ps(Y + (i * 6 + j) * xs + t * Kp + kb * 16, o[j]);
+            }
+        }
+    }
+}
+
+/* P rows k0 .. k0+MT, columns c0 .. c0 + 16 * NV += sum over ntiles tiles of y[t][k] v[t][c]. */
+static inline __attribute__((always_inline)) SQZ_AVX512 void dwgemm(const int NV, const int MT, const float *y,
+                                                                     int64_t ldy, const float *v, int64_t ldv,
+                                                                     int64_t ntiles, float *p, int64_t ldp) {
+    __m512 acc[SQZ_WINO_MT][2];
+    _Pragma("GCC unroll 14") for (int r = 0; r < MT; r++) {
+        acc[r][0] = _mm512_loadu_ps(p + r * ldp);
+        acc[r][1] = NV == 2 ? _mm512_loadu_ps(p + r * ldp + 16) : acc[r][0];
+    }
+    for (int64_t t = 0; t < ntiles; t++) {
+        const __m512 b0 = _mm512_loadu_ps(v + t * ldv);
+        const __m512 b1 = NV == 2 ? _mm512_loadu_ps(v + t * ldv + 16) : b0;
+        _Pragma("GCC unroll 14") for (int r = 0; r < MT; r++) {
+            const __m512 a = _mm512_set1_ps(y[t * ldy + r]);
+            acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+            if (NV == 2) acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+        }
+    }
+    _Pragma("GCC unroll 14") for (int r = 0; r < MT; r++) {
+        _mm512_storeu_ps(p + r * ldp, acc[r][0]);
+        if (NV == 2) _mm512_storeu_ps(p + r * ldp + 16, acc[r][1]);
+    }
+}
+
+#define DWGEMM_CASE(mt)                                                                              \
+    case mt:                                                                                         \
+        if (two) dwgemm(2, mt, y, ldy, v, ldv, ntiles, p, ldp);                                      \
+        else dwgemm(1, mt, y, ldy, v, ldv, ntiles, p, ldp);                                          \
+        break;
+
+SQZ_AVX512 void sqz_wino_f32_dw_gemm__avx512(const sqz_wino_img *g, const float *Y, const float *V, int64_t xi,
+                                             int64_t ntiles, float *P) {
+    const int64_t ldy = g->Kp, ldv = g->Cp, ldp = g->Cp;
+    for (int64_t k0 = 0; k0 < g->K; k0 += SQZ_WINO_MT) {
+        const int mt = (int)(g->K - k0 < SQZ_WINO_MT ? g->K - k0 : SQZ_WINO_MT);
+        for (int64_t c0 = 0; c0 < g->C; c0 += 32) {
+            const int two = g->C - c0 > 16;
+            const float *y = Y + xi * g->ms + k0, *v = V + xi * g->vs + c0;
+            float *p = P + (xi * g->K + k0) * ldp + c0;
+            switch (mt) {
+                DWGEMM_CASE(1) DWGEMM_CASE(2) DWGEMM_CASE(3) DWGEMM_CASE(4) DWGEMM_CASE(5) DWGEMM_CASE(6)
+                DWGEMM_CASE(7) DWGEMM_CASE(8) DWGEMM_CASE(9) DWGEMM_CASE(10) DWGEMM_CASE(11) DWGEMM_CASE(12)
+                DWGEMM_CASE(13) DWGEMM_CASE(14)
+                default: break;
             }
         }
     }
