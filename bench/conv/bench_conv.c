@@ -6,7 +6,7 @@
  * Both libraries get what a user hands them: input and output in plain NCHW f32, weights in
  * ONNX / PyTorch order (c_out, c_in/group, KH, KW), bias on, no activation. Weights are prepared
  * once outside the timing, each library its own way: sqz packs each group's block with
- * sqz_gemm_f32_pack_a or sqz_gemm_f32_pack_b (the form sqz_conv_f32_packed_form names); oneDNN picks its weight layout (format "any") and they are reordered into it.
+ * sqz_conv_f32_pack_weights (the form sqz_conv_f32_packed_form names); oneDNN picks its weight layout (format "any") and they are reordered into it.
  * oneDNN's primitive is created after omp_set_num_threads(T), since its JIT kernels fix their
  * thread split when created. Both run on the same OpenMP (libgomp) thread pool.
  *
@@ -293,18 +293,13 @@ int main(int argc, char **argv) {
         const double flops = 2.0 * cc->batch * cc->c_out * OH * OW * cig * kk;
 
         /* sqz: the weights packed once (as the runtime does for constant weights), in the form
-         * the chosen path reads: 'A' (each group's block as GEMM A panels) or 'B' (W^T as B panels) */
+         * the chosen path reads (GEMM A or B panels, or Winograd-transformed) */
         const size_t pw_bytes = sqz_conv_f32_packed_w_bytes(isa, &p);
-        const int form = sqz_conv_f32_packed_form(isa, &p);
         const int64_t pw_stride = (int64_t)((pw_bytes + 63) / 64 * 64 / sizeof(float));
         float *packed_w = NULL;
-        if (pw_bytes && form == 'B') {
-            packed_w = xalloc((size_t)pw_stride * sizeof(float));
-            sqz_gemm_f32_pack_b(isa, 1, cig * kk, cog, w, cig * kk, packed_w);
-        } else if (pw_bytes) {
+        if (pw_bytes) {
             packed_w = xalloc((size_t)pw_stride * sizeof(float) * (size_t)cc->group);
-            for (int64_t g = 0; g < cc->group; g++)
-                sqz_gemm_f32_pack_a(isa, 0, cog, cig * kk, w + g * cog * cig * kk, cig * kk, packed_w + g * pw_stride);
+            sqz_conv_f32_pack_weights(isa, &p, w, packed_w);
         }
 
         /* oneDNN: the user's plain layouts, and "any" for what the primitive may choose. Grouped

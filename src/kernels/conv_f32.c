@@ -774,3 +774,18 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
 void sqz_conv_f32_pack_winograd(const sqz_conv_params *p, const float *w, float *dst) {
     sqz_wino_f32_pack_u(p->c_in, p->c_out, w, dst);
 }
+
+int64_t sqz_conv_f32_pack_weights(sqz_isa isa, const sqz_conv_params *p, const float *w, float *dst) {
+    isa = clamp_isa(isa);
+    const int form = sqz_conv_f32_packed_form(isa, p);
+    const size_t bytes = sqz_conv_f32_packed_w_bytes(isa, p);
+    if (!form || !bytes) return 0;
+    int64_t insp, outsp, kk;
+    geometry(p, &insp, &outsp, &kk);
+    const int64_t stride = (int64_t)((bytes + 63) / 64 * 16), mg = p->c_out / p->group, kd = (p->c_in / p->group) * kk;
+    if (form == 'W') sqz_conv_f32_pack_winograd(p, w, dst);
+    else if (form == 'B') sqz_gemm_f32_pack_b(isa, 1, kd, mg, w, kd, dst);
+    else
+        for (int64_t g = 0; g < p->group; g++) sqz_gemm_f32_pack_a(isa, 0, mg, kd, w + g * mg * kd, kd, dst + g * stride);
+    return stride;
+}

@@ -59,6 +59,10 @@ const char *sqz_conv_f32_path(sqz_isa isa, const sqz_conv_params *p);
  * sqz_conv_f32_path is neither "implicit" nor "winograd" for p. Pads may be negative (a crop) here. scratch: sqz_conv_f32_scratch_bytes bytes. */
 int sqz_conv_f32_implicit(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
                           int accumulate, float *y, void *scratch);
+/* The weights w packed in the form this isa and geometry take, every group (dst: the groups'
+ * blocks, each sqz_conv_f32_packed_w_bytes rounded up to 64 bytes, 64-byte aligned). Returns the
+ * packed_stride (floats) to pass to sqz_conv_f32_packed, or 0 when this path takes none. */
+int64_t sqz_conv_f32_pack_weights(sqz_isa isa, const sqz_conv_params *p, const float *w, float *dst);
 /* The Winograd path's weights ('W' form: 36 transformed 3x3 kernels per channel pair, see
  * kernels/conv_wino_f32.h) into dst (sqz_conv_f32_packed_w_bytes bytes, 64-byte aligned). */
 void sqz_conv_f32_pack_winograd(const sqz_conv_params *p, const float *w, float *dst);

@@ -110,12 +110,9 @@ static void conv_case(sqz_rng *r, sqz_isa isa, const sqz_conv_params *p, int cla
     const int form = sqz_conv_f32_packed_form(isa, p);
     const size_t pwb = form ? sqz_conv_f32_packed_w_bytes(isa, p) : 0;
     if (pwb) {
-        const int64_t mg = p->c_out / p->group, kd = (p->c_in / p->group) * kk, stride = (int64_t)((pwb + 63) / 64 * 16);
+        const int64_t stride = (int64_t)((pwb + 63) / 64 * 16);
         float *pw = kt_alloc64((size_t)stride * 4 * (size_t)p->group), *yp = malloc(sizeof(float) * (size_t)(ny ? ny : 1));
-        if (form == 'B') sqz_gemm_f32_pack_b(isa, 1, kd, mg, w, kd, pw);
-        else if (form == 'W') sqz_conv_f32_pack_winograd(p, w, pw);
-        else
-            for (int64_t g = 0; g < p->group; g++) sqz_gemm_f32_pack_a(isa, 0, mg, kd, w + g * mg * kd, kd, pw + g * stride);
+        CHECK(sqz_conv_f32_pack_weights(isa, p, w, pw) == stride);
         sqz_conv_f32_packed(isa, 2, p, x, w, pw, stride, bias, ap, yp, s2);
         packed_same = !memcmp(yp, y1, sizeof(float) * (size_t)ny);
         free(pw), free(yp);
