@@ -206,10 +206,15 @@ static sqz_wino_img dy_geom(const sqz_wino_img *g) {
     return d;
 }
 
-size_t sqz_wino_f32_dw_scratch_bytes(const sqz_wino_plan *w) {
+/* floats of one worker's buffers: x's and dy's blocked copies, V, Yh (in M's place), P */
+static size_t dw_worker_floats(const sqz_wino_plan *w) {
     const sqz_wino_img d = dy_geom(&w->g);
     const size_t dyb = (size_t)(w->nj * d.cb * d.Hp * d.Wp * 16), pf = (size_t)(36 * w->g.K * w->g.Cp);
-    return (w->xb_floats + dyb + w->v_floats + w->m_floats + pf) * sizeof(float);
+    return w->xb_floats + dyb + w->v_floats + w->m_floats + pf;
+}
+
+size_t sqz_wino_f32_dw_scratch_bytes(const sqz_wino_plan *w) {
+    return dw_worker_floats(w) * (size_t)w->workers * sizeof(float);
 }
 
 #if defined(__x86_64__)
@@ -245,16 +250,40 @@ void sqz_wino_f32_dw(const sqz_wino_plan *w, int threads, const float *x, const 
 #if defined(__x86_64__)
     if (w->batch <= 0) return;
     const sqz_wino_img *g = &w->g, gd = dy_geom(g);
-    float *xb = scratch, *dyb = xb + w->xb_floats;
-    float *V = dyb + (size_t)(w->nj * gd.cb * gd.Hp * gd.Wp * 16), *Y = V + w->v_floats, *P = Y + w->m_floats;
-    memset(P, 0, sizeof(float) * (size_t)(36 * g->K * g->Cp));
-    if (threads <= 1) {
-        for (int64_t j = 0; j < w->jobs; j++) dw_job(w, &gd, j, x, dy, xb, dyb, V, Y, P, 0);
+    const size_t per = dw_worker_floats(w), pf = (size_t)(36 * g->K * g->Cp);
+    const size_t dyb_floats = (size_t)(w->nj * gd.cb * gd.Hp * gd.Wp * 16);
+    float *P = (float *)scratch + per - pf; /* worker 0's, where the parts end up */
+    if (w->par_jobs) {
+        /* threads take whole jobs (their images' copies stay in their own L2), each summing its
+         * own P; the parts are added in thread order */
+#ifdef _OPENMP
+#pragma omp parallel num_threads(w->workers)
+#endif
+        {
+            int tid = 0;
+#ifdef _OPENMP
+            tid = omp_get_thread_num();
+#endif
+            float *xb = (float *)scratch + per * (size_t)tid, *dyb = xb + w->xb_floats, *V = dyb + dyb_floats;
+            float *Y = V + w->v_floats, *Pt = Y + w->m_floats;
+            memset(Pt, 0, sizeof(float) * pf);
+            for (int64_t j = tid; j < w->jobs; j += w->workers) dw_job(w, &gd, j, x, dy, xb, dyb, V, Y, Pt, 0);
+        }
+        for (int t = 1; t < w->workers; t++) {
+            const float *Pt = (const float *)scratch + per * (size_t)t + per - pf;
+            for (size_t i = 0; i < pf; i++) P[i] += Pt[i];
+        }
     } else {
+        float *xb = scratch, *dyb = xb + w->xb_floats, *V = dyb + dyb_floats, *Y = V + w->v_floats;
+        memset(P, 0, sizeof(float) * pf);
+        if (threads <= 1) {
+            for (int64_t j = 0; j < w->jobs; j++) dw_job(w, &gd, j, x, dy, xb, dyb, V, Y, P, 0);
+        } else {
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
 #endif
-        for (int64_t j = 0; j < w->jobs; j++) dw_job(w, &gd, j, x, dy, xb, dyb, V, Y, P, 1);
+            for (int64_t j = 0; j < w->jobs; j++) dw_job(w, &gd, j, x, dy, xb, dyb, V, Y, P, 1);
+        }
     }
     /* dw += G^T P G per channel pair, 16 input channels at a time (contiguous in P) */
     for (int64_t k = 0; k < g->K; k++)

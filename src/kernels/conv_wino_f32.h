@@ -73,10 +73,11 @@ void sqz_wino_f32_run(const sqz_wino_plan *w, int threads, const float *x, const
 
 /* The weight gradient of the same convolution: dw (K, C, 3, 3) += sum over images and tiles of
  * G^T [ (A dY_t A^T) .* (B^T d_t B) ] G, i.e. per element xi a GEMM P_xi (K x C) += Yh_xi^T V_xi
- * over the tiles (Yh: dy's 4x4 blocks through A, 6x6), then G^T P G per channel pair. Threads
- * split each phase (the tiles' transforms, the 36 elements' GEMMs), and every tile is added in
- * the same order: the bits do not depend on the thread count. Plan: sqz_wino_f32_plan with
- * threads 1. */
+ * over the tiles (Yh: dy's 4x4 blocks through A, 6x6), then G^T P G per channel pair. With the
+ * plan's par_jobs the threads take whole jobs, each summing its own P, and the parts are added in
+ * thread order (bits depend on the thread count, never on timing); otherwise the threads split
+ * each phase and every tile is added in one order. Plan: sqz_wino_f32_plan with the same thread
+ * count. */
 size_t sqz_wino_f32_dw_scratch_bytes(const sqz_wino_plan *w);
 void sqz_wino_f32_dw(const sqz_wino_plan *w, int threads, const float *x, const float *dy, float *dw, void *scratch);
 

@@ -389,18 +389,20 @@ static void test_wino_dw(void) {
     if (sqz_cpu_isa_supported() < SQZ_ISA_AVX512) return;
     sqz_rng r;
     sqz_rng_seed(&r, 31);
-    int ran = 0;
-    for (int i = 0; i < 14; i++) {
+    int ran = 0, par = 0;
+    for (int i = 0; i < 20; i++) {
         sqz_conv_params p;
         const int64_t big = i % 5 == 4 ? 36 : 0;
         const int64_t in[2] = {2 + sqz_rng_below(&r, 16) + big, 2 + sqz_rng_below(&r, 20) + big};
         const int64_t k[2] = {3, 3}, s[2] = {1, 1}, d[2] = {1, 1};
         const int64_t pb[2] = {sqz_rng_below(&r, 3), sqz_rng_below(&r, 3)}, pe[2] = {sqz_rng_below(&r, 3), sqz_rng_below(&r, 3)};
-        const int64_t C = 16 + sqz_rng_below(&r, 45), K = 16 + sqz_rng_below(&r, 45), N = 1 + sqz_rng_below(&r, 6);
+        const int64_t C = 16 + sqz_rng_below(&r, 45), K = 16 + sqz_rng_below(&r, 45);
+        const int64_t N = 1 + sqz_rng_below(&r, i % 3 == 0 ? 20 : 6);
         if (!conv_geom(&p, 2, N, C, K, 1, in, k, s, d, pb, pe)) continue;
-        sqz_wino_plan w;
-        if (!sqz_wino_f32_plan(&p, 1, &w)) continue;
+        sqz_wino_plan w, w2;
+        if (!sqz_wino_f32_plan(&p, 1, &w) || !sqz_wino_f32_plan(&p, 2, &w2)) continue;
         ran++;
+        par += w2.par_jobs;
         const int64_t OH = p.out[0], OW = p.out[1], H = in[0], W = in[1];
         float *x = kt_rand(1.0f, &r, N * C * H * W), *dy = kt_rand(1.0f, &r, N * K * OH * OW);
         float *dw0 = kt_rand(1.0f, &r, K * C * 9), *dw1 = malloc(sizeof(float) * (size_t)(K * C * 9)),
@@ -422,20 +424,23 @@ static void test_wino_dw(void) {
                         }
                     ref[kc * 9 + a * 3 + b] = (float)(acc + dw0[kc * 9 + a * 3 + b]);
                 }
-        void *sc = kt_alloc64(sqz_wino_f32_dw_scratch_bytes(&w));
+        void *sc = kt_alloc64(sqz_wino_f32_dw_scratch_bytes(&w)), *sc2 = kt_alloc64(sqz_wino_f32_dw_scratch_bytes(&w2));
         memcpy(dw1, dw0, sizeof(float) * (size_t)(K * C * 9));
         memcpy(dw2, dw0, sizeof(float) * (size_t)(K * C * 9));
         sqz_wino_f32_dw(&w, 1, x, dy, dw1, sc);
-        sqz_wino_f32_dw(&w, 2, x, dy, dw2, sc);
+        sqz_wino_f32_dw(&w2, 2, x, dy, dw2, sc2);
         const double err = kt_norm_err(dw1, ref, K * C * 9), tol = 4e-6 * sqrt((double)(N * OH * OW) + 1);
+        const double err2 = kt_norm_err(dw2, ref, K * C * 9);
         CHECK_MSG(err <= tol, "wino dw case %d (N %lld C %lld K %lld %lldx%lld pads %lld %lld): err %.3g tol %.3g", i,
                   (long long)N, (long long)C, (long long)K, (long long)H, (long long)W, (long long)pb[0],
                   (long long)pb[1], err, tol);
-        CHECK(!memcmp(dw1, dw2, sizeof(float) * (size_t)(K * C * 9)));
-        free(x), free(dy), free(dw0), free(dw1), free(dw2), free(ref), free(sc);
+        /* two threads: the same bits when they split the phases, private parts otherwise */
+        CHECK(err2 <= tol);
+        if (!w2.par_jobs) CHECK(!memcmp(dw1, dw2, sizeof(float) * (size_t)(K * C * 9)));
+        free(x), free(dy), free(dw0), free(dw1), free(dw2), free(ref), free(sc), free(sc2);
     }
-    CHECK(ran >= 10);
-    printf("winograd dW ok (%d cases)\n", ran);
+    CHECK(ran >= 10 && par >= 2 && par <= ran - 2);
+    printf("winograd dW ok (%d cases, %d with threads on whole jobs)\n", ran, par);
 }
 
 static void test_cpu(void) {
