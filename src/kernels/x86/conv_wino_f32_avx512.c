@@ -154,6 +154,9 @@ SQZ_AVX512 void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *
     float buf[4][16][16] __attribute__((aligned(64)));
     memset(buf, 0, sizeof buf);
     const __m512 lo = _mm512_set1_ps(o->lo), hi = _mm512_set1_ps(o->hi);
+    /* the output stage's switches in locals: stores through y may alias *o */
+    const float *bias = o->bias ? o->bias + kb * 16 : NULL;
+    const int clamp = o->clamp, acc = o->accumulate;
     for (int64_t q = q0; q < q1; q++) {
         const int64_t row = q / rpr, c0 = q % rpr * 4, nt = g->tx - c0 < 4 ? g->tx - c0 : 4;
         const int64_t R = R0 + row, img = R / g->ty, ry = R % g->ty;
@@ -182,10 +185,10 @@ SQZ_AVX512 void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *
             float *yr = y0 + (img * g->K + kb * 16) * OHW + oy * g->OW + ox0;
             for (int u = 0; u < nk; u++) {
                 __m512 v = t[u];
-                if (o->bias) v = _mm512_add_ps(v, _mm512_set1_ps(o->bias[kb * 16 + u]));
-                if (o->clamp) v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                if (bias) v = _mm512_add_ps(v, _mm512_set1_ps(bias[u]));
+                if (clamp) v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
                 float *yp = yr + u * OHW;
-                if (o->accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, yp), v);
+                if (acc) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, yp), v);
                 _mm512_mask_storeu_ps(yp, mk, v);
             }
         }
