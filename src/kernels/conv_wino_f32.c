@@ -58,6 +58,10 @@ int sqz_wino_f32_plan(const sqz_conv_params *p, int threads, sqz_wino_plan *w) {
     g->C = p->c_in, g->K = p->c_out, g->H = p->in[0], g->W = p->in[1], g->OH = p->out[0], g->OW = p->out[1];
     g->pt = p->pad_begin[0], g->pl = p->pad_begin[1];
     if (g->OH < 2 || g->OW < 2 || g->H <= 0 || g->W <= 0) return 0;
+    /* sizes whose buffers could overflow their counts go to the other paths */
+    if (g->OH > (INT64_C(1) << 20) || g->OW > (INT64_C(1) << 20) || g->C > (INT64_C(1) << 24) ||
+        g->K > (INT64_C(1) << 24) || g->C * g->K > (INT64_C(1) << 28))
+        return 0;
     g->ty = (g->OH + 3) / 4, g->tx = (g->OW + 3) / 4;
     if (2 * g->OH * g->OW < 16 * g->ty * g->tx) return 0;
     /* the transformed weights are 4x the size of the kernel: an image of few tiles (ResNet's 7x7
@@ -66,9 +70,7 @@ int sqz_wino_f32_plan(const sqz_conv_params *p, int threads, sqz_wino_plan *w) {
     if (36 * g->C * round_up(g->K, 32) * 4 > (g->ty * g->tx) << 20) return 0;
     g->Hp = 4 * g->ty + 2, g->Wp = 4 * g->tx + 2;
     g->cb = (g->C + 15) / 16, g->Cp = g->cb * 16, g->Kp = round_up(g->K, 32);
-    if (g->Hp > (INT64_C(1) << 20) || g->Wp > (INT64_C(1) << 20) || g->C > (INT64_C(1) << 24) ||
-        g->K > (INT64_C(1) << 24))
-        return 0;
+    if (g->Hp * g->Wp > (INT64_C(1) << 31) / g->Cp) return 0;
     /* blocks: V and M of a block in about 1.5 MiB (the L2 holds one element's slices and its U
      * panel while the block's GEMMs run); at least 28 tiles so the weights are read for a few
      * microkernels, at most 224 */
