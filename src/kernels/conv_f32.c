@@ -50,7 +50,7 @@ int sqz_conv_f32_winograd_enabled(void) {
 
 static int wino_plan(sqz_isa isa, int threads, const sqz_conv_params *p, sqz_wino_plan *w) {
 #if defined(__x86_64__)
-    return isa >= SQZ_ISA_AVX512 && sqz_conv_f32_winograd_enabled() && sqz_wino_f32_plan(p, threads, w);
+    return isa >= SQZ_ISA_AVX2 && sqz_conv_f32_winograd_enabled() && sqz_wino_f32_plan(isa, p, threads, w);
 #else
     (void)isa, (void)threads, (void)p, (void)w;
     return 0;

@@ -48,12 +48,18 @@ static int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 
 /* Taken for C, K >= 16 (smaller layers spend more on the transforms than they save) and outputs
  * that fill at least half of their 4x4 tiles. */
-int sqz_wino_f32_plan(const sqz_conv_params *p, int threads, sqz_wino_plan *w) {
+int sqz_wino_f32_plan(sqz_isa isa, const sqz_conv_params *p, int threads, sqz_wino_plan *w) {
+#if !defined(__x86_64__)
+    (void)isa, (void)p, (void)threads, (void)w;
+    return 0;
+#else
+    if (isa < SQZ_ISA_AVX2 || isa > sqz_cpu_isa_supported()) return 0;
     if (p->nsp != 2 || p->group != 1 || p->kernel[0] != 3 || p->kernel[1] != 3 || p->stride[0] != 1 ||
         p->stride[1] != 1 || p->dilation[0] != 1 || p->dilation[1] != 1 || p->c_in < 16 || p->c_out < 16 ||
         p->batch < 0)
         return 0;
     memset(w, 0, sizeof *w);
+    w->avx512 = isa >= SQZ_ISA_AVX512;
     sqz_wino_img *g = &w->g;
     g->C = p->c_in, g->K = p->c_out, g->H = p->in[0], g->W = p->in[1], g->OH = p->out[0], g->OW = p->out[1];
     g->pt = p->pad_begin[0], g->pl = p->pad_begin[1];
@@ -99,6 +105,7 @@ int sqz_wino_f32_plan(const sqz_conv_params *p, int threads, sqz_wino_plan *w) {
     w->v_floats = (size_t)(36 * g->vs);
     w->m_floats = (size_t)(36 * g->ms);
     return 1;
+#endif
 }
 
 size_t sqz_wino_f32_scratch_bytes(const sqz_wino_plan *w, int packed) {
@@ -127,16 +134,37 @@ size_t sqz_wino_f32_scratch_bytes(const sqz_wino_plan *w, int packed) {
     } while (0)
 #endif
 
+/* the pieces of the plan's ISA level */
+typedef struct wino_fns {
+    void (*copy)(const sqz_wino_img *, const float *, int64_t, int64_t, float *);
+    void (*input)(const sqz_wino_img *, const float *, int64_t, int64_t, int64_t, int64_t, float *);
+    void (*gemm)(const sqz_wino_img *, const float *, const float *, int64_t, int64_t, int64_t, float *);
+    void (*output)(const sqz_wino_img *, const float *, int64_t, int64_t, int64_t, int64_t, const sqz_wino_out *,
+                   float *);
+    void (*dyt)(const sqz_wino_img *, const sqz_wino_img *, const float *, int64_t, int64_t, int64_t, int64_t,
+                float *);
+    void (*dw_gemm)(const sqz_wino_img *, const float *, const float *, int64_t, int64_t, float *);
+} wino_fns;
+
+static const wino_fns fns_avx512 = {sqz_wino_f32_copy__avx512,   sqz_wino_f32_input__avx512,
+                                    sqz_wino_f32_gemm__avx512,   sqz_wino_f32_output__avx512,
+                                    sqz_wino_f32_dyt__avx512,    sqz_wino_f32_dw_gemm__avx512};
+static const wino_fns fns_avx2 = {sqz_wino_f32_copy__avx2, sqz_wino_f32_input__avx2, sqz_wino_f32_gemm__avx2,
+                                  sqz_wino_f32_output__avx2, sqz_wino_f32_dyt__avx2, sqz_wino_f32_dw_gemm__avx2};
+
+static const wino_fns *fns_of(const sqz_wino_plan *w) { return w->avx512 ? &fns_avx512 : &fns_avx2; }
+
 static void job(const sqz_wino_plan *w, int64_t j, const float *x, const float *U, const sqz_wino_out *o, float *y,
                 float *xb, float *V, float *M, int par) {
     const sqz_wino_img *g = &w->g;
+    const wino_fns *f = fns_of(w);
     const int64_t n0 = j * w->nj, nimg = w->batch - n0 < w->nj ? w->batch - n0 : w->nj;
     const int64_t CHW = g->C * g->H * g->W;
     const float *xin = x + n0 * CHW;
     float *yout = y + n0 * g->K * g->OH * g->OW;
     /* the copy by whole channel-block planes: each call streams its 16 channels' rows in order */
     WINO_LOOP(par, i, nimg * g->cb,
-              sqz_wino_f32_copy__avx512(g, xin + i / g->cb * CHW, i % g->cb * g->Hp, (i % g->cb + 1) * g->Hp,
+              f->copy(g, xin + i / g->cb * CHW, i % g->cb * g->Hp, (i % g->cb + 1) * g->Hp,
                                         xb + i / g->cb * w->xb_img));
     const int64_t total = nimg * g->ty, kpanels = g->Kp / 32, kblocks = (g->K + 15) / 16;
     const int64_t rpr = (g->tx + 3) / 4;
@@ -146,11 +174,11 @@ static void job(const sqz_wino_plan *w, int64_t j, const float *x, const float *
          * buffer) stays small against their work */
         const int64_t tchunks = (ntiles + 15) / 16, runs = nr * rpr, rchunks = (runs + 7) / 8;
         WINO_LOOP(par, i, tchunks,
-                  sqz_wino_f32_input__avx512(g, xb, w->xb_img, R0, i * 16, i * 16 + 16 < ntiles ? i * 16 + 16 : ntiles,
+                  f->input(g, xb, w->xb_img, R0, i * 16, i * 16 + 16 < ntiles ? i * 16 + 16 : ntiles,
                                              V));
-        WINO_LOOP(par, i, 36 * kpanels, sqz_wino_f32_gemm__avx512(g, V, U, i / kpanels, i % kpanels, ntiles, M));
+        WINO_LOOP(par, i, 36 * kpanels, f->gemm(g, V, U, i / kpanels, i % kpanels, ntiles, M));
         WINO_LOOP(par, i, rchunks * kblocks,
-                  sqz_wino_f32_output__avx512(g, M, R0, i / kblocks * 8,
+                  f->output(g, M, R0, i / kblocks * 8,
                                               i / kblocks * 8 + 8 < runs ? i / kblocks * 8 + 8 : runs, i % kblocks, o,
                                               yout));
     }
@@ -223,15 +251,16 @@ size_t sqz_wino_f32_dw_scratch_bytes(const sqz_wino_plan *w) {
 static void dw_job(const sqz_wino_plan *w, const sqz_wino_img *gd, int64_t j, const float *x, const float *dy,
                    float *xb, float *dyb, float *V, float *Y, float *P, int par) {
     const sqz_wino_img *g = &w->g;
+    const wino_fns *f = fns_of(w);
     const int64_t n0 = j * w->nj, nimg = w->batch - n0 < w->nj ? w->batch - n0 : w->nj;
     const int64_t CHW = g->C * g->H * g->W, KO = g->K * g->OH * g->OW;
     const int64_t dyb_img = gd->cb * gd->Hp * gd->Wp * 16;
     WINO_LOOP(par, i, nimg * (g->cb + gd->cb), {
         const int64_t im = i / (g->cb + gd->cb), b = i % (g->cb + gd->cb);
         if (b < g->cb)
-            sqz_wino_f32_copy__avx512(g, x + (n0 + im) * CHW, b * g->Hp, (b + 1) * g->Hp, xb + im * w->xb_img);
+            f->copy(g, x + (n0 + im) * CHW, b * g->Hp, (b + 1) * g->Hp, xb + im * w->xb_img);
         else
-            sqz_wino_f32_copy__avx512(gd, dy + (n0 + im) * KO, (b - g->cb) * gd->Hp, (b - g->cb + 1) * gd->Hp,
+            f->copy(gd, dy + (n0 + im) * KO, (b - g->cb) * gd->Hp, (b - g->cb + 1) * gd->Hp,
                                       dyb + im * dyb_img);
     });
     const int64_t total = nimg * g->ty;
@@ -240,10 +269,10 @@ static void dw_job(const sqz_wino_plan *w, const sqz_wino_img *gd, int64_t j, co
         const int64_t tchunks = (ntiles + 15) / 16;
         WINO_LOOP(par, i, 2 * tchunks, {
             const int64_t t0 = i / 2 * 16, t1 = t0 + 16 < ntiles ? t0 + 16 : ntiles;
-            if (i % 2 == 0) sqz_wino_f32_input__avx512(g, xb, w->xb_img, R0, t0, t1, V);
-            else sqz_wino_f32_dyt__avx512(g, gd, dyb, dyb_img, R0, t0, t1, Y);
+            if (i % 2 == 0) f->input(g, xb, w->xb_img, R0, t0, t1, V);
+            else f->dyt(g, gd, dyb, dyb_img, R0, t0, t1, Y);
         });
-        WINO_LOOP(par, xi, 36, sqz_wino_f32_dw_gemm__avx512(g, Y, V, xi, ntiles, P));
+        WINO_LOOP(par, xi, 36, f->dw_gemm(g, Y, V, xi, ntiles, P));
     }
 }
 #endif

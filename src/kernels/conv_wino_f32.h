@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cpu.h"
 #include "kernels/ref/kernels_ref.h"
 
 #define SQZ_WINO_MT 14 /* tiles per GEMM microkernel (the last one of a block may take fewer) */
@@ -55,15 +56,16 @@ void sqz_wino_f32_pack_u(int64_t C, int64_t K, const float *w, float *u);
  * (each its own buffers), else every job's phases are split over the threads. */
 typedef struct sqz_wino_plan {
     sqz_wino_img g;
+    int avx512;                       /* the AVX-512 pieces (else AVX2) */
     int64_t batch, nj, jobs, rb, tiles_pad;
     int par_jobs, workers;
     int64_t xb_img;                   /* floats of one image's blocked copy */
     size_t xb_floats, v_floats, m_floats; /* per worker, each a multiple of 16 */
 } sqz_wino_plan;
 
-/* Whether the geometry (2-D, 3x3, stride 1, no dilation, one group; batch aside) suits the
- * Winograd path, and the plan for this batch and thread count. 0: not taken. */
-int sqz_wino_f32_plan(const sqz_conv_params *p, int threads, sqz_wino_plan *w);
+/* Whether isa (AVX2 and up) and the geometry (2-D, 3x3, stride 1, no dilation, one group; batch
+ * aside) suit the Winograd path, and the plan for this batch and thread count. 0: not taken. */
+int sqz_wino_f32_plan(sqz_isa isa, const sqz_conv_params *p, int threads, sqz_wino_plan *w);
 /* Scratch bytes of a run: the workers' buffers, plus the transformed weights when not packed. */
 size_t sqz_wino_f32_scratch_bytes(const sqz_wino_plan *w, int packed);
 /* y = conv(x, w) + bias, clamped (o), or y += that (o->accumulate); u: the weights as
@@ -106,6 +108,18 @@ void sqz_wino_f32_dw_gemm__avx512(const sqz_wino_img *g, const float *Y, const f
                                   float *P);
 void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *M, int64_t R0, int64_t q0, int64_t q1,
                                  int64_t kb, const sqz_wino_out *o, float *y0);
+/* The same six pieces for AVX2 (x86/conv_wino_f32_avx2.c): same layouts, 8-float halves. */
+void sqz_wino_f32_copy__avx2(const sqz_wino_img *g, const float *x, int64_t r0, int64_t r1, float *xb);
+void sqz_wino_f32_input__avx2(const sqz_wino_img *g, const float *xb0, int64_t xb_img, int64_t R0, int64_t t0,
+                              int64_t t1, float *V);
+void sqz_wino_f32_gemm__avx2(const sqz_wino_img *g, const float *V, const float *U, int64_t xi, int64_t kp,
+                             int64_t ntiles, float *M);
+void sqz_wino_f32_output__avx2(const sqz_wino_img *g, const float *M, int64_t R0, int64_t q0, int64_t q1, int64_t kb,
+                               const sqz_wino_out *o, float *y0);
+void sqz_wino_f32_dyt__avx2(const sqz_wino_img *g, const sqz_wino_img *gd, const float *dyb0, int64_t dyb_img,
+                            int64_t R0, int64_t t0, int64_t t1, float *Y);
+void sqz_wino_f32_dw_gemm__avx2(const sqz_wino_img *g, const float *Y, const float *V, int64_t xi, int64_t ntiles,
+                                float *P);
 #endif
 
 #endif

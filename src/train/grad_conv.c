@@ -472,7 +472,7 @@ static int conv_bwd_x_implicit(sqz_gctx *c, const conv_geo *g, const float *w, c
 
 /* dW += the weight gradient of a 3x3 stride-1 conv through the Winograd transforms
  * (kernels/conv_wino_f32.h: a quarter of the multiplies), where the forward would take that path
- * (AVX-512, one group, 16+ channels in and out). With enough images threads sum private parts
+ * (AVX-512 or AVX2, one group, 16+ channels in and out). With enough images threads sum private parts
  * added in thread order (bits depend on the thread count, never on timing). Returns 1 when it
  * ran (st set), else 0. */
 static int conv_bwd_w_wino(sqz_gctx *c, const conv_geo *g, const float *x, const float *dy, float *dw,
@@ -483,7 +483,7 @@ static int conv_bwd_w_wino(sqz_gctx *c, const conv_geo *g, const float *x, const
     p.batch = g->N;
     if (strcmp(sqz_conv_f32_path(sqz_cpu_isa(), &p), "winograd")) return 0;
     sqz_wino_plan w;
-    if (!sqz_wino_f32_plan(&p, c->threads, &w)) return 0;
+    if (!sqz_wino_f32_plan(sqz_cpu_isa(), &p, c->threads, &w)) return 0;
     const size_t bytes = sqz_wino_f32_dw_scratch_bytes(&w);
     void *buf = sqz_grad_scratch(c, SQZ_GS_C, bytes + 64);
     if (!buf) {

@@ -195,6 +195,7 @@ static void test_conv_accumulate(sqz_isa isa) {
     }
     sqz_conv_f32_set_winograd(wino_was);
     if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(ran >= 20 && wino >= 4);
+    else if (isa == SQZ_ISA_AVX2 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX2) CHECK(wino >= 4 && ran == wino);
     else CHECK(wino == 0);
 }
 
@@ -265,7 +266,7 @@ static void test_conv(sqz_isa isa) {
         wino += !strcmp(sqz_conv_f32_path(isa, &p), "winograd");
         conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
     }
-    if (isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512) CHECK(wino >= 16);
+    if (isa >= SQZ_ISA_AVX2 && sqz_cpu_isa_supported() >= isa) CHECK(wino >= 16);
     else CHECK(wino == 0);
     /* the implicit-GEMM path (2-D, AVX-512; strides 2 and 3 through phase planes): 8- and 14-row weight panels with
      * partial last panels, K across several KC blocks, pads larger and smaller than the window,
@@ -385,8 +386,8 @@ static void test_conv_chain(sqz_isa isa) {
  * the direct sum in double: odd sizes, pads 0..2, channel tails (16..60 in and out), several
  * blocks per job and several images per block; dw accumulates onto what it holds; 1 and 2
  * threads give the same bits. */
-static void test_wino_dw(void) {
-    if (sqz_cpu_isa_supported() < SQZ_ISA_AVX512) return;
+static void test_wino_dw(sqz_isa isa) {
+    if (isa < SQZ_ISA_AVX2 || sqz_cpu_isa_supported() < isa) return;
     sqz_rng r;
     sqz_rng_seed(&r, 31);
     int ran = 0, par = 0;
@@ -400,7 +401,7 @@ static void test_wino_dw(void) {
         const int64_t N = 1 + sqz_rng_below(&r, i % 3 == 0 ? 20 : 6);
         if (!conv_geom(&p, 2, N, C, K, 1, in, k, s, d, pb, pe)) continue;
         sqz_wino_plan w, w2;
-        if (!sqz_wino_f32_plan(&p, 1, &w) || !sqz_wino_f32_plan(&p, 2, &w2)) continue;
+        if (!sqz_wino_f32_plan(isa, &p, 1, &w) || !sqz_wino_f32_plan(isa, &p, 2, &w2)) continue;
         ran++;
         par += w2.par_jobs;
         const int64_t OH = p.out[0], OW = p.out[1], H = in[0], W = in[1];
@@ -440,7 +441,7 @@ static void test_wino_dw(void) {
         free(x), free(dy), free(dw0), free(dw1), free(dw2), free(ref), free(sc), free(sc2);
     }
     CHECK(ran >= 10 && par >= 2 && par <= ran - 2);
-    printf("winograd dW ok (%d cases, %d with threads on whole jobs)\n", ran, par);
+    printf("winograd dW %-10s ok (%d cases, %d with threads on whole jobs)\n", sqz_isa_name(isa), ran, par);
 }
 
 static void test_cpu(void) {
@@ -457,7 +458,8 @@ static void test_cpu(void) {
 
 int main(void) {
     test_cpu();
-    test_wino_dw();
+    test_wino_dw(SQZ_ISA_AVX2);
+    test_wino_dw(SQZ_ISA_AVX512);
     const sqz_isa top = sqz_cpu_isa_supported() >= SQZ_ISA_AVX512 ? SQZ_ISA_AVX512 : sqz_cpu_isa_supported();
     for (int i = SQZ_ISA_REF; i <= (int)top; i++) {
         test_gemm((sqz_isa)i);

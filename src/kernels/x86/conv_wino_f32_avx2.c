@@ -1,0 +1,293 @@
+/* kernels/x86/conv_wino_f32_avx2.c - AVX2 pieces of the Winograd F(4x4, 3x3) convolution (see
+ * kernels/conv_wino_f32.h), for CPUs without AVX-512: the same data layouts as the AVX-512
+ * pieces (16-channel blocks, 32-channel U panels), each 16-channel vector as two 8-float halves,
+ * 8x8 register transposes, and a GEMM microkernel of 6 tiles x 16 output channels (12 ymm
+ * accumulators). Same arithmetic per element as the AVX-512 pieces (bit-identical results are
+ * not promised between the two ISA levels: FMA contraction and order are the same, but the
+ * results are tested against the reference only). */
+#include "kernels/conv_wino_f32.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#define SQZ_AVX2 __attribute__((target("avx2,fma")))
+#define MT2 6 /* tiles per AVX2 microkernel */
+
+/* r[j] lane i <- r[i] lane j */
+static inline __attribute__((always_inline)) SQZ_AVX2 void tr8(__m256 *r) {
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+/* lanes [0, n) set */
+static inline __attribute__((always_inline)) SQZ_AVX2 __m256i mask8(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+SQZ_AVX2 void sqz_wino_f32_copy__avx2(const sqz_wino_img *g, const float *x, int64_t r0, int64_t r1, float *xb) {
+    const int64_t HW = g->H * g->W, Wp = g->Wp;
+    int64_t x0 = g->pl > 0 ? g->pl : 0, x1 = g->W + g->pl < Wp ? g->W + g->pl : Wp;
+    if (x1 < x0) x1 = x0;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t b = r / g->Hp, yy = r % g->Hp, iy = yy - g->pt;
+        float *row = xb + r * Wp * 16;
+        if (iy < 0 || iy >= g->H || x0 == x1) {
+            memset(row, 0, sizeof(float) * 16 * (size_t)Wp);
+            continue;
+        }
+        memset(row, 0, sizeof(float) * 16 * (size_t)x0);
+        memset(row + 16 * x1, 0, sizeof(float) * 16 * (size_t)(Wp - x1));
+        const int64_t nc = g->C - b * 16 < 16 ? g->C - b * 16 : 16;
+        const float *src = x + b * 16 * HW + iy * g->W;
+        for (int64_t xx = x0; xx < x1; xx += 8) {
+            const int n = (int)(x1 - xx < 8 ? x1 - xx : 8);
+            const __m256i m = mask8(n);
+            for (int h = 0; h < 2; h++) {
+                __m256 rr[8];
+                for (int u = 0; u < 8; u++)
+                    rr[u] = h * 8 + u < nc ? _mm256_maskload_ps(src + (h * 8 + u) * HW + (xx - g->pl), m)
+                                           : _mm256_setzero_ps();
+                tr8(rr);
+                for (int q = 0; q < n; q++) _mm256_storeu_ps(row + (xx + q) * 16 + h * 8, rr[q]);
+            }
+        }
+    }
+}
+
+/* B^T d and A^T m over six 8-float vectors (the AVX-512 pieces' bt6 / at6) */
+static inline __attribute__((always_inline)) SQZ_AVX2 void bt6(__m256 d0, __m256 d1, __m256 d2, __m256 d3, __m256 d4,
+                                                                __m256 d5, __m256 *o) {
+    const __m256 c2 = _mm256_set1_ps(2.0f), c4 = _mm256_set1_ps(4.0f), c5 = _mm256_set1_ps(5.0f);
+    const __m256 t1 = _mm256_fnmadd_ps(c4, d2, d4), t2 = _mm256_fnmadd_ps(c4, d1, d3);
+    const __m256 t3 = _mm256_sub_ps(d4, d2), t4 = _mm256_mul_ps(c2, _mm256_sub_ps(d3, d1));
+    o[0] = _mm256_fmadd_ps(c4, d0, _mm256_fnmadd_ps(c5, d2, d4));
+    o[1] = _mm256_add_ps(t1, t2);
+    o[2] = _mm256_sub_ps(t1, t2);
+    o[3] = _mm256_add_ps(t3, t4);
+    o[4] = _mm256_sub_ps(t3, t4);
+    o[5] = _mm256_fmadd_ps(c4, d1, _mm256_fnmadd_ps(c5, d3, d5));
+}
+
+static inline __attribute__((always_inline)) SQZ_AVX2 void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m4,
+                                                                __m256 m5, __m256 *o) {
+    const __m256 a = _mm256_add_ps(m1, m2), b = _mm256_sub_ps(m1, m2);
+    const __m256 c = _mm256_add_ps(m3, m4), d = _mm256_sub_ps(m3, m4);
+    o[0] = _mm256_add_ps(_mm256_add_ps(m0, a), c);
+    o[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.0f), d, b);
+    o[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), c, a);
+    o[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), d, b), m5);
+}
+
+SQZ_AVX2 void sqz_wino_f32_input__avx2(const sqz_wino_img *g, const float *xb0, int64_t xb_img, int64_t R0,
+                                       int64_t t0, int64_t t1, float *V) {
+    const int64_t Wp = g->Wp, plane = g->Hp * Wp * 16, Cp = g->Cp, xs = g->vs;
+    for (int64_t t = t0; t < t1; t++) {
+        float *vt = V + t * Cp;
+        const int64_t R = R0 + t / g->tx, cx = t % g->tx, img = R / g->ty, ry = R % g->ty;
+        const float *base = xb0 + img * xb_img + (4 * ry * Wp + 4 * cx) * 16;
+        for (int64_t cb = 0; cb < g->cb; cb++)
+            for (int h = 0; h < 2; h++) {
+                const float *d = base + cb * plane + h * 8;
+                __m256 tmp[6][6], o[6];
+                for (int j = 0; j < 6; j++) {
+                    bt6(_mm256_loadu_ps(d + (0 * Wp + j) * 16), _mm256_loadu_ps(d + (1 * Wp + j) * 16),
+                        _mm256_loadu_ps(d + (2 * Wp + j) * 16), _mm256_loadu_ps(d + (3 * Wp + j) * 16),
+                        _mm256_loadu_ps(d + (4 * Wp + j) * 16), _mm256_loadu_ps(d + (5 * Wp + j) * 16), o);
+                    for (int i = 0; i < 6; i++) tmp[i][j] = o[i];
+                }
+                for (int i = 0; i < 6; i++) {
+                    bt6(tmp[i][0], tmp[i][1], tmp[i][2], tmp[i][3], tmp[i][4], tmp[i][5], o);
+                    for (int j = 0; j < 6; j++) _mm256_storeu_ps(vt + (i * 6 + j) * xs + cb * 16 + h * 8, o[j]);
+                }
+            }
+    }
+}
+
+/* MT tiles (rows of v, ldv apart) x 16 output channels (u: 32-float rows, this half's 16 first)
+ * over C input channels. */
+static inline __attribute__((always_inline)) SQZ_AVX2 void wgemm(const int MT, const float *v, int64_t ldv,
+                                                                  const float *u, int64_t C, float *m, int64_t ldm) {
+    __m256 acc[MT2][2];
+    _Pragma("GCC unroll 6") for (int t = 0; t < MT; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+    for (int64_t c = 0; c < C; c++) {
+        const __m256 b0 = _mm256_loadu_ps(u + c * 32), b1 = _mm256_loadu_ps(u + c * 32 + 8);
+        _Pragma("GCC unroll 6") for (int t = 0; t < MT; t++) {
+            const __m256 a = _mm256_broadcast_ss(v + t * ldv + c);
+            acc[t][0] = _mm256_fmadd_ps(a, b0, acc[t][0]);
+            acc[t][1] = _mm256_fmadd_ps(a, b1, acc[t][1]);
+        }
+    }
+    _Pragma("GCC unroll 6") for (int t = 0; t < MT; t++) {
+        _mm256_storeu_ps(m + t * ldm, acc[t][0]);
+        _mm256_storeu_ps(m + t * ldm + 8, acc[t][1]);
+    }
+}
+
+SQZ_AVX2 void sqz_wino_f32_gemm__avx2(const sqz_wino_img *g, const float *V, const float *U, int64_t xi, int64_t kp,
+                                      int64_t ntiles, float *M) {
+    const int64_t kpanels = (g->K + 31) / 32, Cp = g->Cp, Kp = g->Kp;
+    const float *v = V + xi * g->vs, *u = U + (xi * kpanels + kp) * g->C * 32;
+    float *m = M + xi * g->ms + kp * 32;
+    for (int h = 0; h < 2 && kp * 32 + h * 16 < g->K; h++) {
+        int64_t t = 0;
+        for (; t + MT2 <= ntiles; t += MT2) wgemm(MT2, v + t * Cp, Cp, u + h * 16, g->C, m + t * Kp + h * 16, Kp);
+        switch (ntiles - t) {
+        case 5: wgemm(5, v + t * Cp, Cp, u + h * 16, g->C, m + t * Kp + h * 16, Kp); break;
+        case 4: wgemm(4, v + t * Cp, Cp, u + h * 16, g->C, m + t * Kp + h * 16, Kp); break;
+        case 3: wgemm(3, v + t * Cp, Cp, u + h * 16, g->C, m + t * Kp + h * 16, Kp); break;
+        case 2: wgemm(2, v + t * Cp, Cp, u + h * 16, g->C, m + t * Kp + h * 16, Kp); break;
+        case 1: wgemm(1, v + t * Cp, Cp, u + h * 16, g->C, m + t * Kp + h * 16, Kp); break;
+        default: break;
+        }
+    }
+}
+
+SQZ_AVX2 void sqz_wino_f32_output__avx2(const sqz_wino_img *g, const float *M, int64_t R0, int64_t q0, int64_t q1,
+                                        int64_t kb, const sqz_wino_out *o, float *y0) {
+    const int64_t rpr = (g->tx + 3) / 4, OHW = g->OH * g->OW, Kp = g->Kp, xs = g->ms;
+    const int nk = (int)(g->K - kb * 16 < 16 ? g->K - kb * 16 : 16);
+    float buf[4][16][16] __attribute__((aligned(32)));
+    memset(buf, 0, sizeof buf);
+    const __m256 lo = _mm256_set1_ps(o->lo), hi = _mm256_set1_ps(o->hi);
+    const float *bias = o->bias ? o->bias + kb * 16 : NULL;
+    const int clamp = o->clamp, acc = o->accumulate;
+    for (int64_t q = q0; q < q1; q++) {
+        const int64_t row = q / rpr, c0 = q % rpr * 4, nt = g->tx - c0 < 4 ? g->tx - c0 : 4;
+        const int64_t R = R0 + row, img = R / g->ty, ry = R % g->ty;
+        for (int64_t j = 0; j < nt; j++)
+            for (int h = 0; h < 2; h++) {
+                const float *mp = M + (row * g->tx + c0 + j) * Kp + kb * 16 + h * 8;
+                __m256 s[4][6], r4[4];
+                for (int jj = 0; jj < 6; jj++) {
+                    at6(_mm256_loadu_ps(mp + (0 * 6 + jj) * xs), _mm256_loadu_ps(mp + (1 * 6 + jj) * xs),
+                        _mm256_loadu_ps(mp + (2 * 6 + jj) * xs), _mm256_loadu_ps(mp + (3 * 6 + jj) * xs),
+                        _mm256_loadu_ps(mp + (4 * 6 + jj) * xs), _mm256_loadu_ps(mp + (5 * 6 + jj) * xs), r4);
+                    for (int r = 0; r < 4; r++) s[r][jj] = r4[r];
+                }
+                for (int r = 0; r < 4; r++) {
+                    at6(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], r4);
+                    for (int c = 0; c < 4; c++) _mm256_store_ps(&buf[r][4 * j + c][h * 8], r4[c]);
+                }
+            }
+        const int64_t ox0 = 4 * c0, ncol = g->OW - ox0 < 16 ? g->OW - ox0 : 16;
+        for (int r = 0; r < 4; r++) {
+            const int64_t oy = 4 * ry + r;
+            if (oy >= g->OH) break;
+            float *yr = y0 + (img * g->K + kb * 16) * OHW + oy * g->OW + ox0;
+            for (int qh = 0; qh < 2 && qh * 8 < ncol; qh++) {
+                const __m256i mk = mask8((int)(ncol - qh * 8));
+                for (int h = 0; h < 2 && h * 8 < nk; h++) {
+                    __m256 rr[8];
+                    for (int i = 0; i < 8; i++) rr[i] = _mm256_load_ps(&buf[r][qh * 8 + i][h * 8]);
+                    tr8(rr);
+                    for (int u = 0; u < 8 && h * 8 + u < nk; u++) {
+                        __m256 v = rr[u];
+                        if (bias) v = _mm256_add_ps(v, _mm256_set1_ps(bias[h * 8 + u]));
+                        if (clamp) v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+                        float *yp = yr + (h * 8 + u) * OHW + qh * 8;
+                        if (acc) v = _mm256_add_ps(_mm256_maskload_ps(yp, mk), v);
+                        _mm256_maskstore_ps(yp, mk, v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- weight gradient ---- */
+
+static inline __attribute__((always_inline)) SQZ_AVX2 void a4(__m256 y0, __m256 y1, __m256 y2, __m256 y3,
+                                                               __m256 *o) {
+    const __m256 e = _mm256_add_ps(y0, y2), f = _mm256_add_ps(y1, y3);
+    const __m256 e4 = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), y2, y0);
+    const __m256 f8 = _mm256_fmadd_ps(_mm256_set1_ps(8.0f), y3, _mm256_add_ps(y1, y1));
+    o[0] = y0;
+    o[1] = _mm256_add_ps(e, f);
+    o[2] = _mm256_sub_ps(e, f);
+    o[3] = _mm256_add_ps(e4, f8);
+    o[4] = _mm256_sub_ps(e4, f8);
+    o[5] = y3;
+}
+
+SQZ_AVX2 void sqz_wino_f32_dyt__avx2(const sqz_wino_img *g, const sqz_wino_img *gd, const float *dyb0,
+                                     int64_t dyb_img, int64_t R0, int64_t t0, int64_t t1, float *Y) {
+    const int64_t Wd = gd->Wp, plane = gd->Hp * Wd * 16, Kp = g->Kp, xs = g->ms;
+    for (int64_t t = t0; t < t1; t++) {
+        const int64_t R = R0 + t / g->tx, cx = t % g->tx, img = R / g->ty, ry = R % g->ty;
+        const float *base = dyb0 + img * dyb_img + (4 * ry * Wd + 4 * cx) * 16;
+        for (int64_t kb = 0; kb < gd->cb; kb++)
+            for (int h = 0; h < 2; h++) {
+                const float *d = base + kb * plane + h * 8;
+                __m256 tmp[6][4], o[6];
+                for (int c = 0; c < 4; c++) {
+                    a4(_mm256_loadu_ps(d + (0 * Wd + c) * 16), _mm256_loadu_ps(d + (1 * Wd + c) * 16),
+                       _mm256_loadu_ps(d + (2 * Wd + c) * 16), _mm256_loadu_ps(d + (3 * Wd + c) * 16), o);
+                    for (int i = 0; i < 6; i++) tmp[i][c] = o[i];
+                }
+                for (int i = 0; i < 6; i++) {
+                    a4(tmp[i][0], tmp[i][1], tmp[i][2], tmp[i][3], o);
+                    for (int j = 0; j < 6; j++) _mm256_storeu_ps(Y + (i * 6 + j) * xs + t * Kp + kb * 16 + h * 8, o[j]);
+                }
+            }
+    }
+}
+
+/* P rows k0 .. k0+MT, 16 columns += sum over ntiles tiles of y[t][k] v[t][c]. */
+static inline __attribute__((always_inline)) SQZ_AVX2 void dwgemm(const int MT, const float *y, int64_t ldy,
+                                                                   const float *v, int64_t ldv, int64_t ntiles,
+                                                                   float *p, int64_t ldp) {
+    __m256 acc[MT2][2];
+    _Pragma("GCC unroll 6") for (int r = 0; r < MT; r++) {
+        acc[r][0] = _mm256_loadu_ps(p + r * ldp);
+        acc[r][1] = _mm256_loadu_ps(p + r * ldp + 8);
+    }
+    for (int64_t t = 0; t < ntiles; t++) {
+        const __m256 b0 = _mm256_loadu_ps(v + t * ldv), b1 = _mm256_loadu_ps(v + t * ldv + 8);
+        _Pragma("GCC unroll 6") for (int r = 0; r < MT; r++) {
+            const __m256 a = _mm256_broadcast_ss(y + t * ldy + r);
+            acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+        }
+    }
+    _Pragma("GCC unroll 6") for (int r = 0; r < MT; r++) {
+        _mm256_storeu_ps(p + r * ldp, acc[r][0]);
+        _mm256_storeu_ps(p + r * ldp + 8, acc[r][1]);
+    }
+}
+
+SQZ_AVX2 void sqz_wino_f32_dw_gemm__avx2(const sqz_wino_img *g, const float *Y, const float *V, int64_t xi,
+                                         int64_t ntiles, float *P) {
+    const int64_t ldy = g->Kp, ldv = g->Cp, ldp = g->Cp;
+    for (int64_t k0 = 0; k0 < g->K; k0 += MT2) {
+        const int mt = (int)(g->K - k0 < MT2 ? g->K - k0 : MT2);
+        for (int64_t c0 = 0; c0 < g->C; c0 += 16) {
+            const float *y = Y + xi * g->ms + k0, *v = V + xi * g->vs + c0;
+            float *p = P + (xi * g->K + k0) * ldp + c0;
+            switch (mt) {
+            case 6: dwgemm(6, y, ldy, v, ldv, ntiles, p, ldp); break;
+            case 5: dwgemm(5, y, ldy, v, ldv, ntiles, p, ldp); break;
+            case 4: dwgemm(4, y, ldy, v, ldv, ntiles, p, ldp); break;
+            case 3: dwgemm(3, y, ldy, v, ldv, ntiles, p, ldp); break;
+            case 2: dwgemm(2, y, ldy, v, ldv, ntiles, p, ldp); break;
+            default: dwgemm(1, y, ldy, v, ldv, ntiles, p, ldp); break;
+            }
+        }
+    }
+}
+
+#endif
