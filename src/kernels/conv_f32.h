@@ -4,7 +4,7 @@
  *  - depthwise (c_in/group == 1, spatial rank <= 2): direct, one output plane at a time, split over
  *    threads by plane; AVX-512 paths for 3x3 and 5x5 kernels with stride 1 or 2 and no dilation;
  *  - 1x1 with unit stride and no padding: one GEMM per image and group on the input itself;
- *  - 3x3, stride 1, one group, 16+ channels in and out (AVX-512): Winograd F(4x4, 3x3)
+ *  - 3x3, stride 1, one group, 16+ channels in and out (AVX-512, AVX2): Winograd F(4x4, 3x3)
  *    (kernels/conv_wino_f32.h), a quarter of the multiplies;
  *  - 2-D (AVX-512; 3x3 and larger layers, strided ones through phase planes): implicit GEMM on
  *    a zero-padded copy of the input, no im2col (kernels/conv_implicit_f32.h), where its padded
