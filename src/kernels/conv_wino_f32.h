@@ -1,5 +1,5 @@
 /* kernels/conv_wino_f32.h - Winograd F(4x4, 3x3) convolution (private to kernels/conv_f32.c, its
- * AVX-512 pieces and the kernel tests).
+ * x86 pieces (AVX-512, AVX2) and the kernel tests).
  *
  * A 3x3, stride-1, undilated, one-group 2-D convolution computes each 4x4 block ("tile") of an
  * output plane from the 6x6 input patch under it as
@@ -69,7 +69,7 @@ int sqz_wino_f32_plan(sqz_isa isa, const sqz_conv_params *p, int threads, sqz_wi
 /* Scratch bytes of a run: the workers' buffers, plus the transformed weights when not packed. */
 size_t sqz_wino_f32_scratch_bytes(const sqz_wino_plan *w, int packed);
 /* y = conv(x, w) + bias, clamped (o), or y += that (o->accumulate); u: the weights as
- * sqz_wino_f32_pack_u gives them, or NULL (transformed into scratch). AVX-512 only. */
+ * sqz_wino_f32_pack_u gives them, or NULL (transformed into scratch). x86 only. */
 void sqz_wino_f32_run(const sqz_wino_plan *w, int threads, const float *x, const float *wt, const float *u,
                       const sqz_wino_out *o, float *y, void *scratch);
 
