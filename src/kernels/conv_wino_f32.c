@@ -183,6 +183,48 @@ static void job(const sqz_wino_plan *w, int64_t j, const float *x, const float *
                                               yout));
     }
 }
+
+/* Every job of w: with par_jobs each worker, its buffers per floats apart from scratch, takes
+ * jobs tid, tid + workers, ... alone; otherwise the jobs run in order on worker 0's buffers, their
+ * phases split over the threads (fn's par). */
+typedef void (*wino_job_fn)(const void *ctx, int64_t j, float *buf, int par);
+
+static void run_jobs(const sqz_wino_plan *w, int threads, float *scratch, size_t per, wino_job_fn fn, const void *ctx) {
+    if (w->par_jobs) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(w->workers)
+#endif
+        {
+            int tid = 0;
+#ifdef _OPENMP
+            tid = omp_get_thread_num();
+#endif
+            for (int64_t j = tid; j < w->jobs; j += w->workers) fn(ctx, j, scratch + per * (size_t)tid, 0);
+        }
+        return;
+    }
+    if (threads <= 1) {
+        for (int64_t j = 0; j < w->jobs; j++) fn(ctx, j, scratch, 0);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+    for (int64_t j = 0; j < w->jobs; j++) fn(ctx, j, scratch, 1);
+}
+
+typedef struct fwd_ctx {
+    const sqz_wino_plan *w;
+    const float *x, *U;
+    const sqz_wino_out *o;
+    float *y;
+} fwd_ctx;
+
+static void fwd_job(const void *ctx, int64_t j, float *buf, int par) {
+    const fwd_ctx *c = ctx;
+    float *V = buf + c->w->xb_floats;
+    job(c->w, j, c->x, c->U, c->o, c->y, buf, V, V + c->w->v_floats, par);
+}
 #endif
 
 void sqz_wino_f32_run(const sqz_wino_plan *w, int threads, const float *x, const float *wt, const float *u,
@@ -197,30 +239,8 @@ void sqz_wino_f32_run(const sqz_wino_plan *w, int threads, const float *x, const
         sqz_wino_f32_pack_u(w->g.C, w->g.K, wt, ut);
         U = ut;
     }
-    if (w->par_jobs) {
-#ifdef _OPENMP
-#pragma omp parallel num_threads(w->workers)
-#endif
-        {
-            int tid = 0;
-#ifdef _OPENMP
-            tid = omp_get_thread_num();
-#endif
-            float *b = base + per * (size_t)tid;
-            for (int64_t j = tid; j < w->jobs; j += w->workers)
-                job(w, j, x, U, o, y, b, b + w->xb_floats, b + w->xb_floats + w->v_floats, 0);
-        }
-        return;
-    }
-    float *V = base + w->xb_floats, *M = V + w->v_floats;
-    if (threads <= 1) {
-        for (int64_t j = 0; j < w->jobs; j++) job(w, j, x, U, o, y, base, V, M, 0);
-        return;
-    }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-#endif
-    for (int64_t j = 0; j < w->jobs; j++) job(w, j, x, U, o, y, base, V, M, 1);
+    const fwd_ctx c = {.w = w, .x = x, .U = U, .o = o, .y = y};
+    run_jobs(w, threads, base, per, fwd_job, &c);
 #else
     (void)w, (void)threads, (void)x, (void)wt, (void)u, (void)o, (void)y, (void)scratch;
 #endif
@@ -275,6 +295,19 @@ static void dw_job(const sqz_wino_plan *w, const sqz_wino_img *gd, int64_t j, co
         WINO_LOOP(par, xi, 36, f->dw_gemm(g, Y, V, xi, ntiles, P));
     }
 }
+
+typedef struct dw_ctx {
+    const sqz_wino_plan *w;
+    const sqz_wino_img *gd;
+    const float *x, *dy;
+    size_t dyb_floats, per, pf;
+} dw_ctx;
+
+static void dw_one(const void *ctx, int64_t j, float *buf, int par) {
+    const dw_ctx *c = ctx;
+    float *dyb = buf + c->w->xb_floats, *V = dyb + c->dyb_floats, *Y = V + c->w->v_floats;
+    dw_job(c->w, c->gd, j, c->x, c->dy, buf, dyb, V, Y, buf + c->per - c->pf, par);
+}
 #endif
 
 void sqz_wino_f32_dw(const sqz_wino_plan *w, int threads, const float *x, const float *dy, float *dw, void *scratch) {
@@ -282,39 +315,16 @@ void sqz_wino_f32_dw(const sqz_wino_plan *w, int threads, const float *x, const 
     if (w->batch <= 0) return;
     const sqz_wino_img *g = &w->g, gd = dy_geom(g);
     const size_t per = dw_worker_floats(w), pf = (size_t)(36 * g->K * g->Cp);
-    const size_t dyb_floats = (size_t)(w->nj * gd.cb * gd.Hp * gd.Wp * 16);
-    float *P = (float *)scratch + per - pf; /* worker 0's, where the parts end up */
-    if (w->par_jobs) {
-        /* threads take whole jobs (their images' copies stay in their own L2), each summing its
-         * own P; the parts are added in thread order */
-#ifdef _OPENMP
-#pragma omp parallel num_threads(w->workers)
-#endif
-        {
-            int tid = 0;
-#ifdef _OPENMP
-            tid = omp_get_thread_num();
-#endif
-            float *xb = (float *)scratch + per * (size_t)tid, *dyb = xb + w->xb_floats, *V = dyb + dyb_floats;
-            float *Y = V + w->v_floats, *Pt = Y + w->m_floats;
-            memset(Pt, 0, sizeof(float) * pf);
-            for (int64_t j = tid; j < w->jobs; j += w->workers) dw_job(w, &gd, j, x, dy, xb, dyb, V, Y, Pt, 0);
-        }
-        for (int t = 1; t < w->workers; t++) {
-            const float *Pt = (const float *)scratch + per * (size_t)t + per - pf;
-            for (size_t i = 0; i < pf; i++) P[i] += Pt[i];
-        }
-    } else {
-        float *xb = scratch, *dyb = xb + w->xb_floats, *V = dyb + dyb_floats, *Y = V + w->v_floats;
-        memset(P, 0, sizeof(float) * pf);
-        if (threads <= 1) {
-            for (int64_t j = 0; j < w->jobs; j++) dw_job(w, &gd, j, x, dy, xb, dyb, V, Y, P, 0);
-        } else {
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-#endif
-            for (int64_t j = 0; j < w->jobs; j++) dw_job(w, &gd, j, x, dy, xb, dyb, V, Y, P, 1);
-        }
+    const dw_ctx c = {.w = w, .gd = &gd, .x = x, .dy = dy, .dyb_floats = (size_t)(w->nj * gd.cb * gd.Hp * gd.Wp * 16),
+                      .per = per, .pf = pf};
+    /* each worker sums its own P (the last pf floats of its buffers); the parts are added in
+     * worker order into worker 0's */
+    float *P = (float *)scratch + per - pf;
+    for (int t = 0; t < w->workers; t++) memset(P + per * (size_t)t, 0, sizeof(float) * pf);
+    run_jobs(w, threads, scratch, per, dw_one, &c);
+    for (int t = 1; t < w->workers; t++) {
+        const float *Pt = P + per * (size_t)t;
+        for (size_t i = 0; i < pf; i++) P[i] += Pt[i];
     }
     /* dw += G^T P G per channel pair, 16 input channels at a time (contiguous in P) */
     for (int64_t k = 0; k < g->K; k++)
