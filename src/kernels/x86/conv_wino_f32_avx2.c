@@ -2,7 +2,7 @@
  * kernels/conv_wino_f32.h), for CPUs without AVX-512: the same data layouts as the AVX-512
  * pieces (16-channel blocks, 32-channel U panels), each 16-channel vector as two 8-float halves,
  * 8x8 register transposes, and a GEMM microkernel of 6 tiles x 16 output channels (12 ymm
- * accumulators). Same arithmetic per element as the AVX-512 pieces (bit-identical results are
+ * accumulators); the transforms themselves come from conv_wino_f32_xform.inc, as for AVX-512. Same arithmetic per element as the AVX-512 pieces (bit-identical results are
  * not promised between the two ISA levels: FMA contraction and order are the same, but the
  * results are tested against the reference only). */
 #include "kernels/conv_wino_f32.h"
@@ -13,6 +13,22 @@
 
 #define SQZ_AVX2 __attribute__((target("avx2,fma")))
 #define MT2 6 /* tiles per AVX2 microkernel */
+
+#define VEC __m256
+#define VL 8
+#define ATTR SQZ_AVX2
+#define FN(name) name##__avx2
+#define V_LOADU(p) _mm256_loadu_ps(p)
+#define V_STOREU(p, v) _mm256_storeu_ps(p, v)
+#define V_SET1(f) _mm256_set1_ps(f)
+#define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_SUB(a, b) _mm256_sub_ps(a, b)
+#define V_MUL(a, b) _mm256_mul_ps(a, b)
+#define V_FMADD(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define V_FNMADD(a, b, c) _mm256_fnmadd_ps(a, b, c)
+
+/* the 1-D transforms and the input and weight-gradient transforms of whole tiles */
+#include "kernels/x86/conv_wino_f32_xform.inc"
 
 /* r[j] lane i <- r[i] lane j */
 static inline __attribute__((always_inline)) SQZ_AVX2 void tr8(__m256 *r) {
@@ -66,55 +82,6 @@ SQZ_AVX2 void sqz_wino_f32_copy__avx2(const sqz_wino_img *g, const float *x, int
                 for (int q = 0; q < n; q++) _mm256_storeu_ps(row + (xx + q) * 16 + h * 8, rr[q]);
             }
         }
-    }
-}
-
-/* B^T d and A^T m over six 8-float vectors (the AVX-512 pieces' bt6 / at6) */
-static inline __attribute__((always_inline)) SQZ_AVX2 void bt6(__m256 d0, __m256 d1, __m256 d2, __m256 d3, __m256 d4,
-                                                                __m256 d5, __m256 *o) {
-    const __m256 c2 = _mm256_set1_ps(2.0f), c4 = _mm256_set1_ps(4.0f), c5 = _mm256_set1_ps(5.0f);
-    const __m256 t1 = _mm256_fnmadd_ps(c4, d2, d4), t2 = _mm256_fnmadd_ps(c4, d1, d3);
-    const __m256 t3 = _mm256_sub_ps(d4, d2), t4 = _mm256_mul_ps(c2, _mm256_sub_ps(d3, d1));
-    o[0] = _mm256_fmadd_ps(c4, d0, _mm256_fnmadd_ps(c5, d2, d4));
-    o[1] = _mm256_add_ps(t1, t2);
-    o[2] = _mm256_sub_ps(t1, t2);
-    o[3] = _mm256_add_ps(t3, t4);
-    o[4] = _mm256_sub_ps(t3, t4);
-    o[5] = _mm256_fmadd_ps(c4, d1, _mm256_fnmadd_ps(c5, d3, d5));
-}
-
-static inline __attribute__((always_inline)) SQZ_AVX2 void at6(__m256 m0, __m256 m1, __m256 m2, __m256 m3, __m256 m4,
-                                                                __m256 m5, __m256 *o) {
-    const __m256 a = _mm256_add_ps(m1, m2), b = _mm256_sub_ps(m1, m2);
-    const __m256 c = _mm256_add_ps(m3, m4), d = _mm256_sub_ps(m3, m4);
-    o[0] = _mm256_add_ps(_mm256_add_ps(m0, a), c);
-    o[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.0f), d, b);
-    o[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), c, a);
-    o[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), d, b), m5);
-}
-
-SQZ_AVX2 void sqz_wino_f32_input__avx2(const sqz_wino_img *g, const float *xb0, int64_t xb_img, int64_t R0,
-                                       int64_t t0, int64_t t1, float *V) {
-    const int64_t Wp = g->Wp, plane = g->Hp * Wp * 16, Cp = g->Cp, xs = g->vs;
-    for (int64_t t = t0; t < t1; t++) {
-        float *vt = V + t * Cp;
-        const int64_t R = R0 + t / g->tx, cx = t % g->tx, img = R / g->ty, ry = R % g->ty;
-        const float *base = xb0 + img * xb_img + (4 * ry * Wp + 4 * cx) * 16;
-        for (int64_t cb = 0; cb < g->cb; cb++)
-            for (int h = 0; h < 2; h++) {
-                const float *d = base + cb * plane + h * 8;
-                __m256 tmp[6][6], o[6];
-                for (int j = 0; j < 6; j++) {
-                    bt6(_mm256_loadu_ps(d + (0 * Wp + j) * 16), _mm256_loadu_ps(d + (1 * Wp + j) * 16),
-                        _mm256_loadu_ps(d + (2 * Wp + j) * 16), _mm256_loadu_ps(d + (3 * Wp + j) * 16),
-                        _mm256_loadu_ps(d + (4 * Wp + j) * 16), _mm256_loadu_ps(d + (5 * Wp + j) * 16), o);
-                    for (int i = 0; i < 6; i++) tmp[i][j] = o[i];
-                }
-                for (int i = 0; i < 6; i++) {
-                    bt6(tmp[i][0], tmp[i][1], tmp[i][2], tmp[i][3], tmp[i][4], tmp[i][5], o);
-                    for (int j = 0; j < 6; j++) _mm256_storeu_ps(vt + (i * 6 + j) * xs + cb * 16 + h * 8, o[j]);
-                }
-            }
     }
 }
 
@@ -174,13 +141,13 @@ SQZ_AVX2 void sqz_wino_f32_output__avx2(const sqz_wino_img *g, const float *M, i
                 const float *mp = M + (row * g->tx + c0 + j) * Kp + kb * 16 + h * 8;
                 __m256 s[4][6], r4[4];
                 for (int jj = 0; jj < 6; jj++) {
-                    at6(_mm256_loadu_ps(mp + (0 * 6 + jj) * xs), _mm256_loadu_ps(mp + (1 * 6 + jj) * xs),
+                    at6__avx2(_mm256_loadu_ps(mp + (0 * 6 + jj) * xs), _mm256_loadu_ps(mp + (1 * 6 + jj) * xs),
                         _mm256_loadu_ps(mp + (2 * 6 + jj) * xs), _mm256_loadu_ps(mp + (3 * 6 + jj) * xs),
                         _mm256_loadu_ps(mp + (4 * 6 + jj) * xs), _mm256_loadu_ps(mp + (5 * 6 + jj) * xs), r4);
                     for (int r = 0; r < 4; r++) s[r][jj] = r4[r];
                 }
                 for (int r = 0; r < 4; r++) {
-                    at6(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], r4);
+                    at6__avx2(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], r4);
                     for (int c = 0; c < 4; c++) _mm256_store_ps(&buf[r][4 * j + c][h * 8], r4[c]);
                 }
             }
@@ -210,42 +177,6 @@ SQZ_AVX2 void sqz_wino_f32_output__avx2(const sqz_wino_img *g, const float *M, i
 }
 
 /* ---- weight gradient ---- */
-
-static inline __attribute__((always_inline)) SQZ_AVX2 void a4(__m256 y0, __m256 y1, __m256 y2, __m256 y3,
-                                                               __m256 *o) {
-    const __m256 e = _mm256_add_ps(y0, y2), f = _mm256_add_ps(y1, y3);
-    const __m256 e4 = _mm256_fmadd_ps(_mm256_set1_ps(4.0f), y2, y0);
-    const __m256 f8 = _mm256_fmadd_ps(_mm256_set1_ps(8.0f), y3, _mm256_add_ps(y1, y1));
-    o[0] = y0;
-    o[1] = _mm256_add_ps(e, f);
-    o[2] = _mm256_sub_ps(e, f);
-    o[3] = _mm256_add_ps(e4, f8);
-    o[4] = _mm256_sub_ps(e4, f8);
-    o[5] = y3;
-}
-
-SQZ_AVX2 void sqz_wino_f32_dyt__avx2(const sqz_wino_img *g, const sqz_wino_img *gd, const float *dyb0,
-                                     int64_t dyb_img, int64_t R0, int64_t t0, int64_t t1, float *Y) {
-    const int64_t Wd = gd->Wp, plane = gd->Hp * Wd * 16, Kp = g->Kp, xs = g->ms;
-    for (int64_t t = t0; t < t1; t++) {
-        const int64_t R = R0 + t / g->tx, cx = t % g->tx, img = R / g->ty, ry = R % g->ty;
-        const float *base = dyb0 + img * dyb_img + (4 * ry * Wd + 4 * cx) * 16;
-        for (int64_t kb = 0; kb < gd->cb; kb++)
-            for (int h = 0; h < 2; h++) {
-                const float *d = base + kb * plane + h * 8;
-                __m256 tmp[6][4], o[6];
-                for (int c = 0; c < 4; c++) {
-                    a4(_mm256_loadu_ps(d + (0 * Wd + c) * 16), _mm256_loadu_ps(d + (1 * Wd + c) * 16),
-                       _mm256_loadu_ps(d + (2 * Wd + c) * 16), _mm256_loadu_ps(d + (3 * Wd + c) * 16), o);
-                    for (int i = 0; i < 6; i++) tmp[i][c] = o[i];
-                }
-                for (int i = 0; i < 6; i++) {
-                    a4(tmp[i][0], tmp[i][1], tmp[i][2], tmp[i][3], o);
-                    for (int j = 0; j < 6; j++) _mm256_storeu_ps(Y + (i * 6 + j) * xs + t * Kp + kb * 16 + h * 8, o[j]);
-                }
-            }
-    }
-}
 
 /* P rows k0 .. k0+MT, 16 columns += sum over ntiles tiles of y[t][k] v[t][c]. */
 static inline __attribute__((always_inline)) SQZ_AVX2 void dwgemm(const int MT, const float *y, int64_t ldy,

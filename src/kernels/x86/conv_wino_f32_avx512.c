@@ -1,7 +1,8 @@
 /* kernels/x86/conv_wino_f32_avx512.c - AVX-512 pieces of the Winograd F(4x4, 3x3) convolution
- * (see kernels/conv_wino_f32.h): the blocked padded copy (16x16 register transposes), the input
- * and output transforms (16 channels per vector), and the per-element GEMMs (14 tiles x 32
- * output channels in registers, tiles broadcast from V, U read as 32-wide panels). */
+ * (see kernels/conv_wino_f32.h): the blocked padded copy (16x16 register transposes), the output
+ * transform (16 channels per vector), and the per-element GEMMs (14 tiles x 32 output channels in
+ * registers, tiles broadcast from V, U read as 32-wide panels); the 1-D transforms and the input
+ * and weight-gradient transforms come from conv_wino_f32_xform.inc, shared with the AVX2 file. */
 #include "kernels/conv_wino_f32.h"
 
 #if defined(__x86_64__)
@@ -11,6 +12,22 @@
 #include "kernels/x86/transpose16_avx512.h"
 
 #define SQZ_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,fma")))
+
+#define VEC __m512
+#define VL 16
+#define ATTR SQZ_AVX512
+#define FN(name) name##__avx512
+#define V_LOADU(p) _mm512_loadu_ps(p)
+#define V_STOREU(p, v) _mm512_storeu_ps(p, v)
+#define V_SET1(f) _mm512_set1_ps(f)
+#define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_SUB(a, b) _mm512_sub_ps(a, b)
+#define V_MUL(a, b) _mm512_mul_ps(a, b)
+#define V_FMADD(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define V_FNMADD(a, b, c) _mm512_fnmadd_ps(a, b, c)
+
+/* the 1-D transforms and the input and weight-gradient transforms of whole tiles */
+#include "kernels/x86/conv_wino_f32_xform.inc"
 
 SQZ_AVX512 void sqz_wino_f32_copy__avx512(const sqz_wino_img *g, const float *x, int64_t r0, int64_t r1, float *xb) {
     const int64_t HW = g->H * g->W, Wp = g->Wp;
@@ -40,56 +57,6 @@ SQZ_AVX512 void sqz_wino_f32_copy__avx512(const sqz_wino_img *g, const float *x,
                 rr[u] = u < nc ? _mm512_maskz_loadu_ps(m, src + u * HW + (xx - g->pl)) : _mm512_setzero_ps();
             SQZ_TRANSPOSE16_PS(rr, t);
             for (int q = 0; q < n; q++) _mm512_storeu_ps(row + (xx + q) * 16, t[q]);
-        }
-    }
-}
-
-/* o = B^T d over six vectors: rows 4 0 -5 0 1 0 / 0 -4 -4 1 1 0 / 0 4 -4 -1 1 0 / 0 -2 -1 2 1 0 /
- * 0 2 -1 -2 1 0 / 0 4 0 -5 0 1 */
-static inline __attribute__((always_inline)) SQZ_AVX512 void bt6(__m512 d0, __m512 d1, __m512 d2, __m512 d3,
-                                                                  __m512 d4, __m512 d5, __m512 *o) {
-    const __m512 c2 = _mm512_set1_ps(2.0f), c4 = _mm512_set1_ps(4.0f), c5 = _mm512_set1_ps(5.0f);
-    const __m512 t1 = _mm512_fnmadd_ps(c4, d2, d4), t2 = _mm512_fnmadd_ps(c4, d1, d3);
-    const __m512 t3 = _mm512_sub_ps(d4, d2), t4 = _mm512_mul_ps(c2, _mm512_sub_ps(d3, d1));
-    o[0] = _mm512_fmadd_ps(c4, d0, _mm512_fnmadd_ps(c5, d2, d4));
-    o[1] = _mm512_add_ps(t1, t2);
-    o[2] = _mm512_sub_ps(t1, t2);
-    o[3] = _mm512_add_ps(t3, t4);
-    o[4] = _mm512_sub_ps(t3, t4);
-    o[5] = _mm512_fmadd_ps(c4, d1, _mm512_fnmadd_ps(c5, d3, d5));
-}
-
-/* o = A^T m over six vectors: rows 1 1 1 1 1 0 / 0 1 -1 2 -2 0 / 0 1 1 4 4 0 / 0 1 -1 8 -8 1 */
-static inline __attribute__((always_inline)) SQZ_AVX512 void at6(__m512 m0, __m512 m1, __m512 m2, __m512 m3,
-                                                                  __m512 m4, __m512 m5, __m512 *o) {
-    const __m512 a = _mm512_add_ps(m1, m2), b = _mm512_sub_ps(m1, m2);
-    const __m512 c = _mm512_add_ps(m3, m4), d = _mm512_sub_ps(m3, m4);
-    o[0] = _mm512_add_ps(_mm512_add_ps(m0, a), c);
-    o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), d, b);
-    o[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), c, a);
-    o[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d, b), m5);
-}
-
-SQZ_AVX512 void sqz_wino_f32_input__avx512(const sqz_wino_img *g, const float *xb0, int64_t xb_img, int64_t R0,
-                                           int64_t t0, int64_t t1, float *V) {
-    const int64_t Wp = g->Wp, plane = g->Hp * Wp * 16, Cp = g->Cp, xs = g->vs;
-    for (int64_t t = t0; t < t1; t++) {
-        float *vt = V + t * Cp;
-        const int64_t R = R0 + t / g->tx, cx = t % g->tx, img = R / g->ty, ry = R % g->ty;
-        const float *base = xb0 + img * xb_img + (4 * ry * Wp + 4 * cx) * 16;
-        for (int64_t cb = 0; cb < g->cb; cb++) {
-            const float *d = base + cb * plane;
-            __m512 tmp[6][6], o[6];
-            for (int j = 0; j < 6; j++) {
-                bt6(_mm512_loadu_ps(d + (0 * Wp + j) * 16), _mm512_loadu_ps(d + (1 * Wp + j) * 16),
-                    _mm512_loadu_ps(d + (2 * Wp + j) * 16), _mm512_loadu_ps(d + (3 * Wp + j) * 16),
-                    _mm512_loadu_ps(d + (4 * Wp + j) * 16), _mm512_loadu_ps(d + (5 * Wp + j) * 16), o);
-                for (int i = 0; i < 6; i++) tmp[i][j] = o[i];
-            }
-            for (int i = 0; i < 6; i++) {
-                bt6(tmp[i][0], tmp[i][1], tmp[i][2], tmp[i][3], tmp[i][4], tmp[i][5], o);
-                for (int j = 0; j < 6; j++) _mm512_storeu_ps(vt + (i * 6 + j) * xs + cb * 16, o[j]);
-            }
         }
     }
 }
@@ -164,13 +131,13 @@ SQZ_AVX512 void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *
             const float *mp = M + (row * g->tx + c0 + j) * Kp + kb * 16;
             __m512 s[4][6], r4[4];
             for (int jj = 0; jj < 6; jj++) {
-                at6(_mm512_loadu_ps(mp + (0 * 6 + jj) * xs), _mm512_loadu_ps(mp + (1 * 6 + jj) * xs),
+                at6__avx512(_mm512_loadu_ps(mp + (0 * 6 + jj) * xs), _mm512_loadu_ps(mp + (1 * 6 + jj) * xs),
                     _mm512_loadu_ps(mp + (2 * 6 + jj) * xs), _mm512_loadu_ps(mp + (3 * 6 + jj) * xs),
                     _mm512_loadu_ps(mp + (4 * 6 + jj) * xs), _mm512_loadu_ps(mp + (5 * 6 + jj) * xs), r4);
                 for (int r = 0; r < 4; r++) s[r][jj] = r4[r];
             }
             for (int r = 0; r < 4; r++) {
-                at6(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], r4);
+                at6__avx512(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], r4);
                 for (int c = 0; c < 4; c++) _mm512_store_ps(buf[r][4 * j + c], r4[c]);
             }
         }
@@ -196,43 +163,6 @@ SQZ_AVX512 void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *
 }
 
 /* ---- weight gradient (sqz_wino_f32_dw) ---- */
-
-/* o = A y over four vectors (A = (A^T)^T, 6x4): y0 / y0+y1+y2+y3 / y0-y1+y2-y3 / y0+2y1+4y2+8y3 /
- * y0-2y1+4y2-8y3 / y3 */
-static inline __attribute__((always_inline)) SQZ_AVX512 void a4(__m512 y0, __m512 y1, __m512 y2, __m512 y3,
-                                                                 __m512 *o) {
-    const __m512 e = _mm512_add_ps(y0, y2), f = _mm512_add_ps(y1, y3);
-    const __m512 e4 = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), y2, y0);
-    const __m512 f8 = _mm512_fmadd_ps(_mm512_set1_ps(8.0f), y3, _mm512_add_ps(y1, y1));
-    o[0] = y0;
-    o[1] = _mm512_add_ps(e, f);
-    o[2] = _mm512_sub_ps(e, f);
-    o[3] = _mm512_add_ps(e4, f8);
-    o[4] = _mm512_sub_ps(e4, f8);
-    o[5] = y3;
-}
-
-SQZ_AVX512 void sqz_wino_f32_dyt__avx512(const sqz_wino_img *g, const sqz_wino_img *gd, const float *dyb0,
-                                         int64_t dyb_img, int64_t R0, int64_t t0, int64_t t1, float *Y) {
-    const int64_t Wd = gd->Wp, plane = gd->Hp * Wd * 16, Kp = g->Kp, xs = g->ms;
-    for (int64_t t = t0; t < t1; t++) {
-        const int64_t R = R0 + t / g->tx, cx = t % g->tx, img = R / g->ty, ry = R % g->ty;
-        const float *base = dyb0 + img * dyb_img + (4 * ry * Wd + 4 * cx) * 16;
-        for (int64_t kb = 0; kb < gd->cb; kb++) {
-            const float *d = base + kb * plane;
-            __m512 tmp[6][4], o[6];
-            for (int c = 0; c < 4; c++) {
-                a4(_mm512_loadu_ps(d + (0 * Wd + c) * 16), _mm512_loadu_ps(d + (1 * Wd + c) * 16),
-                   _mm512_loadu_ps(d + (2 * Wd + c) * 16), _mm512_loadu_ps(d + (3 * Wd + c) * 16), o);
-                for (int i = 0; i < 6; i++) tmp[i][c] = o[i];
-            }
-            for (int i = 0; i < 6; i++) {
-                a4(tmp[i][0], tmp[i][1], tmp[i][2], tmp[i][3], o);
-                for (int j = 0; j < 6; j++) _mm512_storeu_ps(Y + (i * 6 + j) * xs + t * Kp + kb * 16, o[j]);
-            }
-        }
-    }
-}
 
 /* P rows k0 .. k0+MT, columns c0 .. c0 + 16 * NV += sum over ntiles tiles of y[t][k] v[t][c]. */
 static inline __attribute__((always_inline)) SQZ_AVX512 void dwgemm(const int NV, const int MT, const float *y,
