@@ -14,22 +14,6 @@
 #define SQZ_AVX2 __attribute__((target("avx2,fma")))
 #define MT2 6 /* tiles per AVX2 microkernel */
 
-#define VEC __m256
-#define VL 8
-#define ATTR SQZ_AVX2
-#define FN(name) name##__avx2
-#define V_LOADU(p) _mm256_loadu_ps(p)
-#define V_STOREU(p, v) _mm256_storeu_ps(p, v)
-#define V_SET1(f) _mm256_set1_ps(f)
-#define V_ADD(a, b) _mm256_add_ps(a, b)
-#define V_SUB(a, b) _mm256_sub_ps(a, b)
-#define V_MUL(a, b) _mm256_mul_ps(a, b)
-#define V_FMADD(a, b, c) _mm256_fmadd_ps(a, b, c)
-#define V_FNMADD(a, b, c) _mm256_fnmadd_ps(a, b, c)
-
-/* the 1-D transforms and the input and weight-gradient transforms of whole tiles */
-#include "kernels/x86/conv_wino_f32_xform.inc"
-
 /* r[j] lane i <- r[i] lane j */
 static inline __attribute__((always_inline)) SQZ_AVX2 void tr8(__m256 *r) {
     const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
@@ -55,35 +39,34 @@ static inline __attribute__((always_inline)) SQZ_AVX2 __m256i mask8(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-SQZ_AVX2 void sqz_wino_f32_copy__avx2(const sqz_wino_img *g, const float *x, int64_t r0, int64_t r1, float *xb) {
-    const int64_t HW = g->H * g->W, Wp = g->Wp;
-    int64_t x0 = g->pl > 0 ? g->pl : 0, x1 = g->W + g->pl < Wp ? g->W + g->pl : Wp;
-    if (x1 < x0) x1 = x0;
-    for (int64_t r = r0; r < r1; r++) {
-        const int64_t b = r / g->Hp, yy = r % g->Hp, iy = yy - g->pt;
-        float *row = xb + r * Wp * 16;
-        if (iy < 0 || iy >= g->H || x0 == x1) {
-            memset(row, 0, sizeof(float) * 16 * (size_t)Wp);
-            continue;
-        }
-        memset(row, 0, sizeof(float) * 16 * (size_t)x0);
-        memset(row + 16 * x1, 0, sizeof(float) * 16 * (size_t)(Wp - x1));
-        const int64_t nc = g->C - b * 16 < 16 ? g->C - b * 16 : 16;
-        const float *src = x + b * 16 * HW + iy * g->W;
-        for (int64_t xx = x0; xx < x1; xx += 8) {
-            const int n = (int)(x1 - xx < 8 ? x1 - xx : 8);
-            const __m256i m = mask8(n);
-            for (int h = 0; h < 2; h++) {
-                __m256 rr[8];
-                for (int u = 0; u < 8; u++)
-                    rr[u] = h * 8 + u < nc ? _mm256_maskload_ps(src + (h * 8 + u) * HW + (xx - g->pl), m)
-                                           : _mm256_setzero_ps();
-                tr8(rr);
-                for (int q = 0; q < n; q++) _mm256_storeu_ps(row + (xx + q) * 16 + h * 8, rr[q]);
-            }
-        }
+#define VEC __m256
+#define VL 8
+#define ATTR SQZ_AVX2
+#define FN(name) name##__avx2
+#define V_LOADU(p) _mm256_loadu_ps(p)
+#define V_STOREU(p, v) _mm256_storeu_ps(p, v)
+#define V_SET1(f) _mm256_set1_ps(f)
+#define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_SUB(a, b) _mm256_sub_ps(a, b)
+#define V_MUL(a, b) _mm256_mul_ps(a, b)
+#define V_FMADD(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define V_FNMADD(a, b, c) _mm256_fnmadd_ps(a, b, c)
+
+/* 8 positions of nc planes to channels-last: two 8x8 register transposes (channels 0-7, 8-15) */
+static inline __attribute__((always_inline)) SQZ_AVX2 void copy_chunk__avx2(const float *src, int64_t HW, int64_t nc,
+                                                                             int n, float *dst) {
+    const __m256i m = mask8(n);
+    for (int h = 0; h < 2; h++) {
+        __m256 rr[8];
+        for (int u = 0; u < 8; u++)
+            rr[u] = h * 8 + u < nc ? _mm256_maskload_ps(src + (h * 8 + u) * HW, m) : _mm256_setzero_ps();
+        tr8(rr);
+        for (int q = 0; q < n; q++) _mm256_storeu_ps(dst + q * 16 + h * 8, rr[q]);
     }
 }
+
+/* the transforms, the copy's row loop and the output transform of a tile */
+#include "kernels/x86/conv_wino_f32_xform.inc"
 
 /* MT tiles (rows of v, ldv apart) x 16 output channels (u: 32-float rows, this half's 16 first)
  * over C input channels. */
@@ -136,21 +119,7 @@ SQZ_AVX2 void sqz_wino_f32_output__avx2(const sqz_wino_img *g, const float *M, i
     for (int64_t q = q0; q < q1; q++) {
         const int64_t row = q / rpr, c0 = q % rpr * 4, nt = g->tx - c0 < 4 ? g->tx - c0 : 4;
         const int64_t R = R0 + row, img = R / g->ty, ry = R % g->ty;
-        for (int64_t j = 0; j < nt; j++)
-            for (int h = 0; h < 2; h++) {
-                const float *mp = M + (row * g->tx + c0 + j) * Kp + kb * 16 + h * 8;
-                __m256 s[4][6], r4[4];
-                for (int jj = 0; jj < 6; jj++) {
-                    at6__avx2(_mm256_loadu_ps(mp + (0 * 6 + jj) * xs), _mm256_loadu_ps(mp + (1 * 6 + jj) * xs),
-                        _mm256_loadu_ps(mp + (2 * 6 + jj) * xs), _mm256_loadu_ps(mp + (3 * 6 + jj) * xs),
-                        _mm256_loadu_ps(mp + (4 * 6 + jj) * xs), _mm256_loadu_ps(mp + (5 * 6 + jj) * xs), r4);
-                    for (int r = 0; r < 4; r++) s[r][jj] = r4[r];
-                }
-                for (int r = 0; r < 4; r++) {
-                    at6__avx2(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], r4);
-                    for (int c = 0; c < 4; c++) _mm256_store_ps(&buf[r][4 * j + c][h * 8], r4[c]);
-                }
-            }
+        for (int64_t j = 0; j < nt; j++) out_tile__avx2(M + (row * g->tx + c0 + j) * Kp + kb * 16, xs, buf, j);
         const int64_t ox0 = 4 * c0, ncol = g->OW - ox0 < 16 ? g->OW - ox0 : 16;
         for (int r = 0; r < 4; r++) {
             const int64_t oy = 4 * ry + r;

@@ -1,6 +1,6 @@
 /* kernels/x86/conv_wino_f32_avx512.c - AVX-512 pieces of the Winograd F(4x4, 3x3) convolution
  * (see kernels/conv_wino_f32.h): the blocked padded copy (16x16 register transposes), the output
- * transform (16 channels per vector), and the per-element GEMMs (14 tiles x 32 output channels in
+ * transform's stores (16x16 transposes), and the per-element GEMMs (14 tiles x 32 output channels in
  * registers, tiles broadcast from V, U read as 32-wide panels); the 1-D transforms and the input
  * and weight-gradient transforms come from conv_wino_f32_xform.inc, shared with the AVX2 file. */
 #include "kernels/conv_wino_f32.h"
@@ -26,40 +26,18 @@
 #define V_FMADD(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define V_FNMADD(a, b, c) _mm512_fnmadd_ps(a, b, c)
 
-/* the 1-D transforms and the input and weight-gradient transforms of whole tiles */
-#include "kernels/x86/conv_wino_f32_xform.inc"
-
-SQZ_AVX512 void sqz_wino_f32_copy__avx512(const sqz_wino_img *g, const float *x, int64_t r0, int64_t r1, float *xb) {
-    const int64_t HW = g->H * g->W, Wp = g->Wp;
-    int64_t x0 = g->pl > 0 ? g->pl : 0, x1 = g->W + g->pl < Wp ? g->W + g->pl : Wp;
-    if (x1 < x0) x1 = x0;
-    for (int64_t r = r0; r < r1; r++) {
-        const int64_t b = r / g->Hp, yy = r % g->Hp, iy = yy - g->pt;
-        float *row = xb + r * Wp * 16;
-        if (iy < 0 || iy >= g->H || x0 == x1) {
-            memset(row, 0, sizeof(float) * 16 * (size_t)Wp);
-            continue;
-        }
-        memset(row, 0, sizeof(float) * 16 * (size_t)x0);
-        memset(row + 16 * x1, 0, sizeof(float) * 16 * (size_t)(Wp - x1));
-        const int64_t nc = g->C - b * 16 < 16 ? g->C - b * 16 : 16;
-        const float *src = x + b * 16 * HW + iy * g->W;
-        /* 16 planes read a row at a time are 16 short streams the hardware prefetcher does not
-         * run ahead on: fetch six rows ahead */
-        if (iy + 6 < g->H)
-            for (int64_t u = 0; u < nc; u++)
-                for (int64_t q = 0; q < g->W; q += 16) _mm_prefetch((const char *)(src + u * HW + 6 * g->W + q), _MM_HINT_T0);
-        for (int64_t xx = x0; xx < x1; xx += 16) {
-            const int n = (int)(x1 - xx < 16 ? x1 - xx : 16);
-            const __mmask16 m = (__mmask16)((1u << n) - 1u);
-            __m512 rr[16], t[16];
-            for (int u = 0; u < 16; u++)
-                rr[u] = u < nc ? _mm512_maskz_loadu_ps(m, src + u * HW + (xx - g->pl)) : _mm512_setzero_ps();
-            SQZ_TRANSPOSE16_PS(rr, t);
-            for (int q = 0; q < n; q++) _mm512_storeu_ps(row + (xx + q) * 16, t[q]);
-        }
-    }
+/* 16 positions of nc planes to channels-last through one 16x16 register transpose */
+static inline __attribute__((always_inline)) SQZ_AVX512 void copy_chunk__avx512(const float *src, int64_t HW,
+                                                                                 int64_t nc, int n, float *dst) {
+    const __mmask16 m = (__mmask16)((1u << n) - 1u);
+    __m512 rr[16], t[16];
+    for (int u = 0; u < 16; u++) rr[u] = u < nc ? _mm512_maskz_loadu_ps(m, src + u * HW) : _mm512_setzero_ps();
+    SQZ_TRANSPOSE16_PS(rr, t);
+    for (int q = 0; q < n; q++) _mm512_storeu_ps(dst + q * 16, t[q]);
 }
+
+/* the transforms, the copy's row loop and the output transform of a tile */
+#include "kernels/x86/conv_wino_f32_xform.inc"
 
 /* MT tiles (rows of v, ldv apart; MT <= SQZ_WINO_MT) x 16 * NV output channels over C input
  * channels. */
@@ -127,20 +105,7 @@ SQZ_AVX512 void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *
     for (int64_t q = q0; q < q1; q++) {
         const int64_t row = q / rpr, c0 = q % rpr * 4, nt = g->tx - c0 < 4 ? g->tx - c0 : 4;
         const int64_t R = R0 + row, img = R / g->ty, ry = R % g->ty;
-        for (int64_t j = 0; j < nt; j++) {
-            const float *mp = M + (row * g->tx + c0 + j) * Kp + kb * 16;
-            __m512 s[4][6], r4[4];
-            for (int jj = 0; jj < 6; jj++) {
-                at6__avx512(_mm512_loadu_ps(mp + (0 * 6 + jj) * xs), _mm512_loadu_ps(mp + (1 * 6 + jj) * xs),
-                    _mm512_loadu_ps(mp + (2 * 6 + jj) * xs), _mm512_loadu_ps(mp + (3 * 6 + jj) * xs),
-                    _mm512_loadu_ps(mp + (4 * 6 + jj) * xs), _mm512_loadu_ps(mp + (5 * 6 + jj) * xs), r4);
-                for (int r = 0; r < 4; r++) s[r][jj] = r4[r];
-            }
-            for (int r = 0; r < 4; r++) {
-                at6__avx512(s[r][0], s[r][1], s[r][2], s[r][3], s[r][4], s[r][5], r4);
-                for (int c = 0; c < 4; c++) _mm512_store_ps(buf[r][4 * j + c], r4[c]);
-            }
-        }
+        for (int64_t j = 0; j < nt; j++) out_tile__avx512(M + (row * g->tx + c0 + j) * Kp + kb * 16, xs, buf, j);
         const int64_t ox0 = 4 * c0, ncol = g->OW - ox0 < 16 ? g->OW - ox0 : 16;
         const __mmask16 mk = (__mmask16)((1u << ncol) - 1u);
         for (int r = 0; r < 4; r++) {
