@@ -403,6 +403,49 @@ static sqz_status retarget(qdq_ctx *o, int k, const char *type, const char *doma
 
 /* ---- the patterns ---- */
 
+/* The common end of the QLinearConv and QLinearMatMul rewrites of node k: inputs (x, its scale
+ * and zero point, w, its scale and zero point, y's scale and zero point[, bias]) with the zero
+ * points named zp[] made where the DequantizeLinears had none, w transposed into a new [K, N]
+ * initializer when kn (QLinearMatMul reads b as [K, N]; w is then [N, K]), the bias's nb int32
+ * values when bp made new ones; then the node retargeted and the DequantizeLinears nothing else
+ * reads dropped. Frees bp's values. */
+static sqz_status linear_finish(qdq_ctx *o, int k, const char *type, int keep_attrs, const dq_info *dx,
+                                const dq_info *dw, const int64_t *kn, const q_info *q, bias_plan *bp, int64_t nb,
+                                const char *const zp[3], int *done) {
+    sqz_graph *g = o->g;
+    const sqz_node *n = g->nodes[k];
+    sqz_status st = SQZ_OK;
+    int in[9] = {dx->x, dx->s, -1, dw->x, dw->s, -1, q->s, -1, bp->reuse}, n_in = 8;
+    if ((in[2] = zero_point(o, n, zp[0], dx->z, dx->dt)) < 0 || (in[5] = zero_point(o, n, zp[1], dw->z, dw->dt)) < 0 ||
+        (in[7] = zero_point(o, n, zp[2], q->z, q->dt)) < 0)
+        goto fail;
+    if (kn) {
+        if ((in[3] = new_init(o, n, "b_t", dw->dt, 2, kn)) < 0) goto fail;
+        const uint8_t *src = dw->X->data;
+        uint8_t *dst = g->tensors[in[3]]->data;
+        for (int64_t r = 0; r < kn[1]; r++)
+            for (int64_t c = 0; c < kn[0]; c++) dst[c * kn[1] + r] = src[r * kn[0] + c];
+    }
+    if (bp->vals) {
+        if ((in[8] = new_init(o, n, "bias_i32", SQZ_DT_I32, 1, &nb)) < 0) goto fail;
+        memcpy(g->tensors[in[8]]->data, bp->vals, sizeof(int32_t) * (size_t)nb);
+    }
+    if (in[8] >= 0) n_in = 9;
+    if ((st = retarget(o, k, type, "", in, n_in, keep_attrs, q, done))) goto out;
+    if (*done) {
+        drop_if_unread(o, dx->node);
+        drop_if_unread(o, dw->node);
+        drop_if_unread(o, bp->dq);
+    }
+    goto out;
+fail:
+    st = o->err ? o->err->code : SQZ_ERR_NOMEM;
+out:
+    free(bp->vals);
+    bp->vals = NULL;
+    return st;
+}
+
 /* DQ(x) -> Conv(DQ(w), [b]) [-> Relu|Clip] -> Q  =>  QLinearConv */
 static sqz_status rewrite_conv(qdq_ctx *o, int k, int *done) {
     sqz_graph *g = o->g;
@@ -420,29 +463,8 @@ static sqz_status rewrite_conv(qdq_ctx *o, int k, int *done) {
     const float xs = *(const float *)dx.S->data;
     bias_plan bp = {-1, NULL, -1};
     if (n->n_in > 2 && n->in[2] >= 0 && !bias_of(o, n->in[2], M, xs, dw.S, 0, &bp)) return SQZ_OK;
-    sqz_status st = SQZ_OK;
-    int in[9] = {dx.x, dx.s, -1, dw.x, dw.s, -1, q.s, -1, bp.reuse}, n_in = 8;
-    if ((in[2] = zero_point(o, n, "x_zero_point", dx.z, dx.dt)) < 0 ||
-        (in[5] = zero_point(o, n, "w_zero_point", dw.z, dw.dt)) < 0 ||
-        (in[7] = zero_point(o, n, "y_zero_point", q.z, q.dt)) < 0)
-        goto fail;
-    if (bp.vals) {
-        if ((in[8] = new_init(o, n, "bias_i32", SQZ_DT_I32, 1, &M)) < 0) goto fail;
-        memcpy(g->tensors[in[8]]->data, bp.vals, sizeof(int32_t) * (size_t)M);
-    }
-    if (in[8] >= 0) n_in = 9;
-    if ((st = retarget(o, k, "QLinearConv", "", in, n_in, 1, &q, done))) goto out;
-    if (*done) {
-        drop_if_unread(o, dx.node);
-        drop_if_unread(o, dw.node);
-        drop_if_unread(o, bp.dq);
-    }
-    goto out;
-fail:
-    st = o->err ? o->err->code : SQZ_ERR_NOMEM;
-out:
-    free(bp.vals);
-    return st;
+    static const char *const zp[3] = {"x_zero_point", "w_zero_point", "y_zero_point"};
+    return linear_finish(o, k, "QLinearConv", 1, &dx, &dw, NULL, &q, &bp, M, zp, done);
 }
 
 /* DQ(a) -> MatMul(DQ(b)) or Gemm(DQ(b), [c]) [-> Relu|Clip] -> Q  =>  QLinearMatMul */
@@ -471,37 +493,9 @@ static sqz_status rewrite_matmul(qdq_ctx *o, int k, int gemm, int *done) {
     const float as = *(const float *)da.S->data;
     bias_plan bp = {-1, NULL, -1};
     if (gemm && n->n_in > 2 && n->in[2] >= 0 && !bias_of(o, n->in[2], N, as, db.S, 1, &bp)) return SQZ_OK;
-    sqz_status st = SQZ_OK;
-    int in[9] = {da.x, da.s, -1, db.x, db.s, -1, q.s, -1, bp.reuse}, n_in = 8;
-    if ((in[2] = zero_point(o, n, "a_zero_point", da.z, da.dt)) < 0 ||
-        (in[5] = zero_point(o, n, "b_zero_point", db.z, db.dt)) < 0 ||
-        (in[7] = zero_point(o, n, "y_zero_point", q.z, q.dt)) < 0)
-        goto fail;
-    if (transB) { /* QLinearMatMul reads b as [K, N] */
-        const int64_t dims[2] = {K, N};
-        if ((in[3] = new_init(o, n, "b_t", db.dt, 2, dims)) < 0) goto fail;
-        const uint8_t *src = Bq->data;
-        uint8_t *dst = g->tensors[in[3]]->data;
-        for (int64_t r = 0; r < N; r++)
-            for (int64_t c = 0; c < K; c++) dst[c * N + r] = src[r * K + c];
-    }
-    if (bp.vals) {
-        if ((in[8] = new_init(o, n, "bias_i32", SQZ_DT_I32, 1, &N)) < 0) goto fail;
-        memcpy(g->tensors[in[8]]->data, bp.vals, sizeof(int32_t) * (size_t)N);
-    }
-    if (in[8] >= 0) n_in = 9;
-    if ((st = retarget(o, k, "QLinearMatMul", "", in, n_in, 0, &q, done))) goto out;
-    if (*done) {
-        drop_if_unread(o, da.node);
-        drop_if_unread(o, db.node);
-        drop_if_unread(o, bp.dq);
-    }
-    goto out;
-fail:
-    st = o->err ? o->err->code : SQZ_ERR_NOMEM;
-out:
-    free(bp.vals);
-    return st;
+    static const char *const zp[3] = {"a_zero_point", "b_zero_point", "y_zero_point"};
+    const int64_t kn[2] = {K, N};
+    return linear_finish(o, k, "QLinearMatMul", 0, &da, &db, transB ? kn : NULL, &q, &bp, N, zp, done);
 }
 
 /* DQ(a), DQ(b) -> Add [-> Relu|Clip] -> Q  =>  com.microsoft:QLinearAdd (one dtype throughout) */
