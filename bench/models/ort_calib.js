@@ -19,24 +19,7 @@ const path = require('path');
 const ortDir = process.env.ORT_DIR || path.join(__dirname, '..', 'out', 'ort');
 const ort = require(require.resolve('onnxruntime-node', { paths: [ortDir] }));
 
-// .npy version 1.0/2.0, little-endian float32, C order
-function readNpy(file) {
-  const buf = fs.readFileSync(file);
-  if (buf.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${file}: not a .npy file`);
-  const major = buf[6];
-  const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const start = major === 1 ? 10 : 12;
-  const header = buf.toString('latin1', start, start + hlen);
-  if (!/'descr':\s*'<f4'/.test(header) || /'fortran_order':\s*True/.test(header))
-    throw new Error(`${file}: want little-endian float32 in C order (${header.trim()})`);
-  const m = header.match(/'shape':\s*\(([^)]*)\)/);
-  const dims = m[1].split(',').map((s) => s.trim()).filter((s) => s.length).map(Number);
-  const n = dims.reduce((p, d) => p * d, 1);
-  const off = start + hlen;
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = buf.readFloatLE(off + 4 * i);
-  return { dims, data };
-}
+const { readNpy } = require('./npy');
 
 async function minmax(model, input, output, chunk) {
   const session = await ort.InferenceSession.create(model, {
