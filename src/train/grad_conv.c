@@ -418,9 +418,9 @@ static sqz_status conv_dw_batched(sqz_gctx *c, const conv_geo *g, const float *x
     return SQZ_OK;
 }
 
-/* The forward geometry (q) that computes dx of a 2-D unit-stride conv by the implicit GEMM: the
- * input and output swapped, pads (k-1)*d - pad (possibly negative); 0 when that path does not
- * take it. */
+/* The forward geometry (q) that computes dx of a 2-D unit-stride conv by the implicit GEMM or
+ * Winograd: the input and output swapped, pads (k-1)*d - pad (possibly negative); 0 when neither
+ * path takes it. */
 static int dx_implicit_params(const conv_geo *g, sqz_conv_params *q) {
     if (g->nsp != 2 || g->pointwise || g->depthwise || g->stride[0] != 1 || g->stride[1] != 1) return 0;
     geo_params(g, q);
@@ -442,8 +442,8 @@ static int conv_bwd_x_implicit_takes(const conv_geo *g) {
 }
 
 /* dx += (set: dx =) the input gradient of a 2-D unit-stride conv as a forward convolution of dy
- * with the kernel flipped and its channel axes swapped, through the implicit-GEMM kernels: no
- * dcol, no col2im. Returns 1 when it ran (st set on failure), 0 when that path does not take this
+ * with the kernel flipped and its channel axes swapped, through the implicit-GEMM or Winograd
+ * kernels (sqz_conv_f32_implicit): no dcol, no col2im. Returns 1 when it ran (st set on failure), 0 when that path does not take this
  * geometry. */
 static int conv_bwd_x_implicit(sqz_gctx *c, const conv_geo *g, const float *w, const float *dy, float *dx,
                                int set, sqz_status *st) {
