@@ -44,12 +44,59 @@ struct sqz_tape {
     float **din, **dout;        /* (max_args) */
     int max_args;
     int forwarded;
+    int *act_of;                /* (n_nodes) BatchNormalization: the fused Relu/Clip node, else -1 */
+    uint8_t *absorbed;          /* (n_nodes) 1: a Relu/Clip run by its BatchNormalization */
 };
 
 static int is_graph_input(const sqz_graph *g, int t) {
     for (int i = 0; i < g->n_inputs; i++)
         if (g->inputs[i] == t) return 1;
     return 0;
+}
+
+static int is_graph_output(const sqz_graph *g, int t) {
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == t) return 1;
+    return 0;
+}
+
+/* BatchNormalization -> Relu / Clip pairs run as one op: the BN forward writes its output and
+ * the activation's in one pass and keeps a byte mask of where the activation passes gradient;
+ * the BN backward applies that mask to the activation's output gradient as it reads it, so the
+ * activation's backward (and the gradient buffer between the two) disappears. Taken when the BN
+ * output is read by that one node only (and is no graph output) and Clip's bounds are constants.
+ * The BN output is still written: sqz_tape_value and seeds see it as before. */
+static void find_fusions(sqz_tape *t, int on) {
+    const sqz_graph *g = t->g;
+    for (int k = 0; k < g->n_nodes; k++) t->act_of[k] = -1;
+    for (int k = 0; on && k < g->n_nodes; k++) {
+        const sqz_node *n = g->nodes[k];
+        if (t->gops[k] != &sqz_grad_batchnorm || n->n_out < 1 || n->out[0] < 0) continue;
+        int extra = 0;
+        for (int o = 1; o < n->n_out; o++) extra |= n->out[o] >= 0;
+        const int y = n->out[0];
+        if (extra || is_graph_output(g, y)) continue;
+        int uses = 0, j = -1;
+        for (int q = 0; q < g->n_nodes; q++)
+            for (int i = 0; i < g->nodes[q]->n_in; i++)
+                if (g->nodes[q]->in[i] == y) uses++, j = q;
+        if (uses != 1 || t->absorbed[j]) continue;
+        const sqz_node *a = g->nodes[j];
+        if (a->n_in < 1 || a->in[0] != y || a->n_out != 1 || a->out[0] < 0) continue;
+        int ok = t->gops[j] == &sqz_grad_relu;
+        if (t->gops[j] == &sqz_grad_clip) {
+            ok = 1;
+            for (int i = 1; i < a->n_in; i++) {
+                const sqz_tensor *b = a->in[i] >= 0 ? g->tensors[a->in[i]] : NULL;
+                if (b && (!(b->flags & SQZ_TF_INIT) || b->producer >= 0 || !b->data || b->dtype != SQZ_DT_F32 ||
+                          sqz_tensor_numel(b) != 1 || t->param_of[a->in[i]] >= 0 || is_graph_input(g, a->in[i])))
+                    ok = 0;
+            }
+        }
+        if (!ok) continue;
+        t->act_of[k] = j;
+        t->absorbed[j] = 1;
+    }
 }
 
 /* Trainable: an f32 initializer with data in a trainable slot (elementwise ops: not a scalar). */
@@ -100,6 +147,8 @@ void sqz_tape_free(sqz_tape *t) {
     free(t->args);
     free(t->din);
     free(t->dout);
+    free(t->act_of);
+    free(t->absorbed);
     free(t);
 }
 
@@ -154,7 +203,9 @@ sqz_status sqz_tape_new(sqz_graph *g, const sqz_tape_opts *opts, sqz_tape **out,
     t->has_grad = calloc(nt, 1);
     t->want_in = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), 1);
     t->state = calloc(nn * SQZ_GRAD_STATE_SLOTS, sizeof *t->state);
-    if (!t->order || !t->ops || !t->gops || !t->vals || !t->avail || !t->act || !t->param_t || !t->param_of ||
+    t->act_of = malloc(sizeof(int) * nn);
+    t->absorbed = calloc(nn, 1);
+    if (!t->act_of || !t->absorbed || !t->order || !t->ops || !t->gops || !t->vals || !t->avail || !t->act || !t->param_t || !t->param_of ||
         !t->gbuf || !t->grad || !t->req || !t->has_grad || !t->want_in || !t->state)
         goto oom;
     if ((st = sqz_graph_topo_order(g, t->order, err))) goto fail;
@@ -170,6 +221,8 @@ sqz_status sqz_tape_new(sqz_graph *g, const sqz_tape_opts *opts, sqz_tape **out,
     t->dout = malloc(sizeof(float *) * ma);
     if (!t->args || !t->din || !t->dout) goto oom;
     if ((st = find_params(t, err))) goto fail;
+    const char *fe = getenv("SQZ_TRAIN_FUSE");
+    find_fusions(t, !(opts && opts->no_fuse) && !(fe && fe[0] == '0'));
     for (int i = 0; i < t->n_params; i++) {
         const sqz_tensor *p = g->tensors[t->param_t[i]];
         if (!p->quant) continue;
@@ -331,29 +384,32 @@ static sqz_gctx make_gctx(sqz_tape *t, int k, const sqz_node *n, sqz_err *err) {
     return c;
 }
 
-static sqz_status run_node(sqz_tape *t, int step, sqz_err *err) {
+/* Points t->args at node n's input and output descriptors. */
+static void bind_args(sqz_tape *t, const sqz_node *n) {
+    for (int i = 0; i < n->n_in; i++) t->args[i] = n->in[i] >= 0 ? &t->vals[n->in[i]] : NULL;
+    for (int i = 0; i < n->n_out; i++) t->args[n->n_in + i] = n->out[i] >= 0 ? &t->vals[n->out[i]] : NULL;
+}
+
+/* Binds node k's arguments, infers its output shapes and gives each output its buffer. */
+static sqz_status prep_node(sqz_tape *t, int k, sqz_opctx *c, sqz_err *err) {
     const sqz_graph *g = t->g;
-    const int k = t->order[step];
     const sqz_node *n = g->nodes[k];
     const sqz_op *op = t->ops[k];
     const sqz_grad_op *gop = t->gops[k];
     sqz_tensor **in = t->args, **out = t->args + n->n_in;
-    for (int i = 0; i < n->n_in; i++) {
-        in[i] = n->in[i] >= 0 ? &t->vals[n->in[i]] : NULL;
+    bind_args(t, n);
+    for (int i = 0; i < n->n_in; i++)
         if (in[i] && !t->avail[n->in[i]])
             return sqz_err_set(err, SQZ_ERR_INTERNAL, "input '%s' has no value", in[i]->name);
-    }
     for (int i = 0; i < n->n_out; i++) {
-        out[i] = NULL;
-        if (n->out[i] < 0) continue;
-        out[i] = &t->vals[n->out[i]];
+        if (!out[i]) continue;
         *out[i] = *g->tensors[n->out[i]];
         out[i]->data = NULL;
         out[i]->nbytes = 0;
     }
-    sqz_opctx c = {.node = n, .in = in, .n_in = n->n_in, .out = out, .n_out = n->n_out, .opset = g->opset,
-                   .threads = t->threads, .err = err};
-    sqz_status st = gop && gop->infer ? gop->infer(&c) : op->infer(&c);
+    *c = (sqz_opctx){.node = n, .in = in, .n_in = n->n_in, .out = out, .n_out = n->n_out, .opset = g->opset,
+                     .threads = t->threads, .err = err};
+    sqz_status st = gop && gop->infer ? gop->infer(c) : op->infer(c);
     if (st) return st;
     for (int i = 0; i < n->n_out; i++) {
         if (!out[i]) continue;
@@ -370,8 +426,31 @@ static sqz_status run_node(sqz_tape *t, int step, sqz_err *err) {
         out[i]->nbytes = nb;
         t->avail[n->out[i]] = 1;
     }
+    return SQZ_OK;
+}
+
+static sqz_status run_node(sqz_tape *t, int step, sqz_err *err) {
+    const sqz_graph *g = t->g;
+    const int k = t->order[step];
+    if (t->absorbed[k]) return SQZ_OK; /* run by its BatchNormalization */
+    const sqz_node *n = g->nodes[k];
+    const sqz_op *op = t->ops[k];
+    const sqz_grad_op *gop = t->gops[k];
+    sqz_opctx c;
+    sqz_status st = prep_node(t, k, &c, err);
+    if (st) return st;
     if (gop && gop->forward) {
         sqz_gctx gc = make_gctx(t, k, n, err);
+        const int j = t->act_of[k];
+        if (j >= 0) { /* the fused activation's output, then this node's arguments again */
+            const sqz_node *a = g->nodes[j];
+            sqz_opctx ac;
+            if ((st = prep_node(t, j, &ac, err))) return st;
+            gc.act = t->gops[j] == &sqz_grad_relu ? 1 : 2;
+            if (gc.act == 2) sqz_grad_clip_bounds(a, g->opset, t->args, a->n_in, &gc.act_lo, &gc.act_hi);
+            gc.act_out = &t->vals[a->out[0]];
+            bind_args(t, n);
+        }
         return gop->forward(&gc);
     }
     const size_t sb = op->scratch_bytes ? op->scratch_bytes(&c) : 0;
@@ -446,8 +525,10 @@ static float *ensure_grad(sqz_tape *t, int i, sqz_err *err) { return ensure_grad
 static sqz_status backward_node(sqz_tape *t, int step, sqz_err *err) {
     const sqz_graph *g = t->g;
     const int k = t->order[step];
+    if (t->absorbed[k]) return SQZ_OK; /* its gradient goes through its BatchNormalization's */
     const sqz_node *n = g->nodes[k];
-    int any_in = 0, any_out = 0;
+    const int j = t->act_of[k], z = j >= 0 ? g->nodes[j]->out[0] : -1;
+    int any_in = 0, any_out = z >= 0 && t->has_grad[z];
     for (int i = 0; i < n->n_in; i++) any_in |= n->in[i] >= 0 && t->req[n->in[i]];
     for (int o = 0; o < n->n_out; o++) any_out |= n->out[o] >= 0 && t->has_grad[n->out[o]];
     if (!any_in || !any_out) return SQZ_OK;
@@ -471,11 +552,19 @@ static sqz_status backward_node(sqz_tape *t, int step, sqz_err *err) {
         const int ti = n->out[o];
         t->args[n->n_in + o] = ti >= 0 ? &t->vals[ti] : NULL;
         t->dout[o] = NULL;
+        if (z >= 0) { /* fused: the BN output's own gradient only if one reached it */
+            t->dout[o] = ti >= 0 && t->has_grad[ti] ? t->grad[ti] : NULL;
+            continue;
+        }
         if (ti >= 0 && t->vals[ti].dtype == SQZ_DT_F32 && !(t->dout[o] = ensure_grad(t, ti, err)))
             return SQZ_ERR_NOMEM;
     }
     sqz_gctx c = make_gctx(t, k, n, err);
     c.fresh = fresh;
+    if (z >= 0) {
+        c.act = t->gops[j] == &sqz_grad_relu ? 1 : 2;
+        c.act_dout = t->has_grad[z] ? t->grad[z] : NULL;
+    }
     return gop->backward(&c);
 }
 

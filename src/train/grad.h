@@ -58,6 +58,14 @@ typedef struct sqz_gctx {
     sqz_grad_buf *state;    /* (SQZ_GRAD_STATE_SLOTS) this node's saved state */
     sqz_grad_buf *scratch;  /* (SQZ_GRAD_SCRATCH_SLOTS) tape-wide temporaries */
     sqz_err *err;
+    /* BatchNormalization fused with the Relu (act 1) or Clip to [act_lo, act_hi] (act 2) that
+     * alone reads its output (set by the tape, autograd.c). Forward also writes act_out and keeps
+     * the activation's gradient mask; backward reads the activation's output gradient act_dout
+     * (NULL: none flowed back) and dout[0] is NULL unless a gradient reached the BN output itself. */
+    int act;
+    float act_lo, act_hi;
+    sqz_tensor *act_out;
+    const float *act_dout;
 } sqz_gctx;
 
 typedef struct sqz_grad_op {
@@ -99,6 +107,10 @@ static inline void sqz_grad_axpy1(float *y, const float *x, int64_t n) {
 
 /* Checks that tensor t is f32 (the tape differentiates f32 only). */
 sqz_status sqz_grad_check_f32(const sqz_gctx *c, const sqz_tensor *t, const char *what);
+
+/* Clip's bounds (attributes before opset 11, else inputs 1 and 2; absent: -inf / +inf). */
+void sqz_grad_clip_bounds(const sqz_node *node, int64_t opset, sqz_tensor *const *in, int n_in, float *lo,
+                          float *hi);
 
 /* Family lists (each grad_<family>.c), collected by grad_table.c. */
 extern const sqz_grad_op sqz_grad_conv, sqz_grad_gemm_op, sqz_grad_matmul;

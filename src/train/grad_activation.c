@@ -63,17 +63,22 @@ static sqz_status relu_bwd(sqz_gctx *c) {
     return SQZ_OK;
 }
 
-static void clip_bounds(const sqz_gctx *c, float *lo, float *hi) {
+void sqz_grad_clip_bounds(const sqz_node *node, int64_t opset, sqz_tensor *const *in, int n_in, float *lo,
+                          float *hi) {
     *lo = -INFINITY;
     *hi = INFINITY;
-    if (c->opset < 11) {
-        const sqz_attr *a = sqz_node_attr(c->node, "min"), *b = sqz_node_attr(c->node, "max");
+    if (opset < 11) {
+        const sqz_attr *a = sqz_node_attr(node, "min"), *b = sqz_node_attr(node, "max");
         if (a) *lo = a->f;
         if (b) *hi = b->f;
     } else {
-        if (c->n_in > 1 && c->in[1] && c->in[1]->data) *lo = ((const float *)c->in[1]->data)[0];
-        if (c->n_in > 2 && c->in[2] && c->in[2]->data) *hi = ((const float *)c->in[2]->data)[0];
+        if (n_in > 1 && in[1] && in[1]->data) *lo = ((const float *)in[1]->data)[0];
+        if (n_in > 2 && in[2] && in[2]->data) *hi = ((const float *)in[2]->data)[0];
     }
+}
+
+static void clip_bounds(const sqz_gctx *c, float *lo, float *hi) {
+    sqz_grad_clip_bounds(c->node, c->opset, c->in, c->n_in, lo, hi);
 }
 
 static sqz_status clip_fwd(sqz_gctx *c) {

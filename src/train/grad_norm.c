@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "train/grad.h"
 #include "train/grad_vec.h"
 
@@ -67,6 +68,11 @@ static sqz_status bn_fwd(sqz_gctx *c) {
     int *mode = sqz_grad_state(c, 1, sizeof(int));
     if (!mean || !mode) return SQZ_ERR_NOMEM;
     float *istd = mean + g.C;
+    /* fused activation: its output and, in state 2, its gradient mask */
+    float *z = c->act ? c->act_out->data : NULL;
+    uint8_t *mask = z ? sqz_grad_state(c, 2, (size_t)(g.m * g.C) + 1) : NULL;
+    if (z && !mask) return SQZ_ERR_NOMEM;
+    const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512;
     const int batch = c->training && g.m > 0;
     *mode = batch;
     float *o1 = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL, *o2 = c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL;
@@ -95,8 +101,15 @@ static sqz_status bn_fwd(sqz_gctx *c) {
         mean[ch] = (float)mu;
         istd[ch] = (float)(1.0 / sqrt(var + eps));
         const float a = istd[ch] * scale[ch], b = bias[ch] - mean[ch] * a;
-        for (int64_t n = 0; n < g.N; n++)
-            sqz_tv_affine(y + (n * g.C + ch) * g.inner, x + (n * g.C + ch) * g.inner, g.inner, a, b);
+        for (int64_t n = 0; n < g.N; n++) {
+            const int64_t o = (n * g.C + ch) * g.inner;
+            if (z && avx512)
+                sqz_tv_affine_act__avx512(y + o, z + o, mask + o, x + o, g.inner, a, b, c->act == 1, c->act_lo,
+                                          c->act_hi);
+            else if (z)
+                sqz_tv_affine_act(y + o, z + o, mask + o, x + o, g.inner, a, b, c->act == 1, c->act_lo, c->act_hi);
+            else sqz_tv_affine(y + o, x + o, g.inner, a, b);
+        }
         if (o1) o1[ch] = rmean[ch];
         if (o2) o2[ch] = rvar[ch];
         if (o3) o3[ch] = mean[ch];
@@ -113,7 +126,26 @@ static sqz_status bn_bwd(sqz_gctx *c) {
     if (!mean || !mode) return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "BatchNormalization: no saved statistics");
     const float *istd = mean + g.C;
     for (int i = 1; i < c->n_in; i++) sqz_grad_din_zero(c, i); /* per channel: accumulated below */
-    const int set = c->fresh & 1u;
+    /* fused activation: g = mask ? dz : 0 is BN's output gradient. With batch statistics and
+     * nothing else flowing into the BN output, the loops below read dz and the mask directly;
+     * otherwise g is added into dout[0] (or a scratch copy) first */
+    const uint8_t *mask = c->act ? c->state[2].p : NULL, *fm = NULL;
+    const float *dz = c->act ? c->act_dout : NULL;
+    if (c->act) {
+        if (!mask) return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "BatchNormalization: no activation mask");
+        if (*mode && !dy && dz) {
+            fm = mask;
+        } else if (dz || !dy) {
+            float *buf = c->dout[0];
+            const int fresh = !buf;
+            if (!buf && !(buf = sqz_grad_scratch(c, SQZ_GS_A, sizeof(float) * (size_t)(g.m * g.C) + 64)))
+                return SQZ_ERR_NOMEM;
+            if (dz) sqz_tv_mask_acc(buf, dz, mask, g.m * g.C, fresh);
+            else memset(buf, 0, sizeof(float) * (size_t)(g.m * g.C));
+            dy = buf;
+        }
+    }
+    const int set = c->fresh & 1u, avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512;
     float *dx = c->din[0], *dscale = c->din[1], *dbias = c->n_in > 2 ? c->din[2] : NULL;
     const int nt = sqz_tv_threads(c->threads, g.C > 1 ? g.m * g.C : 0);
 #ifdef _OPENMP
@@ -125,7 +157,9 @@ static sqz_status bn_bwd(sqz_gctx *c) {
         for (int64_t n = 0; n < g.N; n++) {
             const int64_t o = (n * g.C + ch) * g.inner;
             float a;
-            sdyx += sqz_tv_dot_dev(dy + o, x + o, g.inner, mu, &a);
+            sdyx += fm && avx512 ? sqz_tv_dot_dev_m__avx512(dz + o, fm + o, x + o, g.inner, mu, &a)
+                    : fm       ? sqz_tv_dot_dev_m(dz + o, fm + o, x + o, g.inner, mu, &a)
+                               : sqz_tv_dot_dev(dy + o, x + o, g.inner, mu, &a);
             sdy += a;
         }
         sdyx *= is; /* sum(dy * xhat) */
@@ -138,7 +172,9 @@ static sqz_status bn_bwd(sqz_gctx *c) {
         const float m2 = *mode ? (float)(sdyx / (double)g.m) * is : 0.0f;
         for (int64_t n = 0; n < g.N; n++) {
             const int64_t o = (n * g.C + ch) * g.inner;
-            if (*mode) sqz_tv_bn_dx(dx + o, dy + o, x + o, g.inner, k, m1, mu, m2, set);
+            if (fm && avx512) sqz_tv_bn_dx_m__avx512(dx + o, dz + o, fm + o, x + o, g.inner, k, m1, mu, m2, set);
+            else if (fm) sqz_tv_bn_dx_m(dx + o, dz + o, fm + o, x + o, g.inner, k, m1, mu, m2, set);
+            else if (*mode) sqz_tv_bn_dx(dx + o, dy + o, x + o, g.inner, k, m1, mu, m2, set);
             else if (set) sqz_tv_affine(dx + o, dy + o, g.inner, k, 0.0f);
             else sqz_tv_axpy(dx + o, k, dy + o, g.inner);
         }

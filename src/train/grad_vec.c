@@ -113,6 +113,74 @@ TV_CLONES void sqz_tv_bn_dx(float *restrict dx, const float *restrict d, const f
     for (int64_t i = 0; i < n; i++) dx[i] += k * (d[i] - m1 - (x[i] - mu) * m2);
 }
 
+TV_CLONES void sqz_tv_affine_act(float *restrict y, float *restrict z, uint8_t *restrict m, const float *restrict x,
+                                 int64_t n, float a, float b, int relu, float lo, float hi) {
+    if (relu) {
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) {
+            const float v = x[i] * a + b;
+            y[i] = v;
+            z[i] = (v > 0 || v != v) ? v : 0.0f;
+            m[i] = v > 0;
+        }
+        return;
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        const float v = x[i] * a + b;
+        y[i] = v;
+        const float u = v < lo ? lo : v;
+        z[i] = u > hi ? hi : u;
+        m[i] = v >= lo && v <= hi;
+    }
+}
+
+TV_CLONES float sqz_tv_dot_dev_m(const float *dz, const uint8_t *m, const float *x, int64_t n, float mu, float *sd) {
+    float a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+    for (int64_t i = 0; i < n; i++) {
+        const float d = dz[i], g = m[i] ? d : 0.0f;
+        a += g;
+        b += g * (x[i] - mu);
+    }
+    *sd = a;
+    return b;
+}
+
+TV_CLONES void sqz_tv_bn_dx_m(float *restrict dx, const float *restrict dz, const uint8_t *restrict m,
+                              const float *restrict x, int64_t n, float k, float m1, float mu, float m2, int set) {
+    if (set) {
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) {
+            const float d = dz[i];
+            dx[i] = k * ((m[i] ? d : 0.0f) - m1 - (x[i] - mu) * m2);
+        }
+        return;
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        const float d = dz[i];
+        dx[i] += k * ((m[i] ? d : 0.0f) - m1 - (x[i] - mu) * m2);
+    }
+}
+
+TV_CLONES void sqz_tv_mask_acc(float *restrict d, const float *restrict dz, const uint8_t *restrict m, int64_t n,
+                               int set) {
+    if (set) {
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) {
+            const float v = dz[i];
+            d[i] = m[i] ? v : 0.0f;
+        }
+        return;
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        const float v = dz[i];
+        d[i] += m[i] ? v : 0.0f;
+    }
+}
+
 TV_CLONES void sqz_tv_sgd(float *restrict w, const float *restrict g, float *restrict buf, int64_t n, float lr,
                           float wd, float mom, int first, int nesterov) {
     if (!buf) {

@@ -561,6 +561,150 @@ static void test_batchnorm(void) {
     sqz_graph_free(g);
 }
 
+/* ---- BatchNormalization -> Relu / Clip, fused by the tape ---- */
+static sqz_graph *bn_act_graph(const int64_t *d, int clip) {
+    sqz_graph *g = new_graph();
+    int x = input(g, "x", 4, d), b = act(g, "b"), y = act(g, "y");
+    int64_t C = d[1];
+    int s = param(g, "scale", 1, &C, 0.5f, 1.5f), bi = param(g, "bias", 1, &C, -0.5f, 0.5f);
+    int m = param(g, "mean", 1, &C, -0.2f, 0.2f), v = param(g, "var", 1, &C, 0.5f, 1.5f);
+    sqz_node *n = node(g, "BatchNormalization", 5, (int[]){x, s, bi, m, v}, 1, &b);
+    attr_f(g, n, "epsilon", 1e-3f);
+    if (clip) {
+        const float lo = -0.25f, hi = 0.8f;
+        int tl = init_vals(g, "lo", SQZ_DT_F32, 0, NULL, &lo), th = init_vals(g, "hi", SQZ_DT_F32, 0, NULL, &hi);
+        node(g, "Clip", 3, (int[]){b, tl, th}, 1, &y);
+    } else {
+        node(g, "Relu", 1, &b, 1, &y);
+    }
+    sqz_graph_add_output(g, y, &E);
+    return g;
+}
+
+/* Runs one step and appends y, the BN output b, dx and the parameter gradients to out; with rb
+ * also seeds b's gradient. The running statistics are put back afterwards. */
+static int64_t bn_act_step(sqz_graph *g, int no_fuse, int training, const sqz_tensor *x, const float *r,
+                           const float *rb, float *out) {
+    sqz_tape_opts o = {.threads = 1, .training = training, .seed = 5, .no_fuse = no_fuse, .poison = 1};
+    sqz_tape *t = NULL;
+    int64_t k = 0;
+    CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+    if (!t) return 0;
+    sqz_tensor *rs[2] = {g->tensors[sqz_graph_find_tensor(g, "mean")], g->tensors[sqz_graph_find_tensor(g, "var")]};
+    float keep[2][64];
+    for (int i = 0; i < 2; i++) memcpy(keep[i], rs[i]->data, rs[i]->nbytes);
+    sqz_tape_want_input_grad(t, 0, 1);
+    const sqz_tensor *in[1] = {x};
+    CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
+    const sqz_tensor *y = sqz_tape_output(t, 0), *b = sqz_tape_value(t, "b");
+    CHECK(y && b);
+    if (!y || !b) goto done;
+    const int64_t n = sqz_tensor_numel(y);
+    memcpy(out + k, y->data, sizeof(float) * (size_t)n), k += n;
+    memcpy(out + k, b->data, sizeof(float) * (size_t)n), k += n;
+    sqz_tape_zero_grad(t);
+    if (rb) {
+        const char *names[2] = {"y", "b"};
+        const float *seeds[2] = {r, rb};
+        CHECK_OK(sqz_tape_backward_seeds(t, 2, names, seeds, &E), &E);
+    } else {
+        const float *dout[1] = {r};
+        CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
+    }
+    const float *gx = sqz_tape_input_grad(t, 0);
+    CHECK(gx != NULL);
+    if (gx) memcpy(out + k, gx, sizeof(float) * (size_t)n), k += n;
+    for (int p = 0; p < sqz_tape_n_params(t); p++) {
+        const int64_t np = sqz_tensor_numel(sqz_tape_param(t, p));
+        memcpy(out + k, sqz_tape_grad(t, p), sizeof(float) * (size_t)np), k += np;
+    }
+done:
+    for (int i = 0; i < 2; i++) memcpy(rs[i]->data, keep[i], rs[i]->nbytes);
+    sqz_tape_free(t);
+    return k;
+}
+
+static void test_bn_act_fused(void) {
+    const int64_t d[4] = {3, 5, 4, 3}, n = 3 * 5 * 4 * 3;
+    for (int clip = 0; clip < 2; clip++) {
+        for (int tr = 1; tr >= 0; tr--) {
+            g_training = tr;
+            sqz_graph *g = bn_act_graph(d, clip);
+            sqz_tensor xv = make_x(4, d, X_UNIFORM);
+            gradcheck(clip ? "BatchNorm + Clip fused" : "BatchNorm + Relu fused", g, &xv, 2);
+            /* fused against two ops, with and without a gradient seeded at the BN output */
+            float *r = malloc(sizeof(float) * (size_t)n), *rb = malloc(sizeof(float) * (size_t)n);
+            for (int64_t i = 0; i < n; i++) r[i] = 2.0f * sqz_rng_uniform(&R) - 1.0f;
+            for (int64_t i = 0; i < n; i++) rb[i] = 2.0f * sqz_rng_uniform(&R) - 1.0f;
+            const size_t cap = (size_t)(3 * n + 64);
+            float *a = malloc(sizeof(float) * cap), *b = malloc(sizeof(float) * cap);
+            for (int seeded = 0; seeded < 2; seeded++) {
+                const int64_t ka = bn_act_step(g, 0, tr, &xv, r, seeded ? rb : NULL, a);
+                const int64_t kb = bn_act_step(g, 1, tr, &xv, r, seeded ? rb : NULL, b);
+                CHECK_MSG(ka == kb && ka == 3 * n + 10, "clip %d training %d: %lld vs %lld values", clip, tr,
+                          (long long)ka, (long long)kb);
+                double e2 = 0, r2 = 0;
+                for (int64_t i = 0; i < ka && ka == kb; i++) {
+                    e2 += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+                    r2 += (double)b[i] * b[i];
+                }
+                CHECK_MSG(sqrt(e2) <= 1e-6 * sqrt(r2), "clip %d training %d seeded %d: fused differs by %g", clip, tr,
+                          seeded, sqrt(e2 / (r2 > 0 ? r2 : 1)));
+            }
+            free(r), free(rb), free(a), free(b);
+            sqz_tensor_release(&xv);
+            sqz_graph_free(g);
+        }
+    }
+    g_training = 1;
+    /* the loops: AVX-512 copies against the portable ones, lengths around the 16-lane step, with
+     * values exactly at the kinks and NaN */
+    const int copies = sqz_cpu_isa() >= SQZ_ISA_AVX512 ? 2 : 1;
+    for (int64_t len = 1; len <= 41; len += 4)
+        for (int relu = 0; relu < 2; relu++) {
+            float x[48], xs[48], dz[48], y[2][48], z[2][48], dx[2][48];
+            uint8_t m[2][48];
+            for (int64_t i = 0; i < len; i++) {
+                const uint32_t u = sqz_rng_below(&R, 8);
+                x[i] = u == 0 ? 0.0f : u == 1 ? -0.5f : u == 2 ? 1.5f : 4.0f * sqz_rng_uniform(&R) - 2.0f;
+                dz[i] = 2.0f * sqz_rng_uniform(&R) - 1.0f;
+            }
+            x[len / 2] = NAN;
+            for (int64_t i = 0; i < len; i++) xs[i] = isnan(x[i]) ? 0.5f : x[i]; /* the BN input of the backward */
+            float sd[2], sdx[2];
+            const int set = (int)(len & 1);
+            for (int c = 0; c < copies; c++) {
+                for (int64_t i = 0; i < len; i++) dx[c][i] = set ? NAN : (float)i;
+                if (c) sqz_tv_affine_act__avx512(y[c], z[c], m[c], x, len, 1.0f, 0.0f, relu, -0.5f, 1.5f);
+                else sqz_tv_affine_act(y[c], z[c], m[c], x, len, 1.0f, 0.0f, relu, -0.5f, 1.5f);
+                sdx[c] = c ? sqz_tv_dot_dev_m__avx512(dz, m[c], xs, len, 0.25f, &sd[c])
+                           : sqz_tv_dot_dev_m(dz, m[c], xs, len, 0.25f, &sd[c]);
+                if (c) sqz_tv_bn_dx_m__avx512(dx[c], dz, m[c], xs, len, 2.0f, 0.1f, 0.25f, 0.3f, set);
+                else sqz_tv_bn_dx_m(dx[c], dz, m[c], xs, len, 2.0f, 0.1f, 0.25f, 0.3f, set);
+            }
+            int bad = 0;
+            double ra = 0, rb = 0;
+            for (int64_t i = 0; i < len; i++) {
+                const float v = x[i];
+                const int pass = relu ? v > 0 : (v >= -0.5f && v <= 1.5f);
+                const float want = relu ? (v > 0 || v != v ? v : 0.0f) : (v < -0.5f ? -0.5f : v > 1.5f ? 1.5f : v);
+                const double g = pass ? dz[i] : 0.0;
+                const double dv = 2.0 * (g - 0.1 - ((double)xs[i] - 0.25) * 0.3) + (set ? 0.0 : (double)i);
+                for (int c = 0; c < copies; c++) {
+                    if ((m[c][i] != 0) != pass) bad++;
+                    if (!(z[c][i] == want || (isnan(want) && isnan(z[c][i])))) bad++;
+                    if (!(y[c][i] == v || (isnan(v) && isnan(y[c][i])))) bad++;
+                    if (!(fabs(dx[c][i] - dv) <= 1e-5 * (1.0 + fabs(dv)))) bad++;
+                }
+                ra += g;
+                rb += g * ((double)xs[i] - 0.25);
+            }
+            for (int c = 0; c < copies; c++)
+                if (!(fabs(sd[c] - ra) <= 1e-5 * (1 + fabs(ra))) || !(fabs(sdx[c] - rb) <= 1e-5 * (1 + fabs(rb)))) bad++;
+            CHECK_MSG(bad == 0, "fused BN loops, length %lld relu %d: %d wrong", (long long)len, relu, bad);
+        }
+}
+
 static void test_layernorm_dropout(void) {
     for (int axis = -1; axis <= 1; axis += 2) {
         const int64_t d[3] = {3, 2, 5};
@@ -985,6 +1129,7 @@ int main(void) {
     test_conv_residual();
     test_gemm_matmul();
     test_batchnorm();
+    test_bn_act_fused();
     test_layernorm_dropout();
     test_end_to_end();
     test_determinism();
