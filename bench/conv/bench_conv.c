@@ -22,7 +22,7 @@
  * sqz faster). The outputs are compared after timing: max |sqz - oneDNN| and that divided by
  * max |oneDNN| ("rel"); rel above 1e-4 (for either oneDNN primitive) is flagged and makes the exit
  * status 2. Prints a markdown table.
- * Usage: bench_conv [reps (10)] [max_threads (2)] */
+ * Usage: bench_conv [reps (10)] [max_threads (2)]   (env CASES=text: only the cases whose name contains it) */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include <math.h>
 #include <omp.h>
@@ -68,6 +68,8 @@ static const conv_case cases[] = {
     /* ResNet-8 (CIFAR-style) on 28x28, batch 128 */
     {"r8 3x3", 128, 16, 16, 1, 28, 28, 3, 1, 1},
     {"r8 3x3 s2", 128, 16, 32, 1, 28, 28, 3, 2, 1},
+    {"r8 3x3 s2 14x14", 128, 32, 64, 1, 14, 14, 3, 2, 1},
+    {"r8 1x1 down s2", 128, 16, 32, 1, 28, 28, 1, 2, 0},
 };
 
 static double now(void) {
@@ -271,6 +273,7 @@ int main(int argc, char **argv) {
     if (!ts || !td || !tb) return 1;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const conv_case *cc = &cases[c];
+        if (getenv("CASES") && !strstr(cc->name, getenv("CASES"))) continue;
         const int64_t OH = (cc->H + 2 * cc->pad - cc->k) / cc->stride + 1;
         const int64_t OW = (cc->W + 2 * cc->pad - cc->k) / cc->stride + 1;
         const int64_t cig = cc->c_in / cc->group, cog = cc->c_out / cc->group, kk = (int64_t)cc->k * cc->k;

@@ -9,7 +9,9 @@
  * parameter or a wanted input; backward visits only nodes with such an input and with an output
  * that received a gradient. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "graph/passes.h"
@@ -46,7 +48,54 @@ struct sqz_tape {
     int forwarded;
     int *act_of;                /* (n_nodes) BatchNormalization: the fused Relu/Clip node, else -1 */
     uint8_t *absorbed;          /* (n_nodes) 1: a Relu/Clip run by its BatchNormalization */
+    double *prof;               /* (4 * n_nodes) seconds in forward / backward per node, total and
+                                 * fastest pass, when SQZ_TAPE_PROFILE is set (printed to stderr by
+                                 * sqz_tape_free) */
+    uint64_t prof_bwd;          /* backward passes profiled */
 };
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void prof_add(sqz_tape *t, int i, double dt) {
+    double *mn = t->prof + 2 * t->g->n_nodes;
+    t->prof[i] += dt;
+    if (dt < mn[i]) mn[i] = dt;
+}
+
+/* The per-node profile, heaviest first: ms per step in forward and backward. */
+static void print_profile(const sqz_tape *t) {
+    const sqz_graph *g = t->g;
+    const int nn = g->n_nodes;
+    int *idx = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
+    if (!idx) return;
+    double total = 0;
+    for (int k = 0; k < nn; k++) idx[k] = k, total += t->prof[2 * k] + t->prof[2 * k + 1];
+    for (int a = 1; a < nn; a++) /* insertion sort by total time */
+        for (int b = a; b > 0; b--) {
+            const int p = idx[b - 1], q = idx[b];
+            if (t->prof[2 * p] + t->prof[2 * p + 1] >= t->prof[2 * q] + t->prof[2 * q + 1]) break;
+            idx[b - 1] = q, idx[b] = p;
+        }
+    const double fs = t->step ? 1e3 / (double)t->step : 0, bs = t->prof_bwd ? 1e3 / (double)t->prof_bwd : 0;
+    const double *mn = t->prof + 2 * nn;
+    fprintf(stderr, "# tape profile: %llu forward, %llu backward passes; ms per pass (mean, fastest)\n",
+            (unsigned long long)t->step, (unsigned long long)t->prof_bwd);
+    fprintf(stderr, "# %-28s %-20s %9s %9s %9s %9s %6s\n", "node", "op", "forward", "fastest", "backward", "fastest",
+            "share");
+    for (int i = 0; i < nn; i++) {
+        const int k = idx[i];
+        const double f = t->prof[2 * k], b = t->prof[2 * k + 1];
+        if (f + b <= 0) continue;
+        fprintf(stderr, "  %-28.28s %-20.20s %9.3f %9.3f %9.3f %9.3f %5.1f%%\n", g->nodes[k]->name,
+                g->nodes[k]->op_type, f * fs, mn[2 * k] * 1e3, b * bs, mn[2 * k + 1] * 1e3,
+                total > 0 ? 100.0 * (f + b) / total : 0.0);
+    }
+    free(idx);
+}
 
 static int is_graph_input(const sqz_graph *g, int t) {
     for (int i = 0; i < g->n_inputs; i++)
@@ -147,6 +196,8 @@ void sqz_tape_free(sqz_tape *t) {
     free(t->args);
     free(t->din);
     free(t->dout);
+    if (t->prof) print_profile(t);
+    free(t->prof);
     free(t->act_of);
     free(t->absorbed);
     free(t);
@@ -221,6 +272,11 @@ sqz_status sqz_tape_new(sqz_graph *g, const sqz_tape_opts *opts, sqz_tape **out,
     t->dout = malloc(sizeof(float *) * ma);
     if (!t->args || !t->din || !t->dout) goto oom;
     if ((st = find_params(t, err))) goto fail;
+    const char *pe = getenv("SQZ_TAPE_PROFILE");
+    if (pe && pe[0] && pe[0] != '0') {
+        if (!(t->prof = malloc(4 * nn * sizeof(double)))) goto oom;
+        for (size_t i = 0; i < 4 * nn; i++) t->prof[i] = i < 2 * nn ? 0.0 : INFINITY;
+    }
     const char *fe = getenv("SQZ_TRAIN_FUSE");
     find_fusions(t, !(opts && opts->no_fuse) && !(fe && fe[0] == '0'));
     for (int i = 0; i < t->n_params; i++) {
@@ -482,7 +538,10 @@ sqz_status sqz_tape_forward(sqz_tape *t, int n_inputs, const sqz_tensor *const *
     bind_params(t);
     for (int i = 0; i < t->n_params; i++) t->avail[t->param_t[i]] = 1;
     for (int s = 0; s < g->n_nodes; s++) {
-        if ((st = run_node(t, s, err))) {
+        const double t0 = t->prof ? now_s() : 0;
+        st = run_node(t, s, err);
+        if (t->prof) prof_add(t, 2 * t->order[s], now_s() - t0);
+        if (st) {
             const sqz_node *n = g->nodes[t->order[s]];
             sqz_err_prefix(err, "node '%s' (%s)", n->name, n->op_type);
             return st;
@@ -593,8 +652,11 @@ static sqz_status backward_run(sqz_tape *t, int n_seeds, const int *seed_t, cons
         if (!d) return SQZ_ERR_NOMEM;
         sqz_grad_axpy1(d, seeds[s], sqz_tensor_numel(&t->vals[ti]));
     }
+    if (t->prof) t->prof_bwd++;
     for (int s = g->n_nodes - 1; s >= 0; s--) {
+        const double t0 = t->prof ? now_s() : 0;
         sqz_status st = backward_node(t, s, err);
+        if (t->prof) prof_add(t, 2 * t->order[s] + 1, now_s() - t0);
         if (st) {
             const sqz_node *n = g->nodes[t->order[s]];
             sqz_err_prefix(err, "backward of node '%s' (%s)", n->name, n->op_type);

@@ -366,12 +366,16 @@ static int conv_scratch_get(sqz_gctx *c, const conv_geo *g, int nt, int64_t dw_p
     return cs->base ? 0 : -1;
 }
 
-static void gemm1(int threads, void *scratch, int ta, int tb, int64_t M, int64_t N, int64_t K, const float *A,
-                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, const sqz_gemm_epi *epi) {
+/* C = op(A) B + beta C; pa: op(A) packed by sqz_gemm_f32_pack_a (then A is not read), or NULL. */
+static void gemm1p(int threads, void *scratch, int ta, int tb, int64_t M, int64_t N, int64_t K, const float *A,
+                   int64_t lda, const float *pa, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+                   const sqz_gemm_epi *epi) {
     const sqz_gemm_f32_args ga = {.trans_a = ta, .trans_b = tb, .M = M, .N = N, .K = K, .alpha = 1.0f, .beta = beta,
-                                  .A = A, .lda = lda, .B = B, .ldb = ldb, .C = C, .ldc = ldc, .epi = epi};
+                                  .A = A, .lda = lda, .B = B, .ldb = ldb, .C = C, .ldc = ldc, .epi = epi,
+                                  .packed_a = pa};
     sqz_gemm_f32(sqz_cpu_isa(), threads, &ga, scratch);
 }
+
 
 /* Images [n0, n1) of part t of nt (contiguous, fixed by N and nt). */
 static void image_range(const conv_geo *g, int t, int nt, int64_t *n0, int64_t *n1) {
@@ -507,12 +511,15 @@ static int conv_bwd_w_wino(sqz_gctx *c, const conv_geo *g, const float *x, const
 #define TAP_KC 256
 typedef struct tap_geo {
     int64_t sh, sw, Hp, Wp, P, rows; /* rows: per phase plane, with slack for the last tiles */
+    uint32_t used;                   /* bit ph: phase plane ph is read by some tap */
 } tap_geo;
 
-/* The channels-last phase planes of one image group xg (cg planes of H x W). */
+/* The channels-last phase planes of one image group xg (cg planes of H x W): those a tap reads
+ * (bit ph of t->used; a 1x1 stride-2 layer reads one of its four). */
 static void taps_copy(const conv_geo *g, const tap_geo *t, const float *xg, float *xt) {
     const int64_t H = g->in[0], W = g->in[1], pt = g->pad[0], pl = g->pad[1], cg = g->cg;
     for (int64_t ph = 0; ph < t->sh * t->sw; ph++) {
+        if (!(t->used >> ph & 1u)) continue;
         const int64_t a = ph / t->sw, b = ph % t->sw;
         float *plane = xt + ph * t->rows * cg;
         /* padded column xx = x * sw + b reads input column xx - pl: x in [x0, x1) are inside */
@@ -563,6 +570,8 @@ static int conv_bwd_w_taps(sqz_gctx *c, const conv_geo *g, const float *x, const
     const int64_t rows14 = (g->mg + 13) / 14 * 14, rows8 = (g->mg + 7) / 8 * 8;
     const int MR = rows8 * 104 < rows14 * 100 ? 8 : 14;
     const int64_t rp = MR == 8 ? rows8 : rows14;
+    for (int64_t kt = 0; kt < g->kk; kt++)
+        tg.used |= 1u << ((kt / KW * dh % tg.sh) * tg.sw + kt % KW * dwd % tg.sw);
     const size_t xt_f = (size_t)(tg.sh * tg.sw * tg.rows * g->cg + 32 + 15) / 16 * 16;
     const size_t a_f = (size_t)(rp * P + 15) / 16 * 16, tap_f = (size_t)(g->kk * g->M * g->cg + 15) / 16 * 16;
     const int nt = image_threads(c, g);
@@ -644,6 +653,8 @@ typedef struct conv_part {
     const conv_scratch *cs;
     const shift_geo *sg; /* NULL: dW by unfolding */
     const float *x, *w, *dy;
+    const float *wt_packed; /* per group W_g^T packed as the dX GEMM's A (wt_stride floats apart), or NULL */
+    int64_t wt_stride;
     float *dx, *dw;
     int64_t dw_part;
     int nt, gt;
@@ -669,6 +680,7 @@ static void conv_bwd_part(const conv_part *cp, int t) {
         for (int64_t gr = 0; gr < g->group; gr++) {
             const int64_t xoff = (n * g->C + gr * g->cg) * g->insp;
             const float *dyg = cp->dy + (n * g->M + gr * g->mg) * g->outsp, *wg = cp->w + gr * g->mg * g->kdim;
+            const float *pa = cp->wt_packed ? cp->wt_packed + gr * cp->wt_stride : NULL;
             if (dwt && !cp->sg) {
                 const float *cm = cp->x + xoff;
                 if (!g->pointwise) {
@@ -680,11 +692,11 @@ static void conv_bwd_part(const conv_part *cp, int t) {
             }
             if (!dx) continue;
             if (g->pointwise) {
-                gemm1(cp->gt, mine + cp->cs->col, 1, 0, g->kdim, g->outsp, g->mg, wg, g->kdim, dyg, g->outsp, 1.0f,
-                      dx + xoff, g->outsp, NULL);
+                gemm1p(cp->gt, mine + cp->cs->col, 1, 0, g->kdim, g->outsp, g->mg, wg, g->kdim, pa, dyg, g->outsp, 1.0f,
+                       dx + xoff, g->outsp, NULL);
             } else {
-                gemm1(cp->gt, mine + cp->cs->col, 1, 0, g->kdim, g->outsp, g->mg, wg, g->kdim, dyg, g->outsp, 0.0f,
-                      col, g->outsp, NULL);
+                gemm1p(cp->gt, mine + cp->cs->col, 1, 0, g->kdim, g->outsp, g->mg, wg, g->kdim, pa, dyg, g->outsp, 0.0f,
+                       col, g->outsp, NULL);
                 unfold(g, g->cg, col, dx + xoff, 1);
             }
         }
@@ -749,8 +761,17 @@ static sqz_status conv_bwd(sqz_gctx *c) {
     if (conv_scratch_get(c, &g, nt, dw_part, &cs)) return SQZ_ERR_NOMEM;
     shift_geo sg;
     const int shift = dw && shift_plan(&g, &sg);
+    /* the dX GEMM's A (W_g^T, kdim x mg) packed once here rather than once per image */
+    const sqz_isa isa = sqz_cpu_isa();
+    const size_t pab = dx && g.N > 1 ? sqz_gemm_f32_packed_a_bytes(isa, g.kdim, g.mg) : 0;
+    const int64_t wt_stride = (int64_t)((pab + 63) / 64 * 64 / sizeof(float));
+    float *wt_packed = pab ? sqz_grad_scratch(c, SQZ_GS_A, pab ? (size_t)(wt_stride * g.group) * sizeof(float) : 1) : NULL;
+    if (pab && !wt_packed) return SQZ_ERR_NOMEM;
+    for (int64_t gr = 0; gr < g.group && wt_packed; gr++)
+        sqz_gemm_f32_pack_a(isa, 1, g.kdim, g.mg, w + gr * g.mg * g.kdim, g.kdim, wt_packed + gr * wt_stride);
     const conv_part cp = {.g = &g, .cs = &cs, .sg = shift ? &sg : NULL, .x = x, .w = w, .dy = dy, .dx = dx,
-                          .dw = dw, .dw_part = dw_part, .nt = nt, .gt = gt};
+                          .dw = dw, .dw_part = dw_part, .nt = nt, .gt = gt, .wt_packed = wt_packed,
+                          .wt_stride = wt_stride};
     /* one part per thread; with one part, no parallel region around it: the GEMMs inside then
      * split over the threads themselves, and a region nested in even an inactive one would get
      * fresh threads from libgomp at every call */
