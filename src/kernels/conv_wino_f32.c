@@ -86,6 +86,14 @@ int sqz_wino_f32_plan(sqz_isa isa, const sqz_conv_params *p, int threads, sqz_wi
     const int64_t batch = p->batch > 0 ? p->batch : 1;
     if (rb >= g->ty) {
         w->nj = rb / g->ty < batch ? rb / g->ty : batch;
+        /* with threads, jobs of whole images in a multiple of the thread count: each thread then
+         * runs whole jobs alone (ResNet-8's 7x7 layers at batch 128: 7 jobs of 21 images left
+         * 2 threads splitting each phase, no faster than 1 thread; 8 jobs of 16 run 2x) */
+        const int64_t j0 = (batch + w->nj - 1) / w->nj;
+        if (threads > 1 && batch >= threads && j0 % threads) {
+            const int64_t jt = (j0 + threads - 1) / threads * threads;
+            w->nj = (batch + jt - 1) / jt;
+        }
         rb = w->nj * g->ty;
     } else {
         const int64_t nblk = (g->ty + rb - 1) / rb;
