@@ -385,11 +385,49 @@ static void image_range(const conv_geo *g, int t, int nt, int64_t *n0, int64_t *
 
 /* Forward per image and group: unfold into this thread's scratch (it stays in cache), then
  * y = W col + b by GEMM with the bias in its epilogue. */
+/* A 1x1 conv with stride > 1 and no padding (ResNet's downsampling shortcuts): output (oy, ox)
+ * reads input (oy * sh, ox * sw) alone, the other inputs get no gradient. */
+static int strided_pw(const conv_geo *g) {
+    if (g->nsp != 2 || g->pointwise || g->kk != 1) return 0;
+    for (int d = 0; d < 2; d++)
+        if (g->pad[d] != 0 || g->out[d] < 1 || (g->out[d] - 1) * g->stride[d] >= g->in[d]) return 0;
+    return 1;
+}
+
+/* dst (OH x OW) = the strided positions of the input plane src (H x W). */
+static void strided_gather(const conv_geo *g, const float *src, float *dst) {
+    const int64_t W = g->in[1], OH = g->out[0], OW = g->out[1], sh = g->stride[0], sw = g->stride[1];
+    for (int64_t oy = 0; oy < OH; oy++)
+        for (int64_t ox = 0; ox < OW; ox++) dst[oy * OW + ox] = src[oy * sh * W + ox * sw];
+}
+
+/* The input-gradient plane dx (H x W) from col (OH x OW) at the strided positions: set writes
+ * every position (0 between them), otherwise only the strided ones are added to. */
+static void strided_scatter(const conv_geo *g, const float *col, float *dx, int set) {
+    const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1], sh = g->stride[0], sw = g->stride[1];
+    for (int64_t iy = 0; iy < H; iy++) {
+        float *row = dx + iy * W;
+        const int hit = iy % sh == 0 && iy / sh < OH;
+        if (!hit) {
+            if (set) memset(row, 0, sizeof(float) * (size_t)W);
+            continue;
+        }
+        const float *c = col + iy / sh * OW;
+        if (set) {
+            memset(row, 0, sizeof(float) * (size_t)W);
+            for (int64_t ox = 0; ox < OW; ox++) row[ox * sw] = c[ox];
+        } else {
+            for (int64_t ox = 0; ox < OW; ox++) row[ox * sw] += c[ox];
+        }
+    }
+}
+
 /* Planes smaller than this many positions get their pointwise dW from one GEMM over the batch. */
 #define CONV_BATCHED_DW_MAX_SP 256
 
-/* dW += dY X^T for a pointwise conv (group 1) with K = N * outsp: dY and X are first gathered
- * into (M, N * sp) and (C, N * sp) so the dot products run long. Threads own fixed column
+/* dW += dY X^T for a pointwise conv (group 1; or strided_pw, X at its strided positions) with
+ * K = N * outsp: dY and X are first gathered into (M, N * sp) and (C, N * sp) so the dot products
+ * run long. Threads own fixed column
  * ranges of dW (multiples of 4: the same blocks as on one thread, so the same bits). */
 static sqz_status conv_dw_batched(sqz_gctx *c, const conv_geo *g, const float *x, const float *dy, float *dw) {
     const int64_t sp = g->outsp, K = g->N * sp;
@@ -408,7 +446,10 @@ static sqz_status conv_dw_batched(sqz_gctx *c, const conv_geo *g, const float *x
             const int64_t ch = r < g->M ? r : r - g->M, cnt = r < g->M ? g->M : g->C;
             const float *src = r < g->M ? dy : x;
             float *dst = buf + r * K;
-            for (int64_t n = 0; n < g->N; n++) memcpy(dst + n * sp, src + (n * cnt + ch) * sp, sizeof(float) * (size_t)sp);
+            for (int64_t n = 0; n < g->N; n++) {
+                if (r >= g->M && !g->pointwise) strided_gather(g, x + (n * g->C + ch) * g->insp, dst + n * sp);
+                else memcpy(dst + n * sp, src + (n * cnt + ch) * sp, sizeof(float) * (size_t)sp);
+            }
         }
         int t = 0, tn = 1;
 #ifdef _OPENMP
@@ -658,6 +699,7 @@ typedef struct conv_part {
     float *dx, *dw;
     int64_t dw_part;
     int nt, gt;
+    int spw, set; /* strided_pw: dX by strided_scatter (set: dx is fresh, written whole) */
 } conv_part;
 
 static void conv_bwd_part(const conv_part *cp, int t) {
@@ -691,7 +733,12 @@ static void conv_bwd_part(const conv_part *cp, int t) {
                                 g->kdim);
             }
             if (!dx) continue;
-            if (g->pointwise) {
+            if (cp->spw) {
+                gemm1p(cp->gt, mine + cp->cs->col, 1, 0, g->kdim, g->outsp, g->mg, wg, g->kdim, pa, dyg, g->outsp, 0.0f,
+                       col, g->outsp, NULL);
+                for (int64_t ci = 0; ci < g->cg; ci++)
+                    strided_scatter(g, col + ci * g->outsp, dx + xoff + ci * g->insp, cp->set);
+            } else if (g->pointwise) {
                 gemm1p(cp->gt, mine + cp->cs->col, 1, 0, g->kdim, g->outsp, g->mg, wg, g->kdim, pa, dyg, g->outsp, 1.0f,
                        dx + xoff, g->outsp, NULL);
             } else {
@@ -728,8 +775,10 @@ static sqz_status conv_bwd(sqz_gctx *c) {
         sqz_grad_din_zero(c, 0);
         return SQZ_OK;
     }
-    /* a fresh dx is written whole by the implicit GEMM; every other path accumulates */
-    const int set = (c->fresh & 1u) && dx && conv_bwd_x_implicit_takes(&g);
+    /* a fresh dx is written whole by the implicit GEMM and the strided 1x1 scatter; every other
+     * path accumulates */
+    const int spw = strided_pw(&g);
+    const int set = (c->fresh & 1u) && dx && (conv_bwd_x_implicit_takes(&g) || spw);
     if (!set) sqz_grad_din_zero(c, 0);
     if (g.depthwise) {
         if (dw) dw_backward_w(c, &g, x, dy, dw);
@@ -771,7 +820,7 @@ static sqz_status conv_bwd(sqz_gctx *c) {
         sqz_gemm_f32_pack_a(isa, 1, g.kdim, g.mg, w + gr * g.mg * g.kdim, g.kdim, wt_packed + gr * wt_stride);
     const conv_part cp = {.g = &g, .cs = &cs, .sg = shift ? &sg : NULL, .x = x, .w = w, .dy = dy, .dx = dx,
                           .dw = dw, .dw_part = dw_part, .nt = nt, .gt = gt, .wt_packed = wt_packed,
-                          .wt_stride = wt_stride};
+                          .wt_stride = wt_stride, .spw = spw, .set = set};
     /* one part per thread; with one part, no parallel region around it: the GEMMs inside then
      * split over the threads themselves, and a region nested in even an inactive one would get
      * fresh threads from libgomp at every call */
