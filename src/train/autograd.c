@@ -46,8 +46,8 @@ struct sqz_tape {
     float **din, **dout;        /* (max_args) */
     int max_args;
     int forwarded;
-    int *act_of;                /* (n_nodes) BatchNormalization: the fused Relu/Clip node, else -1 */
-    uint8_t *absorbed;          /* (n_nodes) 1: a Relu/Clip run by its BatchNormalization */
+    int *act_of;                /* (n_nodes) BatchNormalization / Add: the fused Relu/Clip node, else -1 */
+    uint8_t *absorbed;          /* (n_nodes) 1: a Relu/Clip run by its producer */
     double *prof;               /* (4 * n_nodes) seconds in forward / backward per node, total and
                                  * fastest pass, when SQZ_TAPE_PROFILE is set (printed to stderr by
                                  * sqz_tape_free) */
@@ -109,7 +109,22 @@ static int is_graph_output(const sqz_graph *g, int t) {
     return 0;
 }
 
-/* BatchNormalization -> Relu / Clip pairs run as one op: the BN forward writes its output and
+/* An Add of two f32 operands whose shapes can only be the output's (dims equal or both unknown,
+ * as a batch dimension; grad_arith.c checks at run time and falls back to broadcasting). */
+static int same_shape_add(const sqz_graph *g, const sqz_grad_op *gop, const sqz_node *n) {
+    if (gop != &sqz_grad_add || n->n_in != 2 || n->n_out != 1 || n->out[0] < 0) return 0;
+    const sqz_tensor *y = g->tensors[n->out[0]];
+    if (y->dtype != SQZ_DT_F32 || y->ndim < 0) return 0;
+    for (int i = 0; i < 2; i++) {
+        const sqz_tensor *a = n->in[i] >= 0 ? g->tensors[n->in[i]] : NULL;
+        if (!a || a->dtype != SQZ_DT_F32 || a->ndim != y->ndim) return 0;
+        for (int d = 0; d < y->ndim; d++)
+            if (a->dims[d] != y->dims[d]) return 0;
+    }
+    return 1;
+}
+
+/* BatchNormalization (or a same-shape Add) -> Relu / Clip pairs run as one op: the BN forward writes its output and
  * the activation's in one pass and keeps a byte mask of where the activation passes gradient;
  * the BN backward applies that mask to the activation's output gradient as it reads it, so the
  * activation's backward (and the gradient buffer between the two) disappears. Taken when the BN
@@ -120,7 +135,8 @@ static void find_fusions(sqz_tape *t, int on) {
     for (int k = 0; k < g->n_nodes; k++) t->act_of[k] = -1;
     for (int k = 0; on && k < g->n_nodes; k++) {
         const sqz_node *n = g->nodes[k];
-        if (t->gops[k] != &sqz_grad_batchnorm || n->n_out < 1 || n->out[0] < 0) continue;
+        if ((t->gops[k] != &sqz_grad_batchnorm && !same_shape_add(g, t->gops[k], n)) || n->n_out < 1 || n->out[0] < 0)
+            continue;
         int extra = 0;
         for (int o = 1; o < n->n_out; o++) extra |= n->out[o] >= 0;
         const int y = n->out[0];
@@ -488,7 +504,7 @@ static sqz_status prep_node(sqz_tape *t, int k, sqz_opctx *c, sqz_err *err) {
 static sqz_status run_node(sqz_tape *t, int step, sqz_err *err) {
     const sqz_graph *g = t->g;
     const int k = t->order[step];
-    if (t->absorbed[k]) return SQZ_OK; /* run by its BatchNormalization */
+    if (t->absorbed[k]) return SQZ_OK; /* run by its producer */
     const sqz_node *n = g->nodes[k];
     const sqz_op *op = t->ops[k];
     const sqz_grad_op *gop = t->gops[k];
@@ -584,7 +600,7 @@ static float *ensure_grad(sqz_tape *t, int i, sqz_err *err) { return ensure_grad
 static sqz_status backward_node(sqz_tape *t, int step, sqz_err *err) {
     const sqz_graph *g = t->g;
     const int k = t->order[step];
-    if (t->absorbed[k]) return SQZ_OK; /* its gradient goes through its BatchNormalization's */
+    if (t->absorbed[k]) return SQZ_OK; /* its gradient goes through its producer's */
     const sqz_node *n = g->nodes[k];
     const int j = t->act_of[k], z = j >= 0 ? g->nodes[j]->out[0] : -1;
     int any_in = 0, any_out = z >= 0 && t->has_grad[z];
@@ -611,7 +627,7 @@ static sqz_status backward_node(sqz_tape *t, int step, sqz_err *err) {
         const int ti = n->out[o];
         t->args[n->n_in + o] = ti >= 0 ? &t->vals[ti] : NULL;
         t->dout[o] = NULL;
-        if (z >= 0) { /* fused: the BN output's own gradient only if one reached it */
+        if (z >= 0) { /* fused: the producer output's own gradient only if one reached it */
             t->dout[o] = ti >= 0 && t->has_grad[ti] ? t->grad[ti] : NULL;
             continue;
         }

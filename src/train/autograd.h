@@ -43,8 +43,8 @@ typedef struct sqz_tape_opts {
     uint64_t seed;   /* Dropout masks */
     int poison;      /* tests: fill gradient buffers handed to a backward as fresh (unzeroed) with
                       * NaN, so an op that fails to write one whole is caught */
-    int no_fuse;     /* 1: run each BatchNormalization -> Relu/Clip pair as two ops (tests; the
-                      * fused pair computes the same bits; env SQZ_TRAIN_FUSE=0 does the same) */
+    int no_fuse;     /* 1: run each BatchNormalization (or same-shape Add) -> Relu/Clip pair as two
+                      * ops (tests and A/B; env SQZ_TRAIN_FUSE=0 does the same) */
 } sqz_tape_opts;
 
 /* Readies a loaded graph for training: resolve ops, verify, fold constants, infer shapes -

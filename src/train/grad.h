@@ -58,10 +58,11 @@ typedef struct sqz_gctx {
     sqz_grad_buf *state;    /* (SQZ_GRAD_STATE_SLOTS) this node's saved state */
     sqz_grad_buf *scratch;  /* (SQZ_GRAD_SCRATCH_SLOTS) tape-wide temporaries */
     sqz_err *err;
-    /* BatchNormalization fused with the Relu (act 1) or Clip to [act_lo, act_hi] (act 2) that
-     * alone reads its output (set by the tape, autograd.c). Forward also writes act_out and keeps
-     * the activation's gradient mask; backward reads the activation's output gradient act_dout
-     * (NULL: none flowed back) and dout[0] is NULL unless a gradient reached the BN output itself. */
+    /* BatchNormalization or a same-shape Add fused with the Relu (act 1) or Clip to [act_lo,
+     * act_hi] (act 2) that alone reads its output (set by the tape, autograd.c). Forward also
+     * writes act_out and keeps the activation's gradient mask; backward reads the activation's
+     * output gradient act_dout (NULL: none flowed back) and dout[0] is NULL unless a gradient
+     * reached the producer's output itself. */
     int act;
     float act_lo, act_hi;
     sqz_tensor *act_out;

@@ -3,8 +3,12 @@
  * broadcast iterator collapses the shapes so each row is contiguous (stride 1) or one
  * repeated element (stride 0) per operand. f32; legacy (opset < 7) broadcasting is not
  * differentiated. */
+#include <string.h>
+
+#include "core/cpu.h"
 #include "ops/elem_util.h"
 #include "train/grad.h"
+#include "train/grad_vec.h"
 
 typedef enum { K_ADD, K_SUB, K_MUL, K_DIV, K_PRELU } arith_kind;
 
@@ -78,7 +82,106 @@ static sqz_status arith_bwd(sqz_gctx *c, arith_kind k) {
     return SQZ_OK;
 }
 
-static sqz_status add_bwd(sqz_gctx *c) { return arith_bwd(c, K_ADD); }
+/* Index range [lo, hi) of part t of nt over n elements (64-byte aligned starts). */
+static void part(int64_t n, int t, int nt, int64_t *lo, int64_t *hi) {
+    *lo = t == 0 ? 0 : (n * t / nt) & ~(int64_t)15;
+    *hi = t == nt - 1 ? n : (n * (t + 1) / nt) & ~(int64_t)15;
+}
+
+/* Forward: the inference op, except when the tape fused the Relu / Clip that alone reads this
+ * same-shape sum (c->act): then y = a + b, the activation's output and its gradient mask (state
+ * 0) in one pass, in fixed index ranges per thread. */
+/* Both operands have the output's shape (at run time). */
+static int same_shapes(const sqz_gctx *c) {
+    const int64_t n = sqz_tensor_numel(c->out[0]);
+    return sqz_tensor_numel(c->in[0]) == n && sqz_tensor_numel(c->in[1]) == n;
+}
+
+static sqz_status add_fwd(sqz_gctx *c) {
+    const int64_t n = sqz_tensor_numel(c->out[0]);
+    uint8_t *m = c->act ? sqz_grad_state(c, 0, (size_t)n + 1) : NULL;
+    if (c->act && !m) return SQZ_ERR_NOMEM;
+    if (!c->act || !same_shapes(c)) {
+        const sqz_op *op = c->node->op;
+        if (!op || !op->forward || op->scratch_bytes)
+            return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "Add: no inference forward");
+        sqz_opctx oc = {.node = c->node, .in = c->in, .n_in = c->n_in, .out = c->out, .n_out = c->n_out,
+                        .opset = c->opset, .threads = c->threads, .err = c->err};
+        sqz_status st = op->forward(&oc);
+        if (st || !c->act) return st;
+        /* broadcast after all: the activation as its own pass */
+        const float *y = c->out[0]->data;
+        float *z = c->act_out->data;
+        for (int64_t i = 0; i < n; i++) {
+            const float v = y[i];
+            if (c->act == 1) {
+                z[i] = (v > 0 || v != v) ? v : 0.0f;
+                m[i] = v > 0;
+            } else {
+                const float u = v < c->act_lo ? c->act_lo : v;
+                z[i] = u > c->act_hi ? c->act_hi : u;
+                m[i] = v >= c->act_lo && v <= c->act_hi;
+            }
+        }
+        return SQZ_OK;
+    }
+    const float *a = c->in[0]->data, *b = c->in[1]->data;
+    float *y = c->out[0]->data, *z = c->act_out->data;
+    const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512, relu = c->act == 1, nt = sqz_tv_threads(c->threads, n);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int t = 0; t < nt; t++) {
+        int64_t lo, hi;
+        part(n, t, nt, &lo, &hi);
+        if (avx512) sqz_tv_add_act__avx512(y + lo, z + lo, m + lo, a + lo, b + lo, hi - lo, relu, c->act_lo, c->act_hi);
+        else sqz_tv_add_act(y + lo, z + lo, m + lo, a + lo, b + lo, hi - lo, relu, c->act_lo, c->act_hi);
+    }
+    return SQZ_OK;
+}
+
+static sqz_status add_bwd(sqz_gctx *c) {
+    if (!c->act) return arith_bwd(c, K_ADD);
+    /* fused: g = mask ? dz : 0 is the sum's gradient; without a seed on the sum it goes straight
+     * to both operands, else it is added to the seed first */
+    const int64_t n = sqz_tensor_numel(c->out[0]);
+    const uint8_t *m = c->state[0].p;
+    const float *dz = c->act_dout;
+    if (!m) return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "Add: no activation mask");
+    const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512;
+    if (c->dout[0] || !same_shapes(c)) { /* g into the sum's gradient (or a scratch copy), then as unfused */
+        float *buf = c->dout[0];
+        if (!buf && !(buf = sqz_grad_scratch(c, SQZ_GS_A, sizeof(float) * (size_t)(n > 0 ? n : 1)))) return SQZ_ERR_NOMEM;
+        if (dz) sqz_tv_mask_acc(buf, dz, m, n, !c->dout[0]);
+        else if (!c->dout[0]) memset(buf, 0, sizeof(float) * (size_t)n);
+        float *dout[1] = {buf};
+        sqz_gctx u = *c;
+        u.dout = dout;
+        return arith_bwd(&u, K_ADD);
+    }
+    for (int i = 0; i < 2; i++)
+        if (!dz || !(c->fresh >> i & 1u)) sqz_grad_din_zero(c, i);
+    if (!dz) return SQZ_OK;
+    float *d[2] = {c->din[0], c->din[1]};
+    const int set[2] = {(int)(c->fresh & 1u), (int)(c->fresh >> 1 & 1u)};
+    const int nt = sqz_tv_threads(c->threads, n);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+    for (int t = 0; t < nt; t++) {
+        int64_t lo, hi;
+        part(n, t, nt, &lo, &hi);
+        for (int64_t c0 = lo; c0 < hi; c0 += 4096) { /* both operands per chunk: dz and m read from L1 */
+            const int64_t len = hi - c0 < 4096 ? hi - c0 : 4096;
+            for (int i = 0; i < 2; i++) {
+                if (!d[i]) continue;
+                if (avx512) sqz_tv_mask_acc__avx512(d[i] + c0, dz + c0, m + c0, len, set[i]);
+                else sqz_tv_mask_acc(d[i] + c0, dz + c0, m + c0, len, set[i]);
+            }
+        }
+    }
+    return SQZ_OK;
+}
 static sqz_status sub_bwd(sqz_gctx *c) { return arith_bwd(c, K_SUB); }
 static sqz_status mul_bwd(sqz_gctx *c) { return arith_bwd(c, K_MUL); }
 static sqz_status div_bwd(sqz_gctx *c) { return arith_bwd(c, K_DIV); }
@@ -87,7 +190,8 @@ static sqz_status prelu_bwd(sqz_gctx *c) {
     return arith_bwd(c, K_PRELU);
 }
 
-const sqz_grad_op sqz_grad_add = {.op = "Add", .param_slots = 0x3u, .backward = add_bwd, .stores = 1};
+const sqz_grad_op sqz_grad_add = {.op = "Add", .param_slots = 0x3u, .forward = add_fwd, .backward = add_bwd,
+                                  .stores = 1};
 const sqz_grad_op sqz_grad_sub = {.op = "Sub", .param_slots = 0x3u, .backward = sub_bwd, .stores = 1};
 const sqz_grad_op sqz_grad_mul = {.op = "Mul", .param_slots = 0x3u, .backward = mul_bwd};
 const sqz_grad_op sqz_grad_div = {.op = "Div", .param_slots = 0x3u, .backward = div_bwd};

@@ -1,6 +1,6 @@
-/* train/grad_bn_avx512.c - AVX-512 copies of the fused BatchNormalization + Relu/Clip loops of
- * grad_vec.c (sqz_tv_affine_act, sqz_tv_dot_dev_m, sqz_tv_bn_dx_m): GCC vectorizes their byte
- * mask poorly (two floats per step), here 16 floats per step with the mask as a lane mask: a
+/* train/grad_bn_avx512.c - AVX-512 copies of the fused BatchNormalization / Add + Relu/Clip
+ * loops of grad_vec.c (sqz_tv_affine_act, sqz_tv_add_act, sqz_tv_dot_dev_m, sqz_tv_bn_dx_m,
+ * sqz_tv_mask_acc): GCC vectorizes their byte mask poorly (two floats per step), here 16 floats per step with the mask as a lane mask: a
  * masked load of dz gives g = mask ? dz : 0 directly. The mask bytes written are 0 or 0xff (the
  * portable copies read any non-zero byte as set). Call only when the CPU has AVX-512. */
 #include "train/grad_vec.h"
@@ -14,26 +14,41 @@ static inline __mmask16 tail_mask(int64_t left) {
     return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
 }
 
+/* The activation of v (16 lanes, k valid): y = v, z = act(v), the mask bytes. */
+static inline TV_AVX512 void act_store(__m512 v, __mmask16 k, float *y, float *z, uint8_t *m, int relu, __m512 vlo,
+                                       __m512 vhi) {
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 w;
+    __mmask16 pass;
+    if (relu) { /* v > 0 passes; NaN stays NaN in the output */
+        pass = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
+        w = _mm512_maskz_mov_ps(pass | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+    } else { /* lo <= v <= hi passes; clamped as v < lo ? lo : v, then > hi ? hi */
+        pass = _mm512_cmp_ps_mask(v, vlo, _CMP_GE_OQ) & _mm512_cmp_ps_mask(v, vhi, _CMP_LE_OQ);
+        w = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, vlo, _CMP_LT_OQ), vlo);
+        w = _mm512_mask_mov_ps(w, _mm512_cmp_ps_mask(w, vhi, _CMP_GT_OQ), vhi);
+    }
+    _mm512_mask_storeu_ps(y, k, v);
+    _mm512_mask_storeu_ps(z, k, w);
+    _mm_mask_storeu_epi8(m, k, _mm_movm_epi8(pass));
+}
+
 TV_AVX512 void sqz_tv_affine_act__avx512(float *y, float *z, uint8_t *m, const float *x, int64_t n, float a, float b,
                                          int relu, float lo, float hi) {
     const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b), vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-    const __m512 zero = _mm512_setzero_ps();
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 k = tail_mask(n - i);
-        const __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + i), va, vb);
-        __m512 w;
-        __mmask16 pass;
-        if (relu) { /* v > 0 passes; NaN stays NaN in the output */
-            pass = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
-            w = _mm512_maskz_mov_ps(pass | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
-        } else { /* lo <= v <= hi passes; clamped as v < lo ? lo : v, then > hi ? hi */
-            pass = _mm512_cmp_ps_mask(v, vlo, _CMP_GE_OQ) & _mm512_cmp_ps_mask(v, vhi, _CMP_LE_OQ);
-            w = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, vlo, _CMP_LT_OQ), vlo);
-            w = _mm512_mask_mov_ps(w, _mm512_cmp_ps_mask(w, vhi, _CMP_GT_OQ), vhi);
-        }
-        _mm512_mask_storeu_ps(y + i, k, v);
-        _mm512_mask_storeu_ps(z + i, k, w);
-        _mm_mask_storeu_epi8(m + i, k, _mm_movm_epi8(pass));
+        act_store(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + i), va, vb), k, y + i, z + i, m + i, relu, vlo, vhi);
+    }
+}
+
+TV_AVX512 void sqz_tv_add_act__avx512(float *y, float *z, uint8_t *m, const float *a, const float *b, int64_t n,
+                                      int relu, float lo, float hi) {
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 k = tail_mask(n - i);
+        const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i));
+        act_store(v, k, y + i, z + i, m + i, relu, vlo, vhi);
     }
 }
 
@@ -68,6 +83,15 @@ TV_AVX512 void sqz_tv_bn_dx_m__avx512(float *dx, const float *dz, const uint8_t 
         __m512 r = _mm512_mul_ps(vk, _mm512_fnmadd_ps(d, vm2, _mm512_sub_ps(g, vm1)));
         if (!set) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(t, dx + i));
         _mm512_mask_storeu_ps(dx + i, t, r);
+    }
+}
+
+TV_AVX512 void sqz_tv_mask_acc__avx512(float *d, const float *dz, const uint8_t *m, int64_t n, int set) {
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 k = tail_mask(n - i);
+        __m512 g = _mm512_maskz_loadu_ps(pass_mask(m + i, k), dz + i);
+        if (!set) g = _mm512_add_ps(g, _mm512_maskz_loadu_ps(k, d + i));
+        _mm512_mask_storeu_ps(d + i, k, g);
     }
 }
 

@@ -135,6 +135,28 @@ TV_CLONES void sqz_tv_affine_act(float *restrict y, float *restrict z, uint8_t *
     }
 }
 
+TV_CLONES void sqz_tv_add_act(float *restrict y, float *restrict z, uint8_t *restrict m, const float *restrict a,
+                              const float *restrict b, int64_t n, int relu, float lo, float hi) {
+    if (relu) {
+#pragma omp simd
+        for (int64_t i = 0; i < n; i++) {
+            const float v = a[i] + b[i];
+            y[i] = v;
+            z[i] = (v > 0 || v != v) ? v : 0.0f;
+            m[i] = v > 0;
+        }
+        return;
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        const float v = a[i] + b[i];
+        y[i] = v;
+        const float u = v < lo ? lo : v;
+        z[i] = u > hi ? hi : u;
+        m[i] = v >= lo && v <= hi;
+    }
+}
+
 TV_CLONES float sqz_tv_dot_dev_m(const float *dz, const uint8_t *m, const float *x, int64_t n, float mu, float *sd) {
     float a = 0, b = 0;
 #pragma omp simd reduction(+ : a, b)

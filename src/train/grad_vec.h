@@ -80,17 +80,23 @@ void sqz_tv_maxpool2x2_bwd__avx512(float *dx, int64_t W, int64_t OH, int64_t OW,
  * m = 1 where the activation passes its gradient (relu: v > 0; clip: lo <= v <= hi), else 0. */
 void sqz_tv_affine_act(float *y, float *z, uint8_t *m, const float *x, int64_t n, float a, float b, int relu,
                        float lo, float hi);
+/* Add fused with Relu / Clip: v = a + b, then as sqz_tv_affine_act */
+void sqz_tv_add_act(float *y, float *z, uint8_t *m, const float *a, const float *b, int64_t n, int relu, float lo,
+                    float hi);
 /* sqz_tv_dot_dev of g = m ? dz : 0 in place of d */
 float sqz_tv_dot_dev_m(const float *dz, const uint8_t *m, const float *x, int64_t n, float mu, float *sd);
 /* sqz_tv_bn_dx of g = m ? dz : 0 in place of d */
 void sqz_tv_bn_dx_m(float *dx, const float *dz, const uint8_t *m, const float *x, int64_t n, float k, float m1,
                     float mu, float m2, int set);
-/* The same three with AVX-512 (grad_bn_avx512.c); call only when the CPU has AVX-512. */
+/* AVX-512 copies of these (grad_bn_avx512.c); call only when the CPU has AVX-512. */
 void sqz_tv_affine_act__avx512(float *y, float *z, uint8_t *m, const float *x, int64_t n, float a, float b, int relu,
                                float lo, float hi);
 float sqz_tv_dot_dev_m__avx512(const float *dz, const uint8_t *m, const float *x, int64_t n, float mu, float *sd);
 void sqz_tv_bn_dx_m__avx512(float *dx, const float *dz, const uint8_t *m, const float *x, int64_t n, float k,
                             float m1, float mu, float m2, int set);
+void sqz_tv_add_act__avx512(float *y, float *z, uint8_t *m, const float *a, const float *b, int64_t n, int relu,
+                            float lo, float hi);
+void sqz_tv_mask_acc__avx512(float *d, const float *dz, const uint8_t *m, int64_t n, int set);
 /* d += m ? dz : 0   (set: d = ...) */
 void sqz_tv_mask_acc(float *d, const float *dz, const uint8_t *m, int64_t n, int set);
 /* dx += k * (d - m1 - (x - mu) * m2)   (BatchNorm backward with batch statistics) */

@@ -593,9 +593,11 @@ static int64_t bn_act_step(sqz_graph *g, int no_fuse, int training, const sqz_te
     int64_t k = 0;
     CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
     if (!t) return 0;
-    sqz_tensor *rs[2] = {g->tensors[sqz_graph_find_tensor(g, "mean")], g->tensors[sqz_graph_find_tensor(g, "var")]};
+    const int im = sqz_graph_find_tensor(g, "mean"), iv = sqz_graph_find_tensor(g, "var");
+    sqz_tensor *rs[2] = {im >= 0 ? g->tensors[im] : NULL, iv >= 0 ? g->tensors[iv] : NULL};
     float keep[2][64];
-    for (int i = 0; i < 2; i++) memcpy(keep[i], rs[i]->data, rs[i]->nbytes);
+    for (int i = 0; i < 2; i++)
+        if (rs[i]) memcpy(keep[i], rs[i]->data, rs[i]->nbytes);
     sqz_tape_want_input_grad(t, 0, 1);
     const sqz_tensor *in[1] = {x};
     CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
@@ -622,7 +624,8 @@ static int64_t bn_act_step(sqz_graph *g, int no_fuse, int training, const sqz_te
         memcpy(out + k, sqz_tape_grad(t, p), sizeof(float) * (size_t)np), k += np;
     }
 done:
-    for (int i = 0; i < 2; i++) memcpy(rs[i]->data, keep[i], rs[i]->nbytes);
+    for (int i = 0; i < 2; i++)
+        if (rs[i]) memcpy(rs[i]->data, keep[i], rs[i]->nbytes);
     sqz_tape_free(t);
     return k;
 }
@@ -694,6 +697,46 @@ static void test_bn_act_fused(void) {
         }
     }
     g_training = 1;
+    /* Add (same shapes) -> Relu / Clip: b = x + p, fused against two ops, and by finite differences
+     * on inputs whose sums stay off the kinks */
+    for (int clip = 0; clip < 2; clip++) {
+        sqz_graph *g = new_graph();
+        int x = input(g, "x", 4, d), b = act(g, "b"), y = act(g, "y");
+        int pp = param(g, "p", 4, d, -0.5f, 0.5f);
+        node(g, "Add", 2, (int[]){x, pp}, 1, &b);
+        if (clip) {
+            const float lo = -0.25f, hi = 0.8f;
+            int tl = init_vals(g, "lo", SQZ_DT_F32, 0, NULL, &lo), th = init_vals(g, "hi", SQZ_DT_F32, 0, NULL, &hi);
+            node(g, "Clip", 3, (int[]){b, tl, th}, 1, &y);
+        } else {
+            node(g, "Relu", 1, &b, 1, &y);
+        }
+        sqz_graph_add_output(g, y, &E);
+        sqz_tensor xv = make_x(4, d, X_UNIFORM);
+        const float *pv = g->tensors[pp]->data;
+        float *xs = xv.data;
+        for (int64_t i = 0; i < n; i++) {
+            const float kinks[2] = {clip ? -0.25f : 0.0f, 0.8f};
+            for (int q = 0; q < (clip ? 2 : 1); q++)
+                if (fabsf(xs[i] + pv[i] - kinks[q]) < 0.05f) xs[i] += 0.12f;
+        }
+        gradcheck(clip ? "Add + Clip fused" : "Add + Relu fused", g, &xv, 1);
+        float *r = malloc(sizeof(float) * (size_t)n), *rb = malloc(sizeof(float) * (size_t)n);
+        for (int64_t i = 0; i < n; i++) r[i] = 2.0f * sqz_rng_uniform(&R) - 1.0f, rb[i] = sqz_rng_uniform(&R) - 0.5f;
+        const size_t cap = (size_t)(4 * n + 64);
+        float *a = malloc(sizeof(float) * cap), *bb = malloc(sizeof(float) * cap);
+        for (int seeded = 0; seeded < 2; seeded++) {
+            const int64_t ka = bn_act_step(g, 0, 1, &xv, r, seeded ? rb : NULL, a);
+            const int64_t kb = bn_act_step(g, 1, 1, &xv, r, seeded ? rb : NULL, bb);
+            CHECK_MSG(ka == kb && ka == 4 * n, "Add clip %d: %lld vs %lld values", clip, (long long)ka, (long long)kb);
+            int same = ka == kb;
+            for (int64_t i = 0; i < ka && same; i++) same = a[i] == bb[i];
+            CHECK_MSG(same, "Add clip %d seeded %d: fused differs from two ops", clip, seeded);
+        }
+        free(r), free(rb), free(a), free(bb);
+        sqz_tensor_release(&xv);
+        sqz_graph_free(g);
+    }
     /* the loops: AVX-512 copies against the portable ones, lengths around the 16-lane step, with
      * values exactly at the kinks and NaN */
     const int copies = sqz_cpu_isa() >= SQZ_ISA_AVX512 ? 2 : 1;
