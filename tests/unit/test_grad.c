@@ -737,6 +737,46 @@ static void test_bn_act_fused(void) {
         sqz_tensor_release(&xv);
         sqz_graph_free(g);
     }
+    /* an Add whose operands' shapes are unknown until run time and then broadcast: the fused
+     * pair falls back to separate passes and must still match two ops */
+    {
+        sqz_graph *g = new_graph();
+        const int64_t dd[2] = {-1, 4};
+        int x = input(g, "x", 2, dd), u = input(g, "u", 2, dd), b = act(g, "b"), y = act(g, "y");
+        node(g, "Add", 2, (int[]){x, u}, 1, &b);
+        node(g, "Relu", 1, &b, 1, &y);
+        sqz_graph_add_output(g, y, &E);
+        CHECK_OK(sqz_tape_prepare_graph(g, &E), &E);
+        const int64_t xd[2] = {3, 4}, ud[2] = {1, 4};
+        sqz_tensor xv = make_x(2, xd, X_UNIFORM), uv = make_x(2, ud, X_UNIFORM);
+        const float r[12] = {1, -2, 3, 0.5f, -1, 2, 0.25f, 4, -3, 1, 1, -0.5f};
+        float got[2][12 + 12 + 4];
+        for (int nf = 0; nf < 2; nf++) {
+            sqz_tape_opts o = {.threads = 1, .training = 1, .no_fuse = nf, .poison = 1};
+            sqz_tape *t = NULL;
+            CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+            if (!t) break;
+            sqz_tape_want_input_grad(t, 0, 1);
+            sqz_tape_want_input_grad(t, 1, 1);
+            const sqz_tensor *in[2] = {&xv, &uv};
+            CHECK_OK(sqz_tape_forward(t, 2, in, &E), &E);
+            const float *dout[1] = {r};
+            CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
+            const sqz_tensor *yv = sqz_tape_output(t, 0);
+            const float *gx = sqz_tape_input_grad(t, 0), *gu = sqz_tape_input_grad(t, 1);
+            CHECK(yv && gx && gu);
+            if (yv && gx && gu) {
+                memcpy(got[nf], yv->data, sizeof(float) * 12);
+                memcpy(got[nf] + 12, gx, sizeof(float) * 12);
+                memcpy(got[nf] + 24, gu, sizeof(float) * 4);
+            }
+            sqz_tape_free(t);
+        }
+        CHECK_MSG(memcmp(got[0], got[1], sizeof got[0]) == 0, "Add (broadcast at run time) + Relu: fused differs");
+        sqz_tensor_release(&xv);
+        sqz_tensor_release(&uv);
+        sqz_graph_free(g);
+    }
     /* the loops: AVX-512 copies against the portable ones, lengths around the 16-lane step, with
      * values exactly at the kinks and NaN */
     const int copies = sqz_cpu_isa() >= SQZ_ISA_AVX512 ? 2 : 1;
