@@ -251,20 +251,35 @@ static sqz_status dw_backward_x(sqz_gctx *c, const conv_geo *g, const float *w, 
 }
 
 /* dw += corr(dy, x): one output channel per iteration, images in order. */
-static void dw_backward_w(const sqz_gctx *c, const conv_geo *g, const float *x, const float *dy, float *dw) {
+static sqz_status dw_backward_w(sqz_gctx *c, const conv_geo *g, const float *x, const float *dy, float *dw) {
     const dw2 v = dw_view(g);
     const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512;
     const sqz_dw_plane pg = {v.H, v.W, v.OH, v.OW, v.KH, v.KW, v.sh, v.sw, v.dh, v.dw, v.ph, v.pw};
     const int nt = sqz_tv_threads(c->threads, g->N * g->M * v.OH * v.OW * v.KH * v.KW / 4);
+    /* column stride 2: each plane split into its two column phases first (per thread), so the
+     * dot products run over contiguous rows instead of every other input */
+    const int64_t phf = v.sw == 2 ? (2 * v.H * ((v.W + 1) / 2) + 15) / 16 * 16 : 0;
+    float *ph = phf ? sqz_grad_scratch(c, SQZ_GS_C, sizeof(float) * (size_t)(phf * nt) + 64) : NULL;
+    if (phf && !ph) return SQZ_ERR_NOMEM;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
     for (int64_t oc = 0; oc < g->M; oc++)
         for (int64_t n = 0; n < g->N; n++) {
             const float *xp = x + (n * g->C + oc / g->mg) * v.H * v.W, *dyp = dy + (n * g->M + oc) * v.OH * v.OW;
-            if (!(avx512 && sqz_tv_dw_bwd_w__avx512(&pg, xp, dyp, dw + oc * v.KH * v.KW)))
+            if (ph) {
+                int t = 0;
+#ifdef _OPENMP
+                t = omp_get_thread_num();
+#endif
+                float *mine = ph + (size_t)t * (size_t)phf;
+                sqz_tv_deinterleave2(xp, v.H, v.W, mine);
+                sqz_tv_dw_bwd_w_s2(&pg, mine, dyp, dw + oc * v.KH * v.KW);
+            } else if (!(avx512 && sqz_tv_dw_bwd_w__avx512(&pg, xp, dyp, dw + oc * v.KH * v.KW))) {
                 sqz_tv_dw_bwd_w(&pg, xp, dyp, dw + oc * v.KH * v.KW);
+            }
         }
+    return SQZ_OK;
 }
 
 /* Unit-stride 2-D dW without unfolding, for the layers conv_bwd_w_taps leaves (few channels,
@@ -781,7 +796,7 @@ static sqz_status conv_bwd(sqz_gctx *c) {
     const int set = (c->fresh & 1u) && dx && (conv_bwd_x_implicit_takes(&g) || spw);
     if (!set) sqz_grad_din_zero(c, 0);
     if (g.depthwise) {
-        if (dw) dw_backward_w(c, &g, x, dy, dw);
+        if (dw && (st = dw_backward_w(c, &g, x, dy, dw))) return st;
         return dx ? dw_backward_x(c, &g, w, dy, dx) : SQZ_OK;
     }
     if (dw && g.pointwise && g.group == 1 && g.outsp < CONV_BATCHED_DW_MAX_SP) {

@@ -418,6 +418,40 @@ TV_CLONES void sqz_tv_dw_bwd_w(const sqz_dw_plane *g, const float *x, const floa
     }
 }
 
+TV_CLONES void sqz_tv_deinterleave2(const float *x, int64_t H, int64_t W, float *xph) {
+    const int64_t Wh = (W + 1) / 2;
+    for (int64_t iy = 0; iy < H; iy++) {
+        const float *r = x + iy * W;
+        float *e = xph + iy * Wh, *o = xph + (H + iy) * Wh;
+#pragma omp simd
+        for (int64_t j = 0; j < W / 2; j++) {
+            e[j] = r[2 * j];
+            o[j] = r[2 * j + 1];
+        }
+        if (W & 1) e[Wh - 1] = r[W - 1], o[Wh - 1] = 0.0f;
+    }
+}
+
+TV_CLONES void sqz_tv_dw_bwd_w_s2(const sqz_dw_plane *g, const float *xph, const float *dy, float *dw) {
+    const int64_t Wh = (g->W + 1) / 2;
+    for (int64_t ky = 0; ky < g->KH; ky++) {
+        int64_t a, b;
+        tv_dw_rows(g, ky, &a, &b);
+        if (a >= b) continue;
+        const int64_t iy0 = a * g->sh - g->ph + ky * g->dh;
+        for (int64_t kx = 0; kx < g->KW; kx++) {
+            const int64_t off = kx * g->dw - g->pw;
+            int64_t lo, hi;
+            tv_dw_cols(g, off, &lo, &hi);
+            if (lo >= hi) continue;
+            /* input column 2 ox + off = 2 (ox + j0) + phase */
+            const int64_t phase = off & 1, j0 = (off - phase) / 2;
+            const float *xr = xph + (phase * g->H + iy0) * Wh + j0;
+            dw[ky * g->KW + kx] += tv_dot2d(dy + a * g->OW + lo, g->OW, xr + lo, Wh * g->sh, b - a, hi - lo);
+        }
+    }
+}
+
 TV_CLONES void sqz_tv_maxpool2x2(const float *x, int64_t W, int64_t OH, int64_t OW, float *y, uint8_t *code) {
     for (int64_t oy = 0; oy < OH; oy++) {
         const float *r0 = x + 2 * oy * W, *r1 = r0 + W;

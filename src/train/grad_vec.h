@@ -60,6 +60,12 @@ void sqz_tv_gemm_abt_segs(int64_t M, int64_t N, int64_t K, const float *A, int64
 struct sqz_dw_plane;
 void sqz_tv_dw_bwd_x(const struct sqz_dw_plane *g, const float *w, const float *dy, float *dx);
 void sqz_tv_dw_bwd_w(const struct sqz_dw_plane *g, const float *x, const float *dy, float *dw);
+/* xph = the two column phases of the plane x (H x W): xph[b][iy][j] = x[iy][2 j + b] (Wh = (W + 1) / 2
+ * columns each; the odd phase's last column 0 when W is odd) */
+void sqz_tv_deinterleave2(const float *x, int64_t H, int64_t W, float *xph);
+/* sqz_tv_dw_bwd_w for sw == 2, x given as its column phases (sqz_tv_deinterleave2): the dot
+ * products then run over contiguous rows */
+void sqz_tv_dw_bwd_w_s2(const struct sqz_dw_plane *g, const float *xph, const float *dy, float *dw);
 /* The same dw for stride 1 and no dilation with AVX-512 (grad_dw_avx512.c); returns 0 (doing
  * nothing) for other geometries. Call only when the CPU has AVX-512 (sqz_cpu_isa()). */
 int sqz_tv_dw_bwd_w__avx512(const struct sqz_dw_plane *g, const float *x, const float *dy, float *dw);
