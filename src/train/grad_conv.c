@@ -216,13 +216,17 @@ static sqz_status dw_backward_x(sqz_gctx *c, const conv_geo *g, const float *w, 
     const int nt = sqz_tv_threads(c->threads, g->N * g->M * v.OH * v.OW * v.KH * v.KW / 4);
     int flip = 0;
 #if defined(__x86_64__)
-    flip = sqz_cpu_isa() >= SQZ_ISA_AVX512 && v.sh == 1 && v.sw == 1 && v.dh == 1 && v.dw == 1 && v.KH == v.KW &&
-           (v.KH == 3 || v.KH == 5) && v.ph < v.KH && v.pw < v.KW;
+    flip = sqz_cpu_isa() >= SQZ_ISA_AVX512 && v.sh == v.sw && (v.sh == 1 || v.sh == 2) && v.dh == 1 && v.dw == 1 &&
+           v.KH == v.KW && (v.KH == 3 || v.KH == 5) && v.ph < v.KH && v.pw < v.KW;
 #endif
+    /* the flipped-kernel forward on dy; stride 2: on dy spread to every other row and column
+     * (zeros between: 4x the multiplies, but 16 outputs per vector instead of rows of 7 or 14) */
+    const int64_t s = v.sh, zf = s == 2 ? (s * v.OH * s * v.OW + 15) / 16 * 16 : 0;
     float *tmp = NULL;
-    if (flip && !(tmp = sqz_grad_scratch(c, SQZ_GS_C, sizeof(float) * (size_t)(nt * v.H * v.W) + 64)))
+    if (flip &&
+        !(tmp = sqz_grad_scratch(c, SQZ_GS_C, sizeof(float) * (size_t)(nt * (v.H * v.W + zf) + 16) + 64)))
         return SQZ_ERR_NOMEM;
-    const sqz_dw_plane fg = {v.OH, v.OW, v.H, v.W, v.KH, v.KW, 1, 1, 1, 1, v.KH - 1 - v.ph, v.KW - 1 - v.pw};
+    const sqz_dw_plane fg = {s * v.OH, s * v.OW, v.H, v.W, v.KH, v.KW, 1, 1, 1, 1, v.KH - 1 - v.ph, v.KW - 1 - v.pw};
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
@@ -238,9 +242,17 @@ static sqz_status dw_backward_x(sqz_gctx *c, const conv_geo *g, const float *w, 
 #ifdef _OPENMP
                 t = nt > 1 ? omp_get_thread_num() : 0;
 #endif
-                float wf[25], *tp = tmp + (int64_t)t * v.H * v.W;
+                float wf[25], *tp = tmp + (int64_t)t * (v.H * v.W + zf);
                 for (int64_t i = 0; i < v.KH * v.KW; i++) wf[i] = wk[v.KH * v.KW - 1 - i];
-                done = sqz_dwconv2d_f32_plane__avx512(&fg, dyp, wf, 0.0f, NULL, tp);
+                const float *src = dyp;
+                if (zf) {
+                    float *z = (float *)(((uintptr_t)(tp + v.H * v.W) + 63) & ~(uintptr_t)63);
+                    memset(z, 0, sizeof(float) * (size_t)(4 * v.OH * v.OW));
+                    for (int64_t oy = 0; oy < v.OH; oy++)
+                        for (int64_t ox = 0; ox < v.OW; ox++) z[2 * oy * 2 * v.OW + 2 * ox] = dyp[oy * v.OW + ox];
+                    src = z;
+                }
+                done = sqz_dwconv2d_f32_plane__avx512(&fg, src, wf, 0.0f, NULL, tp);
                 if (done) sqz_tv_add(dxp, tp, v.H * v.W);
             }
 #endif
