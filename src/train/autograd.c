@@ -48,6 +48,7 @@ struct sqz_tape {
     int forwarded;
     int *act_of;                /* (n_nodes) BatchNormalization / Add: the fused Relu/Clip node, else -1 */
     uint8_t *absorbed;          /* (n_nodes) 1: a Relu/Clip run by its producer */
+    uint8_t *deferred;          /* (n_tensors) 1: a fused producer's output, computed only on request */
     double *prof;               /* (4 * n_nodes) seconds in forward / backward per node, total and
                                  * fastest pass, when SQZ_TAPE_PROFILE is set (printed to stderr by
                                  * sqz_tape_free) */
@@ -124,12 +125,14 @@ static int same_shape_add(const sqz_graph *g, const sqz_grad_op *gop, const sqz_
     return 1;
 }
 
-/* BatchNormalization (or a same-shape Add) -> Relu / Clip pairs run as one op: the BN forward writes its output and
- * the activation's in one pass and keeps a byte mask of where the activation passes gradient;
- * the BN backward applies that mask to the activation's output gradient as it reads it, so the
- * activation's backward (and the gradient buffer between the two) disappears. Taken when the BN
- * output is read by that one node only (and is no graph output) and Clip's bounds are constants.
- * The BN output is still written: sqz_tape_value and seeds see it as before. */
+/* BatchNormalization (or a same-shape Add) -> Relu / Clip pairs run as one op: the producer's
+ * forward writes the activation's output and a byte mask of where the activation passes
+ * gradient in one pass; its backward applies that mask to the activation's output gradient as it
+ * reads it, so the activation's backward (and the gradient buffer between the two) disappears.
+ * Taken when the producer's output is read by that one node only (and is no graph output) and
+ * Clip's bounds are constants. Nothing reads the producer's own output afterwards, so it is not
+ * written either (deferred): sqz_tape_value recomputes it on request from what the forward kept
+ * (an Add with a parameter operand still writes it: the optimizer changes that operand). */
 static void find_fusions(sqz_tape *t, int on) {
     const sqz_graph *g = t->g;
     for (int k = 0; k < g->n_nodes; k++) t->act_of[k] = -1;
@@ -161,6 +164,9 @@ static void find_fusions(sqz_tape *t, int on) {
         if (!ok) continue;
         t->act_of[k] = j;
         t->absorbed[j] = 1;
+        int param_in = 0;
+        for (int i = 0; i < n->n_in && t->gops[k] == &sqz_grad_add; i++) param_in |= n->in[i] >= 0 && t->param_of[n->in[i]] >= 0;
+        t->deferred[y] = !param_in;
     }
 }
 
@@ -216,6 +222,7 @@ void sqz_tape_free(sqz_tape *t) {
     free(t->prof);
     free(t->act_of);
     free(t->absorbed);
+    free(t->deferred);
     free(t);
 }
 
@@ -272,7 +279,8 @@ sqz_status sqz_tape_new(sqz_graph *g, const sqz_tape_opts *opts, sqz_tape **out,
     t->state = calloc(nn * SQZ_GRAD_STATE_SLOTS, sizeof *t->state);
     t->act_of = malloc(sizeof(int) * nn);
     t->absorbed = calloc(nn, 1);
-    if (!t->act_of || !t->absorbed || !t->order || !t->ops || !t->gops || !t->vals || !t->avail || !t->act || !t->param_t || !t->param_of ||
+    t->deferred = calloc(nt, 1);
+    if (!t->act_of || !t->absorbed || !t->deferred || !t->order || !t->ops || !t->gops || !t->vals || !t->avail || !t->act || !t->param_t || !t->param_of ||
         !t->gbuf || !t->grad || !t->req || !t->has_grad || !t->want_in || !t->state)
         goto oom;
     if ((st = sqz_graph_topo_order(g, t->order, err))) goto fail;
@@ -354,9 +362,12 @@ const sqz_tensor *sqz_tape_output(const sqz_tape *t, int i) {
     return t->avail[ti] ? &t->vals[ti] : NULL;
 }
 
+static const sqz_tensor *materialize(sqz_tape *t, int ti);
+
 const sqz_tensor *sqz_tape_value(const sqz_tape *t, const char *name) {
     if (!t || !name) return NULL;
     const int ti = sqz_graph_find_tensor(t->g, name);
+    if (ti >= 0 && !t->avail[ti] && t->deferred[ti]) return materialize((sqz_tape *)t, ti);
     return ti >= 0 && t->avail[ti] ? &t->vals[ti] : NULL;
 }
 
@@ -462,8 +473,9 @@ static void bind_args(sqz_tape *t, const sqz_node *n) {
     for (int i = 0; i < n->n_out; i++) t->args[n->n_in + i] = n->out[i] >= 0 ? &t->vals[n->out[i]] : NULL;
 }
 
-/* Binds node k's arguments, infers its output shapes and gives each output its buffer. */
-static sqz_status prep_node(sqz_tape *t, int k, sqz_opctx *c, sqz_err *err) {
+/* Binds node k's arguments, infers its output shapes and gives each output its buffer (not a
+ * deferred output 0 when skip0). */
+static sqz_status prep_node(sqz_tape *t, int k, sqz_opctx *c, int skip0, sqz_err *err) {
     const sqz_graph *g = t->g;
     const sqz_node *n = g->nodes[k];
     const sqz_op *op = t->ops[k];
@@ -471,7 +483,7 @@ static sqz_status prep_node(sqz_tape *t, int k, sqz_opctx *c, sqz_err *err) {
     sqz_tensor **in = t->args, **out = t->args + n->n_in;
     bind_args(t, n);
     for (int i = 0; i < n->n_in; i++)
-        if (in[i] && !t->avail[n->in[i]])
+        if (in[i] && !t->avail[n->in[i]] && !t->deferred[n->in[i]]) /* (a deferred one: shape only) */
             return sqz_err_set(err, SQZ_ERR_INTERNAL, "input '%s' has no value", in[i]->name);
     for (int i = 0; i < n->n_out; i++) {
         if (!out[i]) continue;
@@ -492,6 +504,7 @@ static sqz_status prep_node(sqz_tape *t, int k, sqz_opctx *c, sqz_err *err) {
         if ((st = sqz_shape_numel(out[i]->dims, out[i]->ndim, &numel, err)) ||
             (st = sqz_dtype_nbytes(out[i]->dtype, numel, &nb, err)))
             return st;
+        if (i == 0 && skip0 && t->deferred[n->out[0]]) continue; /* data NULL, not available */
         if (sqz_grad_buf_reserve(&t->act[n->out[i]], nb))
             return sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory allocating %zu bytes for '%s'", nb, out[i]->name);
         out[i]->data = t->act[n->out[i]].p;
@@ -501,30 +514,45 @@ static sqz_status prep_node(sqz_tape *t, int k, sqz_opctx *c, sqz_err *err) {
     return SQZ_OK;
 }
 
-static sqz_status run_node(sqz_tape *t, int step, sqz_err *err) {
+/* The forward of node k (its arguments bound by prep_node) through its grad op's forward, with
+ * the fused activation's output prepared first; recompute: only the deferred output again. */
+static sqz_status fused_forward(sqz_tape *t, int k, int recompute, sqz_err *err) {
     const sqz_graph *g = t->g;
+    const sqz_node *n = g->nodes[k];
+    sqz_gctx gc = make_gctx(t, k, n, err);
+    gc.recompute = recompute;
+    const int j = t->act_of[k];
+    if (j >= 0) { /* the fused activation's output, then this node's arguments again */
+        const sqz_node *a = g->nodes[j];
+        sqz_opctx ac;
+        sqz_status st = prep_node(t, j, &ac, 0, err);
+        if (st) return st;
+        gc.act = t->gops[j] == &sqz_grad_relu ? 1 : 2;
+        if (gc.act == 2) sqz_grad_clip_bounds(a, g->opset, t->args, a->n_in, &gc.act_lo, &gc.act_hi);
+        gc.act_out = &t->vals[a->out[0]];
+        bind_args(t, n);
+    }
+    return t->gops[k]->forward(&gc);
+}
+
+/* A deferred output's value, computed now (after a forward, before the next). */
+static const sqz_tensor *materialize(sqz_tape *t, int ti) {
+    const int k = t->g->tensors[ti]->producer;
+    sqz_err err = {0};
+    sqz_opctx c;
+    if (k < 0 || !t->forwarded || prep_node(t, k, &c, 0, &err) || fused_forward(t, k, 1, &err)) return NULL;
+    return &t->vals[ti];
+}
+
+static sqz_status run_node(sqz_tape *t, int step, sqz_err *err) {
     const int k = t->order[step];
     if (t->absorbed[k]) return SQZ_OK; /* run by its producer */
-    const sqz_node *n = g->nodes[k];
     const sqz_op *op = t->ops[k];
     const sqz_grad_op *gop = t->gops[k];
     sqz_opctx c;
-    sqz_status st = prep_node(t, k, &c, err);
+    sqz_status st = prep_node(t, k, &c, 1, err);
     if (st) return st;
-    if (gop && gop->forward) {
-        sqz_gctx gc = make_gctx(t, k, n, err);
-        const int j = t->act_of[k];
-        if (j >= 0) { /* the fused activation's output, then this node's arguments again */
-            const sqz_node *a = g->nodes[j];
-            sqz_opctx ac;
-            if ((st = prep_node(t, j, &ac, err))) return st;
-            gc.act = t->gops[j] == &sqz_grad_relu ? 1 : 2;
-            if (gc.act == 2) sqz_grad_clip_bounds(a, g->opset, t->args, a->n_in, &gc.act_lo, &gc.act_hi);
-            gc.act_out = &t->vals[a->out[0]];
-            bind_args(t, n);
-        }
-        return gop->forward(&gc);
-    }
+    if (gop && gop->forward) return fused_forward(t, k, 0, err);
     const size_t sb = op->scratch_bytes ? op->scratch_bytes(&c) : 0;
     if (sb) {
         if (sb == SIZE_MAX || sqz_grad_buf_reserve(&t->op_scratch, sb))
@@ -701,7 +729,7 @@ sqz_status sqz_tape_backward_seeds(sqz_tape *t, int n, const char *const *names,
         idx[i] = names && names[i] ? sqz_graph_find_tensor(t->g, names[i]) : -1;
         if (idx[i] < 0)
             return sqz_err_set(err, SQZ_ERR_ARG, "tape: no tensor named '%s'", names && names[i] ? names[i] : "");
-        if (!t->avail[idx[i]] || t->vals[idx[i]].dtype != SQZ_DT_F32)
+        if ((!t->avail[idx[i]] && !(t->deferred[idx[i]] && t->forwarded)) || t->vals[idx[i]].dtype != SQZ_DT_F32)
             return sqz_err_set(err, SQZ_ERR_ARG, "tape: tensor '%s' has no f32 value to seed", names[i]);
     }
     return backward_run(t, n, idx, grads, err);

@@ -67,6 +67,11 @@ typedef struct sqz_gctx {
     float act_lo, act_hi;
     sqz_tensor *act_out;
     const float *act_dout;
+    /* Fused producers: out[0]->data is NULL when the tape defers that output (nothing reads it);
+     * recompute 1 asks the forward for out[0] alone, from what the last forward kept (no batch
+     * statistics recomputed or running statistics updated; the activation's output and mask come
+     * out the same again). */
+    int recompute;
 } sqz_gctx;
 
 typedef struct sqz_grad_op {

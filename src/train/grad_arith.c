@@ -105,12 +105,18 @@ static sqz_status add_fwd(sqz_gctx *c) {
         const sqz_op *op = c->node->op;
         if (!op || !op->forward || op->scratch_bytes)
             return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "Add: no inference forward");
-        sqz_opctx oc = {.node = c->node, .in = c->in, .n_in = c->n_in, .out = c->out, .n_out = c->n_out,
-                        .opset = c->opset, .threads = c->threads, .err = c->err};
+        /* a deferred sum (data NULL) goes to scratch: the activation below still needs it */
+        sqz_tensor yt = *c->out[0];
+        sqz_tensor *outs[1] = {&yt};
+        if (!yt.data && !(yt.data = sqz_grad_scratch(c, SQZ_GS_A, sizeof(float) * (size_t)(n > 0 ? n : 1))))
+            return SQZ_ERR_NOMEM;
+        if (!c->out[0]->data) yt.nbytes = sizeof(float) * (size_t)n;
+        sqz_opctx oc = {.node = c->node, .in = c->in, .n_in = c->n_in, .out = c->n_out == 1 ? outs : c->out,
+                        .n_out = c->n_out, .opset = c->opset, .threads = c->threads, .err = c->err};
         sqz_status st = op->forward(&oc);
         if (st || !c->act) return st;
         /* broadcast after all: the activation as its own pass */
-        const float *y = c->out[0]->data;
+        const float *y = yt.data;
         float *z = c->act_out->data;
         for (int64_t i = 0; i < n; i++) {
             const float v = y[i];
@@ -134,8 +140,9 @@ static sqz_status add_fwd(sqz_gctx *c) {
     for (int t = 0; t < nt; t++) {
         int64_t lo, hi;
         part(n, t, nt, &lo, &hi);
-        if (avx512) sqz_tv_add_act__avx512(y + lo, z + lo, m + lo, a + lo, b + lo, hi - lo, relu, c->act_lo, c->act_hi);
-        else sqz_tv_add_act(y + lo, z + lo, m + lo, a + lo, b + lo, hi - lo, relu, c->act_lo, c->act_hi);
+        float *yo = y ? y + lo : NULL; /* NULL: deferred (the tape's fused pairs) */
+        if (avx512) sqz_tv_add_act__avx512(yo, z + lo, m + lo, a + lo, b + lo, hi - lo, relu, c->act_lo, c->act_hi);
+        else sqz_tv_add_act(yo, z + lo, m + lo, a + lo, b + lo, hi - lo, relu, c->act_lo, c->act_hi);
     }
     return SQZ_OK;
 }

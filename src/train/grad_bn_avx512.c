@@ -28,7 +28,7 @@ static inline TV_AVX512 void act_store(__m512 v, __mmask16 k, float *y, float *z
         w = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, vlo, _CMP_LT_OQ), vlo);
         w = _mm512_mask_mov_ps(w, _mm512_cmp_ps_mask(w, vhi, _CMP_GT_OQ), vhi);
     }
-    _mm512_mask_storeu_ps(y, k, v);
+    if (y) _mm512_mask_storeu_ps(y, k, v);
     _mm512_mask_storeu_ps(z, k, w);
     _mm_mask_storeu_epi8(m, k, _mm_movm_epi8(pass));
 }
@@ -38,7 +38,8 @@ TV_AVX512 void sqz_tv_affine_act__avx512(float *y, float *z, uint8_t *m, const f
     const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b), vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 k = tail_mask(n - i);
-        act_store(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + i), va, vb), k, y + i, z + i, m + i, relu, vlo, vhi);
+        act_store(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, x + i), va, vb), k, y ? y + i : NULL, z + i, m + i, relu,
+                  vlo, vhi);
     }
 }
 
@@ -48,7 +49,7 @@ TV_AVX512 void sqz_tv_add_act__avx512(float *y, float *z, uint8_t *m, const floa
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 k = tail_mask(n - i);
         const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i));
-        act_store(v, k, y + i, z + i, m + i, relu, vlo, vhi);
+        act_store(v, k, y ? y + i : NULL, z + i, m + i, relu, vlo, vhi);
     }
 }
 

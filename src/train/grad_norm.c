@@ -63,18 +63,19 @@ static sqz_status bn_fwd(sqz_gctx *c) {
     float *rmean = c->in[3]->data, *rvar = c->in[4]->data, *y = c->out[0]->data;
     const double eps = sqz_node_attr_float(c->node, "epsilon", 1e-5f);
     const float momentum = sqz_node_attr_float(c->node, "momentum", 0.9f);
-    /* state 0: mean (C), istd (C); state 1: mode (1 = batch statistics) */
-    float *mean = sqz_grad_state(c, 0, sizeof(float) * (size_t)(2 * g.C + 1));
+    /* state 0: mean (C), istd (C), the affine y = x * a + b it applied (a, b: C each, for a
+     * deferred output's recompute); state 1: mode (1 = batch statistics) */
+    float *mean = sqz_grad_state(c, 0, sizeof(float) * (size_t)(4 * g.C + 1));
     int *mode = sqz_grad_state(c, 1, sizeof(int));
     if (!mean || !mode) return SQZ_ERR_NOMEM;
-    float *istd = mean + g.C;
+    float *istd = mean + g.C, *ca = mean + 2 * g.C, *cb = mean + 3 * g.C;
     /* fused activation: its output and, in state 2, its gradient mask */
     float *z = c->act ? c->act_out->data : NULL;
     uint8_t *mask = z ? sqz_grad_state(c, 2, (size_t)(g.m * g.C) + 1) : NULL;
     if (z && !mask) return SQZ_ERR_NOMEM;
     const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512;
-    const int batch = c->training && g.m > 0;
-    *mode = batch;
+    const int batch = c->training && g.m > 0, re = c->recompute && z;
+    if (!re) *mode = batch;
     float *o1 = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL, *o2 = c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL;
     float *o3 = c->n_out > 3 && c->out[3] ? c->out[3]->data : NULL, *o4 = c->n_out > 4 && c->out[4] ? c->out[4]->data : NULL;
     /* one channel per iteration: the bits do not depend on the thread count */
@@ -83,8 +84,10 @@ static sqz_status bn_fwd(sqz_gctx *c) {
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
     for (int64_t ch = 0; ch < g.C; ch++) {
-        double mu, var;
-        if (batch) {
+        double mu = 0, var = 0;
+        if (re) {
+            /* the deferred output alone, with the coefficients the forward used */
+        } else if (batch) {
             double s = 0, s2 = 0;
             for (int64_t n = 0; n < g.N; n++) s += sqz_tv_sum(x + (n * g.C + ch) * g.inner, g.inner);
             mu = s / (double)g.m;
@@ -98,18 +101,23 @@ static sqz_status bn_fwd(sqz_gctx *c) {
             mu = rmean[ch];
             var = rvar[ch];
         }
-        mean[ch] = (float)mu;
-        istd[ch] = (float)(1.0 / sqrt(var + eps));
-        const float a = istd[ch] * scale[ch], b = bias[ch] - mean[ch] * a;
+        if (!re) {
+            mean[ch] = (float)mu;
+            istd[ch] = (float)(1.0 / sqrt(var + eps));
+            ca[ch] = istd[ch] * scale[ch];
+            cb[ch] = bias[ch] - mean[ch] * ca[ch];
+        }
+        const float a = ca[ch], b = cb[ch];
         for (int64_t n = 0; n < g.N; n++) {
             const int64_t o = (n * g.C + ch) * g.inner;
+            float *yo = y ? y + o : NULL; /* NULL: deferred (the tape's fused pairs) */
             if (z && avx512)
-                sqz_tv_affine_act__avx512(y + o, z + o, mask + o, x + o, g.inner, a, b, c->act == 1, c->act_lo,
-                                          c->act_hi);
+                sqz_tv_affine_act__avx512(yo, z + o, mask + o, x + o, g.inner, a, b, c->act == 1, c->act_lo, c->act_hi);
             else if (z)
-                sqz_tv_affine_act(y + o, z + o, mask + o, x + o, g.inner, a, b, c->act == 1, c->act_lo, c->act_hi);
+                sqz_tv_affine_act(yo, z + o, mask + o, x + o, g.inner, a, b, c->act == 1, c->act_lo, c->act_hi);
             else sqz_tv_affine(y + o, x + o, g.inner, a, b);
         }
+        if (re) continue;
         if (o1) o1[ch] = rmean[ch];
         if (o2) o2[ch] = rvar[ch];
         if (o3) o3[ch] = mean[ch];

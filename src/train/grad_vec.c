@@ -113,48 +113,46 @@ TV_CLONES void sqz_tv_bn_dx(float *restrict dx, const float *restrict d, const f
     for (int64_t i = 0; i < n; i++) dx[i] += k * (d[i] - m1 - (x[i] - mu) * m2);
 }
 
+/* The activation part of the fused loops: z = act(v), m = its gradient mask. */
+static inline __attribute__((always_inline)) void tv_act(float v, float *z, uint8_t *m, int relu, float lo, float hi) {
+    if (relu) {
+        *z = (v > 0 || v != v) ? v : 0.0f;
+        *m = v > 0;
+    } else {
+        const float u = v < lo ? lo : v;
+        *z = u > hi ? hi : u;
+        *m = v >= lo && v <= hi;
+    }
+}
+
 TV_CLONES void sqz_tv_affine_act(float *restrict y, float *restrict z, uint8_t *restrict m, const float *restrict x,
                                  int64_t n, float a, float b, int relu, float lo, float hi) {
-    if (relu) {
+    if (y) {
 #pragma omp simd
         for (int64_t i = 0; i < n; i++) {
             const float v = x[i] * a + b;
             y[i] = v;
-            z[i] = (v > 0 || v != v) ? v : 0.0f;
-            m[i] = v > 0;
+            tv_act(v, z + i, m + i, relu, lo, hi);
         }
         return;
     }
 #pragma omp simd
-    for (int64_t i = 0; i < n; i++) {
-        const float v = x[i] * a + b;
-        y[i] = v;
-        const float u = v < lo ? lo : v;
-        z[i] = u > hi ? hi : u;
-        m[i] = v >= lo && v <= hi;
-    }
+    for (int64_t i = 0; i < n; i++) tv_act(x[i] * a + b, z + i, m + i, relu, lo, hi);
 }
 
 TV_CLONES void sqz_tv_add_act(float *restrict y, float *restrict z, uint8_t *restrict m, const float *restrict a,
                               const float *restrict b, int64_t n, int relu, float lo, float hi) {
-    if (relu) {
+    if (y) {
 #pragma omp simd
         for (int64_t i = 0; i < n; i++) {
             const float v = a[i] + b[i];
             y[i] = v;
-            z[i] = (v > 0 || v != v) ? v : 0.0f;
-            m[i] = v > 0;
+            tv_act(v, z + i, m + i, relu, lo, hi);
         }
         return;
     }
 #pragma omp simd
-    for (int64_t i = 0; i < n; i++) {
-        const float v = a[i] + b[i];
-        y[i] = v;
-        const float u = v < lo ? lo : v;
-        z[i] = u > hi ? hi : u;
-        m[i] = v >= lo && v <= hi;
-    }
+    for (int64_t i = 0; i < n; i++) tv_act(a[i] + b[i], z + i, m + i, relu, lo, hi);
 }
 
 TV_CLONES float sqz_tv_dot_dev_m(const float *dz, const uint8_t *m, const float *x, int64_t n, float mu, float *sd) {

@@ -82,8 +82,9 @@ void sqz_tv_maxpool2x2__avx512(const float *x, int64_t W, int64_t OH, int64_t OW
 void sqz_tv_maxpool2x2_bwd__avx512(float *dx, int64_t W, int64_t OH, int64_t OW, const float *dy, const uint8_t *code,
                                    int set);
 /* BatchNormalization fused with the Relu or Clip that alone reads its output (train/autograd.c):
- * v = x * a + b; y = v; z = act(v) (relu: as sqz_tv_relu; else as sqz_tv_clip to [lo, hi]);
- * m = 1 where the activation passes its gradient (relu: v > 0; clip: lo <= v <= hi), else 0. */
+ * v = x * a + b; y = v (y may be NULL: not stored); z = act(v) (relu: as sqz_tv_relu; else as
+ * sqz_tv_clip to [lo, hi]); m = 1 where the activation passes its gradient (relu: v > 0; clip:
+ * lo <= v <= hi), else 0. */
 void sqz_tv_affine_act(float *y, float *z, uint8_t *m, const float *x, int64_t n, float a, float b, int relu,
                        float lo, float hi);
 /* Add fused with Relu / Clip: v = a + b, then as sqz_tv_affine_act */
