@@ -83,14 +83,15 @@ static void print_profile(const sqz_tape *t) {
         }
     const double fs = t->step ? 1e3 / (double)t->step : 0, bs = t->prof_bwd ? 1e3 / (double)t->prof_bwd : 0;
     const double *mn = t->prof + 2 * nn;
-    fprintf(stderr, "# tape profile: %llu forward, %llu backward passes; ms per pass (mean, fastest)\n",
+    fprintf(stderr, "# tape profile: %llu forward, %llu backward passes; ms per pass (mean, fastest); fused "
+                    "activations count in their producer\n",
             (unsigned long long)t->step, (unsigned long long)t->prof_bwd);
     fprintf(stderr, "# %-28s %-20s %9s %9s %9s %9s %6s\n", "node", "op", "forward", "fastest", "backward", "fastest",
             "share");
     for (int i = 0; i < nn; i++) {
         const int k = idx[i];
         const double f = t->prof[2 * k], b = t->prof[2 * k + 1];
-        if (f + b <= 0) continue;
+        if (f + b <= 0 || t->absorbed[k]) continue; /* (a fused activation counts in its producer) */
         fprintf(stderr, "  %-28.28s %-20.20s %9.3f %9.3f %9.3f %9.3f %5.1f%%\n", g->nodes[k]->name,
                 g->nodes[k]->op_type, f * fs, mn[2 * k] * 1e3, b * bs, mn[2 * k + 1] * 1e3,
                 total > 0 ? 100.0 * (f + b) / total : 0.0);
