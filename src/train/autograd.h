@@ -67,7 +67,10 @@ void sqz_tape_zero_grad(sqz_tape *t);
 sqz_status sqz_tape_forward(sqz_tape *t, int n_inputs, const sqz_tensor *const *inputs, sqz_err *err);
 int sqz_tape_n_outputs(const sqz_tape *t);
 const sqz_tensor *sqz_tape_output(const sqz_tape *t, int i);
-/* Value of any tensor by name after forward (for feature/hint matching). */
+/* Value of any tensor by name after forward (for feature/hint matching). The output of a
+ * BatchNormalization or Add fused with its activation is not stored by the forward; it is
+ * recomputed here on the first request after each forward (from the forward's own coefficients
+ * and operands, so a parameter update in between does not change it). */
 const sqz_tensor *sqz_tape_value(const sqz_tape *t, const char *name);
 
 /* Backpropagates: dout[i] is the gradient w.r.t. graph output i (same shape, f32) or NULL.

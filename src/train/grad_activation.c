@@ -6,11 +6,6 @@
 #include "train/grad.h"
 #include "train/grad_vec.h"
 
-/* Index range [lo, hi) of part t of nt over n elements (64-byte aligned starts). */
-static void part(int64_t n, int t, int nt, int64_t *lo, int64_t *hi) {
-    *lo = t == 0 ? 0 : (n * t / nt) & ~(int64_t)15;
-    *hi = t == nt - 1 ? n : (n * (t + 1) / nt) & ~(int64_t)15;
-}
 
 /* The inference operator's forward (non-f32 inputs). */
 static sqz_status op_forward(sqz_gctx *c) {
@@ -42,7 +37,7 @@ static void act_run(int threads, int mode, float *o, const float *x, const float
 #endif
     for (int t = 0; t < nt; t++) {
         int64_t a, b;
-        part(n, t, nt, &a, &b);
+        sqz_tv_part(n, t, nt, &a, &b);
         if (mode == 0) sqz_tv_relu(o + a, x + a, b - a);
         else if (mode == 1) sqz_tv_relu_bwd(o + a, x + a, dy + a, b - a, set);
         else if (mode == 2) sqz_tv_clip(o + a, x + a, b - a, lo, hi);

@@ -82,11 +82,6 @@ static sqz_status arith_bwd(sqz_gctx *c, arith_kind k) {
     return SQZ_OK;
 }
 
-/* Index range [lo, hi) of part t of nt over n elements (64-byte aligned starts). */
-static void part(int64_t n, int t, int nt, int64_t *lo, int64_t *hi) {
-    *lo = t == 0 ? 0 : (n * t / nt) & ~(int64_t)15;
-    *hi = t == nt - 1 ? n : (n * (t + 1) / nt) & ~(int64_t)15;
-}
 
 /* Forward: the inference op, except when the tape fused the Relu / Clip that alone reads this
  * same-shape sum (c->act): then y = a + b, the activation's output and its gradient mask (state
@@ -139,7 +134,7 @@ static sqz_status add_fwd(sqz_gctx *c) {
 #endif
     for (int t = 0; t < nt; t++) {
         int64_t lo, hi;
-        part(n, t, nt, &lo, &hi);
+        sqz_tv_part(n, t, nt, &lo, &hi);
         float *yo = y ? y + lo : NULL; /* NULL: deferred (the tape's fused pairs) */
         if (avx512) sqz_tv_add_act__avx512(yo, z + lo, m + lo, a + lo, b + lo, hi - lo, relu, c->act_lo, c->act_hi);
         else sqz_tv_add_act(yo, z + lo, m + lo, a + lo, b + lo, hi - lo, relu, c->act_lo, c->act_hi);
@@ -177,7 +172,7 @@ static sqz_status add_bwd(sqz_gctx *c) {
 #endif
     for (int t = 0; t < nt; t++) {
         int64_t lo, hi;
-        part(n, t, nt, &lo, &hi);
+        sqz_tv_part(n, t, nt, &lo, &hi);
         for (int64_t c0 = lo; c0 < hi; c0 += 4096) { /* both operands per chunk: dz and m read from L1 */
             const int64_t len = hi - c0 < 4096 ? hi - c0 : 4096;
             for (int i = 0; i < 2; i++) {

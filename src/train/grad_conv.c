@@ -279,17 +279,17 @@ static sqz_status dw_backward_w(sqz_gctx *c, const conv_geo *g, const float *x, 
     for (int64_t oc = 0; oc < g->M; oc++)
         for (int64_t n = 0; n < g->N; n++) {
             const float *xp = x + (n * g->C + oc / g->mg) * v.H * v.W, *dyp = dy + (n * g->M + oc) * v.OH * v.OW;
+            float *mine = NULL;
             if (ph) {
                 int t = 0;
 #ifdef _OPENMP
-                t = omp_get_thread_num();
+                t = nt > 1 ? omp_get_thread_num() : 0;
 #endif
-                float *mine = ph + (size_t)t * (size_t)phf;
+                mine = ph + (size_t)t * (size_t)phf;
                 sqz_tv_deinterleave2(xp, v.H, v.W, mine);
-                sqz_tv_dw_bwd_w_s2(&pg, mine, dyp, dw + oc * v.KH * v.KW);
-            } else if (!(avx512 && sqz_tv_dw_bwd_w__avx512(&pg, xp, dyp, dw + oc * v.KH * v.KW))) {
-                sqz_tv_dw_bwd_w(&pg, xp, dyp, dw + oc * v.KH * v.KW);
             }
+            if (!(!ph && avx512 && sqz_tv_dw_bwd_w__avx512(&pg, xp, dyp, dw + oc * v.KH * v.KW)))
+                sqz_tv_dw_bwd_w(&pg, xp, mine, dyp, dw + oc * v.KH * v.KW);
         }
     return SQZ_OK;
 }
@@ -841,7 +841,7 @@ static sqz_status conv_bwd(sqz_gctx *c) {
     const sqz_isa isa = sqz_cpu_isa();
     const size_t pab = dx && g.N > 1 ? sqz_gemm_f32_packed_a_bytes(isa, g.kdim, g.mg) : 0;
     const int64_t wt_stride = (int64_t)((pab + 63) / 64 * 64 / sizeof(float));
-    float *wt_packed = pab ? sqz_grad_scratch(c, SQZ_GS_A, pab ? (size_t)(wt_stride * g.group) * sizeof(float) : 1) : NULL;
+    float *wt_packed = pab ? sqz_grad_scratch(c, SQZ_GS_A, (size_t)(wt_stride * g.group) * sizeof(float)) : NULL;
     if (pab && !wt_packed) return SQZ_ERR_NOMEM;
     for (int64_t gr = 0; gr < g.group && wt_packed; gr++)
         sqz_gemm_f32_pack_a(isa, 1, g.kdim, g.mg, w + gr * g.mg * g.kdim, g.kdim, wt_packed + gr * wt_stride);

@@ -391,7 +391,8 @@ TV_CLONES void sqz_tv_dw_bwd_x(const sqz_dw_plane *g, const float *w, const floa
     }
 }
 
-TV_CLONES void sqz_tv_dw_bwd_w(const sqz_dw_plane *g, const float *x, const float *dy, float *dw) {
+TV_CLONES void sqz_tv_dw_bwd_w(const sqz_dw_plane *g, const float *x, const float *xph, const float *dy, float *dw) {
+    const int64_t Wh = (g->W + 1) / 2;
     for (int64_t ky = 0; ky < g->KH; ky++) {
         int64_t a, b;
         tv_dw_rows(g, ky, &a, &b);
@@ -405,6 +406,10 @@ TV_CLONES void sqz_tv_dw_bwd_w(const sqz_dw_plane *g, const float *x, const floa
             float s = 0;
             if (g->sw == 1) {
                 s = tv_dot2d(dy + a * g->OW + lo, g->OW, x + iy0 * g->W + off + lo, g->W * g->sh, b - a, hi - lo);
+            } else if (xph && g->sw == 2) { /* input column 2 ox + off = 2 (ox + j0) + phase */
+                const int64_t phase = off & 1, j0 = (off - phase) / 2;
+                const float *xr = xph + (phase * g->H + iy0) * Wh + j0;
+                s = tv_dot2d(dy + a * g->OW + lo, g->OW, xr + lo, Wh * g->sh, b - a, hi - lo);
             } else {
                 for (int64_t oy = a; oy < b; oy++) {
                     const float *gr = dy + oy * g->OW, *xr = x + (iy0 + (oy - a) * g->sh) * g->W + off;
@@ -427,26 +432,6 @@ TV_CLONES void sqz_tv_deinterleave2(const float *x, int64_t H, int64_t W, float 
             o[j] = r[2 * j + 1];
         }
         if (W & 1) e[Wh - 1] = r[W - 1], o[Wh - 1] = 0.0f;
-    }
-}
-
-TV_CLONES void sqz_tv_dw_bwd_w_s2(const sqz_dw_plane *g, const float *xph, const float *dy, float *dw) {
-    const int64_t Wh = (g->W + 1) / 2;
-    for (int64_t ky = 0; ky < g->KH; ky++) {
-        int64_t a, b;
-        tv_dw_rows(g, ky, &a, &b);
-        if (a >= b) continue;
-        const int64_t iy0 = a * g->sh - g->ph + ky * g->dh;
-        for (int64_t kx = 0; kx < g->KW; kx++) {
-            const int64_t off = kx * g->dw - g->pw;
-            int64_t lo, hi;
-            tv_dw_cols(g, off, &lo, &hi);
-            if (lo >= hi) continue;
-            /* input column 2 ox + off = 2 (ox + j0) + phase */
-            const int64_t phase = off & 1, j0 = (off - phase) / 2;
-            const float *xr = xph + (phase * g->H + iy0) * Wh + j0;
-            dw[ky * g->KW + kx] += tv_dot2d(dy + a * g->OW + lo, g->OW, xr + lo, Wh * g->sh, b - a, hi - lo);
-        }
     }
 }
 

@@ -22,6 +22,13 @@
 
 int sqz_tv_threads(int threads, int64_t work);
 
+/* Index range [lo, hi) of part t of nt over n elements (64-byte aligned starts): the fixed split
+ * of elementwise loops over threads. */
+static inline void sqz_tv_part(int64_t n, int t, int nt, int64_t *lo, int64_t *hi) {
+    *lo = t == 0 ? 0 : (n * t / nt) & ~(int64_t)15;
+    *hi = t == nt - 1 ? n : (n * (t + 1) / nt) & ~(int64_t)15;
+}
+
 /* y = max(x, 0) */
 void sqz_tv_relu(float *y, const float *x, int64_t n);
 /* dx += x > 0 ? dy : 0   (set: dx = ..., in the next two and sqz_tv_bn_dx too) */
@@ -59,13 +66,12 @@ void sqz_tv_gemm_abt_segs(int64_t M, int64_t N, int64_t K, const float *A, int64
  * dx (H, W) += conv^T(dy (OH, OW), w (KH, KW));  dw (KH, KW) += corr(dy, x (H, W)). */
 struct sqz_dw_plane;
 void sqz_tv_dw_bwd_x(const struct sqz_dw_plane *g, const float *w, const float *dy, float *dx);
-void sqz_tv_dw_bwd_w(const struct sqz_dw_plane *g, const float *x, const float *dy, float *dw);
+/* xph (may be NULL): for sw == 2, x as its column phases (sqz_tv_deinterleave2), so the dot
+ * products run over contiguous rows instead of every other input */
+void sqz_tv_dw_bwd_w(const struct sqz_dw_plane *g, const float *x, const float *xph, const float *dy, float *dw);
 /* xph = the two column phases of the plane x (H x W): xph[b][iy][j] = x[iy][2 j + b] (Wh = (W + 1) / 2
  * columns each; the odd phase's last column 0 when W is odd) */
 void sqz_tv_deinterleave2(const float *x, int64_t H, int64_t W, float *xph);
-/* sqz_tv_dw_bwd_w for sw == 2, x given as its column phases (sqz_tv_deinterleave2): the dot
- * products then run over contiguous rows */
-void sqz_tv_dw_bwd_w_s2(const struct sqz_dw_plane *g, const float *xph, const float *dy, float *dw);
 /* The same dw for stride 1 and no dilation with AVX-512 (grad_dw_avx512.c); returns 0 (doing
  * nothing) for other geometries. Call only when the CPU has AVX-512 (sqz_cpu_isa()). */
 int sqz_tv_dw_bwd_w__avx512(const struct sqz_dw_plane *g, const float *x, const float *dy, float *dw);

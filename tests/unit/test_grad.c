@@ -565,14 +565,8 @@ static void test_batchnorm(void) {
 }
 
 /* ---- BatchNormalization -> Relu / Clip, fused by the tape ---- */
-static sqz_graph *bn_act_graph(const int64_t *d, int clip) {
-    sqz_graph *g = new_graph();
-    int x = input(g, "x", 4, d), b = act(g, "b"), y = act(g, "y");
-    int64_t C = d[1];
-    int s = param(g, "scale", 1, &C, 0.5f, 1.5f), bi = param(g, "bias", 1, &C, -0.5f, 0.5f);
-    int m = param(g, "mean", 1, &C, -0.2f, 0.2f), v = param(g, "var", 1, &C, 0.5f, 1.5f);
-    sqz_node *n = node(g, "BatchNormalization", 5, (int[]){x, s, bi, m, v}, 1, &b);
-    attr_f(g, n, "epsilon", 1e-3f);
+/* y = Relu(b), or Clip(b) to [-0.25, 0.8] (constant bounds), as the graph's output. */
+static void act_output(sqz_graph *g, int b, int y, int clip) {
     if (clip) {
         const float lo = -0.25f, hi = 0.8f;
         int tl = init_vals(g, "lo", SQZ_DT_F32, 0, NULL, &lo), th = init_vals(g, "hi", SQZ_DT_F32, 0, NULL, &hi);
@@ -581,6 +575,17 @@ static sqz_graph *bn_act_graph(const int64_t *d, int clip) {
         node(g, "Relu", 1, &b, 1, &y);
     }
     sqz_graph_add_output(g, y, &E);
+}
+
+static sqz_graph *bn_act_graph(const int64_t *d, int clip) {
+    sqz_graph *g = new_graph();
+    int x = input(g, "x", 4, d), b = act(g, "b"), y = act(g, "y");
+    int64_t C = d[1];
+    int s = param(g, "scale", 1, &C, 0.5f, 1.5f), bi = param(g, "bias", 1, &C, -0.5f, 0.5f);
+    int m = param(g, "mean", 1, &C, -0.2f, 0.2f), v = param(g, "var", 1, &C, 0.5f, 1.5f);
+    sqz_node *n = node(g, "BatchNormalization", 5, (int[]){x, s, bi, m, v}, 1, &b);
+    attr_f(g, n, "epsilon", 1e-3f);
+    act_output(g, b, y, clip);
     return g;
 }
 
@@ -704,14 +709,7 @@ static void test_bn_act_fused(void) {
         int x = input(g, "x", 4, d), b = act(g, "b"), y = act(g, "y");
         int pp = param(g, "p", 4, d, -0.5f, 0.5f);
         node(g, "Add", 2, (int[]){x, pp}, 1, &b);
-        if (clip) {
-            const float lo = -0.25f, hi = 0.8f;
-            int tl = init_vals(g, "lo", SQZ_DT_F32, 0, NULL, &lo), th = init_vals(g, "hi", SQZ_DT_F32, 0, NULL, &hi);
-            node(g, "Clip", 3, (int[]){b, tl, th}, 1, &y);
-        } else {
-            node(g, "Relu", 1, &b, 1, &y);
-        }
-        sqz_graph_add_output(g, y, &E);
+        act_output(g, b, y, clip);
         sqz_tensor xv = make_x(4, d, X_UNIFORM);
         const float *pv = g->tensors[pp]->data;
         float *xs = xv.data;
