@@ -115,12 +115,24 @@ static inline void valid_range(int64_t off, int64_t stride, int64_t in, int64_t 
 SQZ_TV_CLONES static void unfold2d(const conv_geo *g, int64_t channels, float *col, float *img, int scatter) {
     const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1], KH = g->kernel[0], KW = g->kernel[1];
     const int64_t sh = g->stride[0], sw = g->stride[1];
+    /* the scatter of a column stride of 2: all taps of a kernel row per image row, in vectors */
+    int64_t offx[16], lox[16], hix[16];
+    const int w2 = scatter && sw == 2 && KW <= 16 && sqz_cpu_isa() >= SQZ_ISA_AVX512;
+    for (int64_t kx = 0; w2 && kx < KW; kx++) {
+        offx[kx] = kx * g->dil[1] - g->pad[1];
+        valid_range(offx[kx], sw, W, OW, &lox[kx], &hix[kx]);
+    }
     for (int64_t ch = 0; ch < channels; ch++) {
         float *im = img + ch * H * W;
         for (int64_t ky = 0; ky < KH; ky++) {
             const int64_t offy = ky * g->dil[0] - g->pad[0];
             int64_t ya, yb;
             valid_range(offy, sh, H, OH, &ya, &yb);
+            if (w2) {
+                sqz_tv_col2im_w2__avx512(im, W, sh, offy, ya, yb, col + (ch * KH + ky) * KW * OH * OW, OH * OW, OW,
+                                         (int)KW, offx, lox, hix);
+                continue;
+            }
             for (int64_t kx = 0; kx < KW; kx++) {
                 float *row = col + ((ch * KH + ky) * KW + kx) * OH * OW;
                 const int64_t offx = kx * g->dil[1] - g->pad[1];
@@ -771,6 +783,7 @@ static void conv_bwd_part(const conv_part *cp, int t) {
             } else {
                 gemm1p(cp->gt, mine + cp->cs->col, 1, 0, g->kdim, g->outsp, g->mg, wg, g->kdim, pa, dyg, g->outsp, 0.0f,
                        col, g->outsp, NULL);
+                if (cp->set) memset(dx + xoff, 0, sizeof(float) * (size_t)(g->cg * g->insp));
                 unfold(g, g->cg, col, dx + xoff, 1);
             }
         }
@@ -802,10 +815,12 @@ static sqz_status conv_bwd(sqz_gctx *c) {
         sqz_grad_din_zero(c, 0);
         return SQZ_OK;
     }
-    /* a fresh dx is written whole by the implicit GEMM and the strided 1x1 scatter; every other
-     * path accumulates */
+    /* a fresh dx is written whole by the implicit GEMM and the strided 1x1 scatter, and zeroed
+     * image by image just before its col2im (in cache then, where zeroing it all here would
+     * leave every image to be read back from memory); the depthwise and unstrided 1x1 paths
+     * accumulate into it zeroed here */
     const int spw = strided_pw(&g);
-    const int set = (c->fresh & 1u) && dx && (conv_bwd_x_implicit_takes(&g) || spw);
+    const int set = (c->fresh & 1u) && dx && !g.depthwise && (conv_bwd_x_implicit_takes(&g) || spw || !g.pointwise);
     if (!set) sqz_grad_din_zero(c, 0);
     if (g.depthwise) {
         if (dw && (st = dw_backward_w(c, &g, x, dy, dw))) return st;

@@ -75,6 +75,13 @@ void sqz_tv_deinterleave2(const float *x, int64_t H, int64_t W, float *xph);
 /* The same dw for stride 1 and no dilation with AVX-512 (grad_dw_avx512.c); returns 0 (doing
  * nothing) for other geometries. Call only when the CPU has AVX-512 (sqz_cpu_isa()). */
 int sqz_tv_dw_bwd_w__avx512(const struct sqz_dw_plane *g, const float *x, const float *dy, float *dw);
+/* col2im rows of a column stride of 2 (grad_conv_avx512.c): for the kernel row whose taps' rows
+ * of col start at colk, ostride floats apart (OW per output row), and output rows oy in [ya, yb):
+ * img[(oy * sh + offy) * W + 2 p + offx[kx]] += colk[kx * ostride + oy * OW + p] for p in
+ * [lo[kx], hi[kx]) (inside the image), taps in order: bit-identical to that loop. Call only when the CPU has AVX-512. */
+void sqz_tv_col2im_w2__avx512(float *img, int64_t W, int64_t sh, int64_t offy, int64_t ya, int64_t yb,
+                              const float *colk, int64_t ostride, int64_t OW, int KW, const int64_t *offx,
+                              const int64_t *lo, const int64_t *hi);
 /* 2x2 max pooling with stride 2 of one plane (x rows W apart, 2 OH rows and 2 OW columns read):
  * y = the window maximum (the first of equal ones, scanning rows), code = its place in the window
  * (0 (0,0), 1 (0,1), 2 (1,0), 3 (1,1)). The backward adds dy to the input the code names.

@@ -1236,12 +1236,51 @@ static void test_maxpool2x2_rule(void) {
         }
 }
 
+/* The AVX-512 col2im of a column stride of 2 against the portable loop (taps in order, so equal
+ * bits): widths around the 32-column chunk, every tap offset sign, dilation, row strides. */
+static void test_col2im_w2(void) {
+    if (sqz_cpu_isa() < SQZ_ISA_AVX512) return;
+    int cases = 0, bad = 0;
+    for (int64_t W = 1; W <= 70; W += (W < 36 ? 1 : 11))
+        for (int KW = 1; KW <= 5; KW += 2)
+            for (int64_t dil = 1; dil <= 2; dil++)
+                for (int64_t pad = 0; pad <= 2; pad++) {
+                    const int64_t span = (KW - 1) * dil + 1, OW = (W + 2 * pad - span) / 2 + 1;
+                    if (W + 2 * pad < span || OW < 1 || OW > 40) continue;
+                    const int64_t sh = 1 + W % 2, OH = 3, H = (OH - 1) * sh + 2, offy = W % 3 - 1;
+                    int64_t offx[16], lo[16], hi[16];
+                    for (int kx = 0; kx < KW; kx++) {
+                        offx[kx] = kx * dil - pad;
+                        lo[kx] = offx[kx] < 0 ? (-offx[kx] + 1) / 2 : 0;
+                        hi[kx] = W - 1 - offx[kx] >= 0 ? (W - 1 - offx[kx]) / 2 + 1 : 0;
+                        if (hi[kx] > OW) hi[kx] = OW;
+                        if (lo[kx] > hi[kx]) lo[kx] = hi[kx];
+                    }
+                    const int64_t ya = offy < 0 ? 1 : 0, yb = OH;
+                    float *col = malloc(sizeof(float) * (size_t)(KW * OH * OW)), *a = malloc(sizeof(float) * (size_t)(H * W));
+                    float *b = malloc(sizeof(float) * (size_t)(H * W));
+                    for (int64_t i = 0; i < KW * OH * OW; i++) col[i] = sqz_rng_normal(&R) * 3.0f;
+                    for (int64_t i = 0; i < H * W; i++) a[i] = b[i] = sqz_rng_normal(&R);
+                    a[0] = b[0] = -0.0f; /* a -0 no tap reaches stays -0 */
+                    for (int kx = 0; kx < KW; kx++)
+                        for (int64_t oy = ya; oy < yb; oy++)
+                            for (int64_t p = lo[kx]; p < hi[kx]; p++)
+                                a[(oy * sh + offy) * W + 2 * p + offx[kx]] += col[(kx * OH + oy) * OW + p];
+                    sqz_tv_col2im_w2__avx512(b, W, sh, offy, ya, yb, col, OH * OW, OW, KW, offx, lo, hi);
+                    if (memcmp(a, b, sizeof(float) * (size_t)(H * W))) bad++;
+                    cases++;
+                    free(col), free(a), free(b);
+                }
+    CHECK_MSG(bad == 0 && cases > 300, "col2im w2: %d of %d cases differ", bad, cases);
+}
+
 /* Each test draws from its own fixed seed: a draw added to one test leaves the others' data as it
  * was (finite differences near a kink of Relu, Clip or MaxPool depend on the exact values). */
 #define RUN(fn) (sqz_rng_seed(&R, 20240601), fn())
 
 int main(void) {
     RUN(test_maxpool2x2_rule);
+    RUN(test_col2im_w2);
     RUN(test_activations);
     RUN(test_pool_shape);
     RUN(test_arith);
