@@ -254,6 +254,27 @@ static void iconv_pad(int threads, const sqz_conv_params *p, const iconv_geom *g
     const int64_t plane = g->Hp * g->Wp, nplanes = g->sh * g->sw * g->cg;
     const int nt = threads > 1 && nplanes * plane >= 65536 ? threads : 1;
     (void)nt;
+    if (g->sw == 2) { /* both column phases of a row at once (AVX-512: the implicit path is) */
+        const int64_t nq = g->sh * g->cg;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+        for (int64_t q = 0; q < nq; q++) {
+            const int64_t c = q % g->cg, a = q / g->cg;
+            float *d0 = xp + (2 * a * g->cg + c) * plane, *d1 = d0 + g->cg * plane;
+            for (int64_t yy = 0; yy < g->Hp; yy++) {
+                const int64_t iy = yy * g->sh + a - pt;
+                if (iy < 0 || iy >= H) {
+                    memset(d0 + yy * g->Wp, 0, sizeof(float) * (size_t)g->Wp);
+                    memset(d1 + yy * g->Wp, 0, sizeof(float) * (size_t)g->Wp);
+                } else {
+                    sqz_iconv_phase_row2__avx512(img + (c * H + iy) * W, W, pl, g->Wp, d0 + yy * g->Wp, d1 + yy * g->Wp);
+                }
+            }
+        }
+        memset(xp + nplanes * plane, 0, sizeof(float) * (g->xp_floats - (size_t)(nplanes * plane)));
+        return;
+    }
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif

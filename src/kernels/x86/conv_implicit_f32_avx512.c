@@ -200,4 +200,29 @@ SB(8, 32)
 SB(14, 16)
 SB(8, 16)
 
+/* The two column phases (b = 0, 1) of one padded input row for a column stride of 2: plane
+ * column j of phase b holds input column 2 j + b - pl (0 outside the row). 32 input columns are
+ * loaded once per 16 plane columns (lanes outside the row masked to 0, which is the padding) and
+ * split into even and odd by two permutes. */
+SQZ_AVX512 void sqz_iconv_phase_row2__avx512(const float *src, int64_t W, int64_t pl, int64_t Wp, float *d0,
+                                             float *d1) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (int64_t j0 = 0; j0 < Wp; j0 += 16) {
+        const int64_t c0 = 2 * j0 - pl; /* the input column of lane 0 of the pair */
+        __mmask16 k[2];
+        for (int h = 0; h < 2; h++) {
+            int64_t a = -(c0 + 16 * h), b = W - (c0 + 16 * h); /* lanes [a, b) inside the row */
+            if (a < 0) a = 0;
+            if (b > 16) b = 16;
+            k[h] = b > a ? (__mmask16)(((1u << b) - 1u) & ~((1u << a) - 1u)) : 0;
+        }
+        /* masked-off lanes (before the row start too) are not read */
+        const __m512 v0 = _mm512_maskz_loadu_ps(k[0], src + c0), v1 = _mm512_maskz_loadu_ps(k[1], src + c0 + 16);
+        const __mmask16 ks = Wp - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (Wp - j0)) - 1u);
+        _mm512_mask_storeu_ps(d0 + j0, ks, _mm512_permutex2var_ps(v0, even, v1));
+        _mm512_mask_storeu_ps(d1 + j0, ks, _mm512_permutex2var_ps(v0, odd, v1));
+    }
+}
+
 #endif
