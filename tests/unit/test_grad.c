@@ -418,6 +418,7 @@ static void test_conv(void) {
         {"conv groups=2 cg=8 dil asym pad (dW by taps)", 2, 2, 16, 6, 2, {9, 11}, {3, 2}, {1, 1}, {2, 1}, {1, 2, 2, 0}, 0},
         /* strided: dW taps on phase planes */
         {"conv 3x3 stride2 cg=12 (dW by taps, phases)", 2, 2, 12, 10, 1, {15, 17}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}, 1},
+        {"conv 3x3 stride2 cg=17 wide rows (dW by taps, phases)", 2, 1, 17, 9, 1, {7, 45}, {3, 3}, {2, 2}, {1, 1}, {2, 1, 0, 2}, 0},
         {"conv groups=2 cg=8 stride (2,1) dil2 (dW by taps, phases)", 2, 1, 16, 6, 2, {13, 12}, {3, 3}, {2, 1}, {2, 2}, {2, 1, 1, 2}, 0},
         {"conv 1x1 stride2 cg=9 (dW by taps, phases)", 2, 2, 9, 7, 1, {12, 16}, {1, 1}, {2, 2}, {1, 1}, {0, 0, 0, 0}, 1},
         /* strided 1x1, odd sizes: dx written whole into a fresh buffer, zeros between */
