@@ -27,6 +27,7 @@ typedef struct gemm_cfg {
     sqz_gemm_f32_pack_fn pack_a, pack_b;  /* panels of mr and of nr */
     sqz_gemm_f32_tail_fn tail;            /* rows-in-lanes kernel for a last panel's few columns, or NULL */
     int tail_max;                         /* the most columns it takes (beyond a 16-column half tile) */
+    sqz_gemm_f32_ukernel_fn (*part)(int panel, int mr, int wide); /* a last tile's fewer rows, or NULL */
 } gemm_cfg;
 
 #define GEMM_MAX_THREADS 64
@@ -71,13 +72,15 @@ static int gemm_config(sqz_isa isa, int64_t M, gemm_cfg *cfg) {
                               .ukernel = sqz_gemm_f32_ukernel_8x32__avx512,
                               .ukernel_half = sqz_gemm_f32_ukernel_8x16__avx512,
                               .pack_a = sqz_gemm_f32_pack_8__avx512, .pack_b = sqz_gemm_f32_pack_32__avx512,
-                              .tail = sqz_gemm_f32_tail_8__avx512, .tail_max = 4};
+                              .tail = sqz_gemm_f32_tail_8__avx512, .tail_max = 4,
+                              .part = sqz_gemm_f32_part__avx512};
         else
             *cfg = (gemm_cfg){.mr = 14, .nr = 32, .kc = 256, .mc = 168, .nc = 1024,
                               .ukernel = sqz_gemm_f32_ukernel_14x32__avx512,
                               .ukernel_half = sqz_gemm_f32_ukernel_14x16__avx512,
                               .pack_a = sqz_gemm_f32_pack_14__avx512, .pack_b = sqz_gemm_f32_pack_32__avx512,
-                              .tail = sqz_gemm_f32_tail_14__avx512, .tail_max = 8};
+                              .tail = sqz_gemm_f32_tail_14__avx512, .tail_max = 8,
+                              .part = sqz_gemm_f32_part__avx512};
         return 1;
     }
     if (isa == SQZ_ISA_AVX2) {
@@ -210,8 +213,12 @@ static void gemm_region(const gemm_cfg *cfg, const sqz_gemm_f32_args *g, int64_t
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         const int mr = (int)min64(MR, mc - ir);
                         st.bias_m = epi && epi->bias_m ? epi->bias_m + ic + ir : NULL;
-                        uk(kc, ap + ir * kc, bp + jr * kc, g->C + (ic + ir) * g->ldc + jc + jr, g->ldc,
-                                     mr, nr, &st);
+                        sqz_gemm_f32_ukernel_fn k = uk;
+                        if (mr < MR && cfg->part) {
+                            sqz_gemm_f32_ukernel_fn pk = cfg->part(MR, mr, uk == cfg->ukernel);
+                            if (pk) k = pk;
+                        }
+                        k(kc, ap + ir * kc, bp + jr * kc, g->C + (ic + ir) * g->ldc + jc + jr, g->ldc, mr, nr, &st);
                     }
                 }
             }

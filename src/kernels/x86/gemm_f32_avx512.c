@@ -31,7 +31,9 @@ static inline __mmask16 col_mask(int nr, int v) {
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
-#define UKERNEL(MR, NV, BS, NAME)                                                                        \
+#define UKERNEL(MR, NV, BS, NAME) UKERNEL_AS(MR, MR, NV, BS, NAME)
+/* MR rows of a panel whose rows are AS floats apart per k (AS > MR: the top rows of a taller panel) */
+#define UKERNEL_AS(MR, AS, NV, BS, NAME)                                                                 \
     SQZ_AVX512 void NAME(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr,     \
                          int nr, const sqz_gemm_f32_store *st) {                                        \
         __m512 acc[MR][NV];                                                                          \
@@ -45,7 +47,7 @@ static inline __mmask16 col_mask(int nr, int v) {
                 _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                 \
                     acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);                               \
             }                                                                                        \
-            a += MR;                                                                                 \
+            a += AS;                                                                                 \
             b += BS;                                                                                 \
         }                                                                                            \
         __mmask16 mk[NV];                                                                            \
@@ -76,6 +78,27 @@ UKERNEL(1, 1, 32, sqz_gemm_f32_ukernel_1x16__avx512)
 UKERNEL(2, 1, 32, sqz_gemm_f32_ukernel_2x16__avx512)
 UKERNEL(3, 1, 32, sqz_gemm_f32_ukernel_3x16__avx512)
 UKERNEL(4, 1, 32, sqz_gemm_f32_ukernel_4x16__avx512)
+/* the last, partial row tile of a 14- or 8-row panel: only its rows rounded up to even are
+ * computed (M = 256 in 14-row tiles: the last has 4 rows, not 14) */
+#define PART(AS, R)                                                                                       \
+    UKERNEL_AS(R, AS, 2, 32, part_##AS##_##R##x32)                                                        \
+    UKERNEL_AS(R, AS, 1, 32, part_##AS##_##R##x16)
+PART(14, 2) PART(14, 4) PART(14, 6) PART(14, 8) PART(14, 10) PART(14, 12)
+PART(8, 2) PART(8, 4) PART(8, 6)
+#undef PART
+
+sqz_gemm_f32_ukernel_fn sqz_gemm_f32_part__avx512(int panel, int mr, int wide) {
+    static const sqz_gemm_f32_ukernel_fn p14[2][6] = {
+        {part_14_2x16, part_14_4x16, part_14_6x16, part_14_8x16, part_14_10x16, part_14_12x16},
+        {part_14_2x32, part_14_4x32, part_14_6x32, part_14_8x32, part_14_10x32, part_14_12x32}};
+    static const sqz_gemm_f32_ukernel_fn p8[2][3] = {{part_8_2x16, part_8_4x16, part_8_6x16},
+                                                     {part_8_2x32, part_8_4x32, part_8_6x32}};
+    const int i = (mr + 1) / 2 - 1;
+    if (mr < 1 || i < 0) return NULL;
+    if (panel == 14 && i < 6) return p14[wide != 0][i];
+    if (panel == 8 && i < 3) return p8[wide != 0][i];
+    return NULL;
+}
 
 #endif
 

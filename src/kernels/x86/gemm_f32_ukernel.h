@@ -91,6 +91,10 @@ SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_2x16__avx2);
 SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_3x16__avx2);
 SQZ_UKERNEL_DECL(sqz_gemm_f32_ukernel_4x16__avx2);
 #undef SQZ_UKERNEL_DECL
+/* A kernel for the top mr rows (1 <= mr < panel) of a 14- or 8-row packed A panel, 32 columns
+ * (wide) or 16, computing only those rows (rounded up to even): the same sums as the full tile.
+ * NULL where none (mr >= panel, other panels). */
+sqz_gemm_f32_ukernel_fn sqz_gemm_f32_part__avx512(int panel, int mr, int wide);
 #endif
 
 /* Portable edge/epilogue helper: applies the store rule to an MR x NR tile t (row stride NR)
