@@ -49,6 +49,11 @@ struct sqz_tape {
     int *act_of;                /* (n_nodes) BatchNormalization / Add: the fused Relu/Clip node, else -1 */
     uint8_t *absorbed;          /* (n_nodes) 1: a Relu/Clip run by its producer */
     uint8_t *deferred;          /* (n_tensors) 1: a fused producer's output, computed only on request */
+    int *bn_add;                /* (n_nodes) BatchNormalization: the fused Add that alone reads its output, else -1 */
+    uint8_t *has_bn;            /* (n_nodes) Add: 1 when some operand is such a BatchNormalization's */
+    int *bn_live;               /* (n_nodes) Add: its last forward read those operands fused (gctx bn_live) */
+    uint8_t *bn_direct;         /* (n_nodes) Add: in this backward its BatchNormalizations read its mask and
+                                 * the activation's gradient directly (set by the Add's backward) */
     double *prof;               /* (4 * n_nodes) seconds in forward / backward per node, total and
                                  * fastest pass, when SQZ_TAPE_PROFILE is set (printed to stderr by
                                  * sqz_tape_free) */
@@ -136,7 +141,7 @@ static int same_shape_add(const sqz_graph *g, const sqz_grad_op *gop, const sqz_
  * (an Add with a parameter operand still writes it: the optimizer changes that operand). */
 static void find_fusions(sqz_tape *t, int on) {
     const sqz_graph *g = t->g;
-    for (int k = 0; k < g->n_nodes; k++) t->act_of[k] = -1;
+    for (int k = 0; k < g->n_nodes; k++) t->act_of[k] = t->bn_add[k] = -1;
     for (int k = 0; on && k < g->n_nodes; k++) {
         const sqz_node *n = g->nodes[k];
         if ((t->gops[k] != &sqz_grad_batchnorm && !same_shape_add(g, t->gops[k], n)) || n->n_out < 1 || n->out[0] < 0)
@@ -168,6 +173,27 @@ static void find_fusions(sqz_tape *t, int on) {
         int param_in = 0;
         for (int i = 0; i < n->n_in && t->gops[k] == &sqz_grad_add; i++) param_in |= n->in[i] >= 0 && t->param_of[n->in[i]] >= 0;
         t->deferred[y] = !param_in;
+    }
+    /* BatchNormalization -> such a fused Add (ResNet's residual: conv -> BN -> Add -> Relu): the
+     * BN's forward keeps only its statistics and coefficients, the Add reads the BN's input
+     * through them (its output is deferred too), and the BN's backward reads the Add's mask and
+     * the activation's output gradient, so the Add writes no gradient for it */
+    for (int k = 0; on && k < g->n_nodes; k++) {
+        const sqz_node *n = g->nodes[k];
+        if (t->gops[k] != &sqz_grad_batchnorm || t->act_of[k] >= 0 || n->n_out < 1 || n->out[0] < 0 || n->in[0] < 0)
+            continue;
+        int extra = 0;
+        for (int o = 1; o < n->n_out; o++) extra |= n->out[o] >= 0;
+        const int y = n->out[0];
+        if (extra || is_graph_output(g, y)) continue;
+        int uses = 0, j = -1;
+        for (int q = 0; q < g->n_nodes; q++)
+            for (int i = 0; i < g->nodes[q]->n_in; i++)
+                if (g->nodes[q]->in[i] == y) uses++, j = q;
+        if (uses != 1 || t->gops[j] != &sqz_grad_add || t->act_of[j] < 0 || !t->deferred[g->nodes[j]->out[0]]) continue;
+        t->bn_add[k] = j;
+        t->has_bn[j] = 1;
+        t->deferred[y] = 1;
     }
 }
 
@@ -224,6 +250,10 @@ void sqz_tape_free(sqz_tape *t) {
     free(t->act_of);
     free(t->absorbed);
     free(t->deferred);
+    free(t->bn_add);
+    free(t->has_bn);
+    free(t->bn_live);
+    free(t->bn_direct);
     free(t);
 }
 
@@ -281,7 +311,11 @@ sqz_status sqz_tape_new(sqz_graph *g, const sqz_tape_opts *opts, sqz_tape **out,
     t->act_of = malloc(sizeof(int) * nn);
     t->absorbed = calloc(nn, 1);
     t->deferred = calloc(nt, 1);
-    if (!t->act_of || !t->absorbed || !t->deferred || !t->order || !t->ops || !t->gops || !t->vals || !t->avail || !t->act || !t->param_t || !t->param_of ||
+    t->bn_add = malloc(sizeof(int) * nn);
+    t->has_bn = calloc(nn, 1);
+    t->bn_live = calloc(nn, sizeof(int));
+    t->bn_direct = calloc(nn, 1);
+    if (!t->act_of || !t->absorbed || !t->deferred || !t->bn_add || !t->has_bn || !t->bn_live || !t->bn_direct || !t->order || !t->ops || !t->gops || !t->vals || !t->avail || !t->act || !t->param_t || !t->param_of ||
         !t->gbuf || !t->grad || !t->req || !t->has_grad || !t->want_in || !t->state)
         goto oom;
     if ((st = sqz_graph_topo_order(g, t->order, err))) goto fail;
@@ -533,6 +567,18 @@ static sqz_status fused_forward(sqz_tape *t, int k, int recompute, sqz_err *err)
         gc.act_out = &t->vals[a->out[0]];
         bind_args(t, n);
     }
+    if (t->has_bn[k]) { /* operands from fused BatchNormalizations: their inputs and coefficients */
+        gc.bn_live = &t->bn_live[k];
+        for (int i = 0; i < 2 && i < n->n_in; i++) {
+            const int kb = n->in[i] >= 0 ? g->tensors[n->in[i]]->producer : -1;
+            if (kb < 0 || t->bn_add[kb] != k) continue;
+            const sqz_tensor *bx = &t->vals[g->nodes[kb]->in[0]];
+            const float *st = t->state[(size_t)kb * SQZ_GRAD_STATE_SLOTS].p;
+            if (!st) return sqz_err_set(err, SQZ_ERR_INTERNAL, "fused BatchNormalization '%s': no coefficients", g->nodes[kb]->name);
+            gc.bn_x[i] = bx;
+            gc.bn_ab[i] = st + 2 * (bx->ndim > 1 ? bx->dims[1] : 1);
+        }
+    }
     return t->gops[k]->forward(&gc);
 }
 
@@ -631,7 +677,18 @@ static sqz_status backward_node(sqz_tape *t, int step, sqz_err *err) {
     const int k = t->order[step];
     if (t->absorbed[k]) return SQZ_OK; /* its gradient goes through its producer's */
     const sqz_node *n = g->nodes[k];
-    const int j = t->act_of[k], z = j >= 0 ? g->nodes[j]->out[0] : -1;
+    /* an Add with fused BatchNormalization operands: they take the activation's gradient through
+     * its mask unless it fell back in the forward or a gradient reached the sum itself */
+    if (t->has_bn[k]) t->bn_direct[k] = t->bn_live[k] && !t->has_grad[n->out[0]];
+    int j = t->act_of[k], z = j >= 0 ? g->nodes[j]->out[0] : -1;
+    const uint8_t *amask = NULL;
+    const int ja = t->bn_add[k];
+    if (ja >= 0 && t->bn_direct[ja]) { /* a BatchNormalization under that Add, as if fused with its activation */
+        j = t->act_of[ja];
+        z = g->nodes[j]->out[0];
+        amask = t->state[(size_t)ja * SQZ_GRAD_STATE_SLOTS].p;
+        if (!amask) return sqz_err_set(err, SQZ_ERR_INTERNAL, "fused Add '%s': no activation mask", g->nodes[ja]->name);
+    }
     int any_in = 0, any_out = z >= 0 && t->has_grad[z];
     for (int i = 0; i < n->n_in; i++) any_in |= n->in[i] >= 0 && t->req[n->in[i]];
     for (int o = 0; o < n->n_out; o++) any_out |= n->out[o] >= 0 && t->has_grad[n->out[o]];
@@ -644,6 +701,10 @@ static sqz_status backward_node(sqz_tape *t, int step, sqz_err *err) {
         t->args[i] = n->in[i] >= 0 ? &t->vals[n->in[i]] : NULL;
         t->din[i] = NULL;
         if (n->in[i] < 0 || !t->req[n->in[i]]) continue;
+        if (t->has_bn[k] && t->bn_direct[k]) { /* a fused BatchNormalization's output: it reads the mask itself */
+            const int kb = g->tensors[n->in[i]]->producer;
+            if (kb >= 0 && t->bn_add[kb] == k) continue;
+        }
         /* a tensor read through two inputs of this node is zeroed: both slots accumulate */
         int twice = 0;
         for (int j = 0; j < n->n_in && !twice; j++) twice = j != i && n->in[j] == n->in[i];
@@ -668,6 +729,7 @@ static sqz_status backward_node(sqz_tape *t, int step, sqz_err *err) {
     if (z >= 0) {
         c.act = t->gops[j] == &sqz_grad_relu ? 1 : 2;
         c.act_dout = t->has_grad[z] ? t->grad[z] : NULL;
+        c.act_mask = amask;
     }
     return gop->backward(&c);
 }

@@ -72,6 +72,18 @@ typedef struct sqz_gctx {
      * statistics recomputed or running statistics updated; the activation's output and mask come
      * out the same again). */
     int recompute;
+    /* A fused same-shape Add (act set) whose operand i is the deferred output of a
+     * BatchNormalization that only it reads (the tape's BN -> Add fusion): in[i]->data is NULL,
+     * operand i is bn_x[i] * a + b per channel (dim 1) with a = bn_ab[i][ch], b = bn_ab[i][C + ch]
+     * (what the BN forward kept). NULL for a plain operand. The forward sets *bn_live to 1 when it
+     * read them so, 0 when the operands broadcast at run time (then it computed them as a separate
+     * pass and the BN's backward runs unfused). */
+    const sqz_tensor *bn_x[2];
+    const float *bn_ab[2];
+    int *bn_live;
+    /* BatchNormalization backward under that fusion: the Add's activation mask (act set, act_dout
+     * the activation's output gradient), in place of its own */
+    const uint8_t *act_mask;
 } sqz_gctx;
 
 typedef struct sqz_grad_op {

@@ -92,11 +92,37 @@ static int same_shapes(const sqz_gctx *c) {
     return sqz_tensor_numel(c->in[0]) == n && sqz_tensor_numel(c->in[1]) == n;
 }
 
+/* Channel count and elements per channel plane of a BatchNormalization input (N, C, ...). */
+static void bn_planes(const sqz_tensor *x, int64_t *C, int64_t *inner) {
+    *C = x->ndim > 1 ? x->dims[1] : 1;
+    *inner = 1;
+    for (int d = 2; d < x->ndim; d++) *inner *= x->dims[d];
+}
+
+/* A fused BatchNormalization operand as a tensor of its own (runtime broadcast: the unfused
+ * forward reads it): x * a + b per channel into scratch slot. */
+static sqz_status bn_operand(sqz_gctx *c, int i, int slot, sqz_tensor *dst) {
+    const sqz_tensor *x = c->bn_x[i];
+    const int64_t n = sqz_tensor_numel(x);
+    int64_t C, inner;
+    bn_planes(x, &C, &inner);
+    float *v = sqz_grad_scratch(c, slot, sizeof(float) * (size_t)(n > 0 ? n : 1));
+    if (!v) return SQZ_ERR_NOMEM;
+    const float *xs = x->data, *a = c->bn_ab[i];
+    for (int64_t p = 0; C > 0 && inner > 0 && p < n / inner; p++) sqz_tv_affine(v + p * inner, xs + p * inner, inner, a[p % C], a[C + p % C]);
+    *dst = *c->in[i];
+    dst->data = v;
+    dst->nbytes = sizeof(float) * (size_t)n;
+    return SQZ_OK;
+}
+
 static sqz_status add_fwd(sqz_gctx *c) {
     const int64_t n = sqz_tensor_numel(c->out[0]);
     uint8_t *m = c->act ? sqz_grad_state(c, 0, (size_t)n + 1) : NULL;
     if (c->act && !m) return SQZ_ERR_NOMEM;
-    if (!c->act || !same_shapes(c)) {
+    const int bn = c->bn_x[0] || c->bn_x[1], same = c->act && same_shapes(c);
+    if (c->bn_live) *c->bn_live = bn && same;
+    if (!c->act || !same) {
         const sqz_op *op = c->node->op;
         if (!op || !op->forward || op->scratch_bytes)
             return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "Add: no inference forward");
@@ -106,7 +132,15 @@ static sqz_status add_fwd(sqz_gctx *c) {
         if (!yt.data && !(yt.data = sqz_grad_scratch(c, SQZ_GS_A, sizeof(float) * (size_t)(n > 0 ? n : 1))))
             return SQZ_ERR_NOMEM;
         if (!c->out[0]->data) yt.nbytes = sizeof(float) * (size_t)n;
-        sqz_opctx oc = {.node = c->node, .in = c->in, .n_in = c->n_in, .out = c->n_out == 1 ? outs : c->out,
+        /* fused BatchNormalization operands, computed as their own tensors */
+        sqz_tensor bt[2], *ins[2] = {c->in[0], c->in[1]};
+        for (int i = 0; i < 2 && c->n_in == 2; i++) {
+            if (!c->bn_x[i]) continue;
+            sqz_status st = bn_operand(c, i, i ? SQZ_GS_C : SQZ_GS_B, &bt[i]);
+            if (st) return st;
+            ins[i] = &bt[i];
+        }
+        sqz_opctx oc = {.node = c->node, .in = bn ? ins : c->in, .n_in = c->n_in, .out = c->n_out == 1 ? outs : c->out,
                         .n_out = c->n_out, .opset = c->opset, .threads = c->threads, .err = c->err};
         sqz_status st = op->forward(&oc);
         if (st || !c->act) return st;
@@ -129,6 +163,25 @@ static sqz_status add_fwd(sqz_gctx *c) {
     const float *a = c->in[0]->data, *b = c->in[1]->data;
     float *y = c->out[0]->data, *z = c->act_out->data;
     const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512, relu = c->act == 1, nt = sqz_tv_threads(c->threads, n);
+    if (bn) { /* by channel planes: the BatchNormalization operands' coefficients are per channel */
+        const float *x0 = c->bn_x[0] ? c->bn_x[0]->data : a, *x1 = c->bn_x[1] ? c->bn_x[1]->data : b;
+        int64_t C, inner;
+        bn_planes(c->bn_x[0] ? c->bn_x[0] : c->bn_x[1], &C, &inner);
+        const int64_t planes = inner > 0 && C > 0 ? n / inner : 0;
+        const int ntp = sqz_tv_threads(c->threads, planes > 1 ? n : 0);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(ntp) schedule(static) if (ntp > 1)
+#endif
+        for (int64_t p = 0; p < planes; p++) {
+            const int64_t o = p * inner, ch = p % C;
+            const float a0 = c->bn_x[0] ? c->bn_ab[0][ch] : 1.0f, b0 = c->bn_x[0] ? c->bn_ab[0][C + ch] : 0.0f;
+            const float a1 = c->bn_x[1] ? c->bn_ab[1][ch] : 1.0f, b1 = c->bn_x[1] ? c->bn_ab[1][C + ch] : 0.0f;
+            (avx512 ? sqz_tv_add_bn_act__avx512 : sqz_tv_add_bn_act)(y ? y + o : NULL, z + o, m + o, x0 + o, a0, b0,
+                                                                    c->bn_x[0] != NULL, x1 + o, a1, b1,
+                                                                    c->bn_x[1] != NULL, inner, relu, c->act_lo, c->act_hi);
+        }
+        return SQZ_OK;
+    }
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif

@@ -1,5 +1,5 @@
 /* train/grad_bn_avx512.c - AVX-512 copies of the fused BatchNormalization / Add + Relu/Clip
- * loops of grad_vec.c (sqz_tv_affine_act, sqz_tv_add_act, sqz_tv_dot_dev_m, sqz_tv_bn_dx_m,
+ * loops of grad_vec.c (sqz_tv_affine_act, sqz_tv_add_act, sqz_tv_add_bn_act, sqz_tv_dot_dev_m, sqz_tv_bn_dx_m,
  * sqz_tv_mask_acc): GCC vectorizes their byte mask poorly (two floats per step), here 16 floats per step with the mask as a lane mask: a
  * masked load of dz gives g = mask ? dz : 0 directly. The mask bytes written are 0 or 0xff (the
  * portable copies read any non-zero byte as set). Call only when the CPU has AVX-512. */
@@ -43,14 +43,23 @@ TV_AVX512 void sqz_tv_affine_act__avx512(float *y, float *z, uint8_t *m, const f
     }
 }
 
-TV_AVX512 void sqz_tv_add_act__avx512(float *y, float *z, uint8_t *m, const float *a, const float *b, int64_t n,
-                                      int relu, float lo, float hi) {
+TV_AVX512 void sqz_tv_add_bn_act__avx512(float *y, float *z, uint8_t *m, const float *x0, float a0, float b0, int bn0,
+                                         const float *x1, float a1, float b1, int bn1, int64_t n, int relu, float lo,
+                                         float hi) {
     const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    const __m512 va0 = _mm512_set1_ps(a0), vb0 = _mm512_set1_ps(b0), va1 = _mm512_set1_ps(a1), vb1 = _mm512_set1_ps(b1);
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 k = tail_mask(n - i);
-        const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i));
-        act_store(v, k, y ? y + i : NULL, z + i, m + i, relu, vlo, vhi);
+        __m512 u0 = _mm512_maskz_loadu_ps(k, x0 + i), u1 = _mm512_maskz_loadu_ps(k, x1 + i);
+        if (bn0) u0 = _mm512_fmadd_ps(u0, va0, vb0);
+        if (bn1) u1 = _mm512_fmadd_ps(u1, va1, vb1);
+        act_store(_mm512_add_ps(u0, u1), k, y ? y + i : NULL, z + i, m + i, relu, vlo, vhi);
     }
+}
+
+TV_AVX512 void sqz_tv_add_act__avx512(float *y, float *z, uint8_t *m, const float *a, const float *b, int64_t n,
+                                      int relu, float lo, float hi) {
+    sqz_tv_add_bn_act__avx512(y, z, m, a, 1.0f, 0.0f, 0, b, 1.0f, 0.0f, 0, n, relu, lo, hi);
 }
 
 /* The lanes of the next (up to) 16 elements whose mask byte is set. */

@@ -74,7 +74,9 @@ static sqz_status bn_fwd(sqz_gctx *c) {
     uint8_t *mask = z ? sqz_grad_state(c, 2, (size_t)(g.m * g.C) + 1) : NULL;
     if (z && !mask) return SQZ_ERR_NOMEM;
     const int avx512 = sqz_cpu_isa() >= SQZ_ISA_AVX512;
-    const int batch = c->training && g.m > 0, re = c->recompute && z;
+    /* recompute: the deferred output alone (fused with an activation, or with the Add that alone
+     * reads it); neither output here (that Add's operand): the statistics and coefficients only */
+    const int batch = c->training && g.m > 0, re = c->recompute;
     if (!re) *mode = batch;
     float *o1 = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL, *o2 = c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL;
     float *o3 = c->n_out > 3 && c->out[3] ? c->out[3]->data : NULL, *o4 = c->n_out > 4 && c->out[4] ? c->out[4]->data : NULL;
@@ -108,7 +110,7 @@ static sqz_status bn_fwd(sqz_gctx *c) {
             cb[ch] = bias[ch] - mean[ch] * ca[ch];
         }
         const float a = ca[ch], b = cb[ch];
-        for (int64_t n = 0; n < g.N; n++) {
+        for (int64_t n = 0; (y || z) && n < g.N; n++) {
             const int64_t o = (n * g.C + ch) * g.inner;
             float *yo = y ? y + o : NULL; /* NULL: deferred (the tape's fused pairs) */
             if (z && avx512)
@@ -137,7 +139,7 @@ static sqz_status bn_bwd(sqz_gctx *c) {
     /* fused activation: g = mask ? dz : 0 is BN's output gradient. With batch statistics and
      * nothing else flowing into the BN output, the loops below read dz and the mask directly;
      * otherwise g is added into dout[0] (or a scratch copy) first */
-    const uint8_t *mask = c->act ? c->state[2].p : NULL, *fm = NULL;
+    const uint8_t *mask = !c->act ? NULL : c->act_mask ? c->act_mask : c->state[2].p, *fm = NULL;
     const float *dz = c->act ? c->act_dout : NULL;
     if (c->act) {
         if (!mask) return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "BatchNormalization: no activation mask");

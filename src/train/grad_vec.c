@@ -140,19 +140,26 @@ TV_CLONES void sqz_tv_affine_act(float *restrict y, float *restrict z, uint8_t *
     for (int64_t i = 0; i < n; i++) tv_act(x[i] * a + b, z + i, m + i, relu, lo, hi);
 }
 
-TV_CLONES void sqz_tv_add_act(float *restrict y, float *restrict z, uint8_t *restrict m, const float *restrict a,
-                              const float *restrict b, int64_t n, int relu, float lo, float hi) {
+TV_CLONES void sqz_tv_add_bn_act(float *restrict y, float *restrict z, uint8_t *restrict m, const float *restrict x0,
+                                 float a0, float b0, int bn0, const float *restrict x1, float a1, float b1, int bn1,
+                                 int64_t n, int relu, float lo, float hi) {
     if (y) {
 #pragma omp simd
         for (int64_t i = 0; i < n; i++) {
-            const float v = a[i] + b[i];
+            const float v = (bn0 ? x0[i] * a0 + b0 : x0[i]) + (bn1 ? x1[i] * a1 + b1 : x1[i]);
             y[i] = v;
             tv_act(v, z + i, m + i, relu, lo, hi);
         }
         return;
     }
 #pragma omp simd
-    for (int64_t i = 0; i < n; i++) tv_act(a[i] + b[i], z + i, m + i, relu, lo, hi);
+    for (int64_t i = 0; i < n; i++)
+        tv_act((bn0 ? x0[i] * a0 + b0 : x0[i]) + (bn1 ? x1[i] * a1 + b1 : x1[i]), z + i, m + i, relu, lo, hi);
+}
+
+void sqz_tv_add_act(float *y, float *z, uint8_t *m, const float *a, const float *b, int64_t n, int relu, float lo,
+                    float hi) {
+    sqz_tv_add_bn_act(y, z, m, a, 1.0f, 0.0f, 0, b, 1.0f, 0.0f, 0, n, relu, lo, hi);
 }
 
 TV_CLONES float sqz_tv_dot_dev_m(const float *dz, const uint8_t *m, const float *x, int64_t n, float mu, float *sd) {

@@ -103,6 +103,10 @@ void sqz_tv_affine_act(float *y, float *z, uint8_t *m, const float *x, int64_t n
 /* Add fused with Relu / Clip: v = a + b, then as sqz_tv_affine_act */
 void sqz_tv_add_act(float *y, float *z, uint8_t *m, const float *a, const float *b, int64_t n, int relu, float lo,
                     float hi);
+/* the same with operands that are BatchNormalization outputs computed on the fly (the tape's
+ * BN -> Add fusion): operand i is x_i * a_i + b_i where bn_i, else x_i as is */
+void sqz_tv_add_bn_act(float *y, float *z, uint8_t *m, const float *x0, float a0, float b0, int bn0, const float *x1,
+                       float a1, float b1, int bn1, int64_t n, int relu, float lo, float hi);
 /* sqz_tv_dot_dev of g = m ? dz : 0 in place of d */
 float sqz_tv_dot_dev_m(const float *dz, const uint8_t *m, const float *x, int64_t n, float mu, float *sd);
 /* sqz_tv_bn_dx of g = m ? dz : 0 in place of d */
@@ -116,6 +120,8 @@ void sqz_tv_bn_dx_m__avx512(float *dx, const float *dz, const uint8_t *m, const 
                             float m1, float mu, float m2, int set);
 void sqz_tv_add_act__avx512(float *y, float *z, uint8_t *m, const float *a, const float *b, int64_t n, int relu,
                             float lo, float hi);
+void sqz_tv_add_bn_act__avx512(float *y, float *z, uint8_t *m, const float *x0, float a0, float b0, int bn0,
+                               const float *x1, float a1, float b1, int bn1, int64_t n, int relu, float lo, float hi);
 void sqz_tv_mask_acc__avx512(float *d, const float *dz, const uint8_t *m, int64_t n, int set);
 /* d += m ? dz : 0   (set: d = ...) */
 void sqz_tv_mask_acc(float *d, const float *dz, const uint8_t *m, int64_t n, int set);

@@ -824,6 +824,163 @@ static void test_bn_act_fused(void) {
         }
 }
 
+/* BatchNormalization -> Add (same shapes) -> Relu / Clip, ResNet's residual end: kind 0 adds the
+ * BN's own input x (identity shortcut), kind 1 a second BN of x (projection shortcut: both
+ * operands fused), kind 2 a plain second input u. */
+static sqz_graph *bn_add_graph(const int64_t *d, int kind, int clip) {
+    sqz_graph *g = new_graph();
+    int x = input(g, "x", 4, d), b = act(g, "b"), s = act(g, "s"), y = act(g, "y"), other = x;
+    int64_t C = d[1];
+    for (int q = 0; q < (kind == 1 ? 2 : 1); q++) {
+        char nm[4][16];
+        snprintf(nm[0], 16, "scale%d", q), snprintf(nm[1], 16, "bias%d", q);
+        snprintf(nm[2], 16, "mean%d", q), snprintf(nm[3], 16, "var%d", q);
+        int sc = param(g, nm[0], 1, &C, 0.5f, 1.5f), bi = param(g, nm[1], 1, &C, -0.5f, 0.5f);
+        int m = param(g, nm[2], 1, &C, -0.2f, 0.2f), v = param(g, nm[3], 1, &C, 0.5f, 1.5f);
+        int out = q ? act(g, "b2") : b;
+        sqz_node *n = node(g, "BatchNormalization", 5, (int[]){x, sc, bi, m, v}, 1, &out);
+        attr_f(g, n, "epsilon", 1e-3f);
+        if (q) other = out;
+    }
+    if (kind == 2) other = input(g, "u", 4, d);
+    node(g, "Add", 2, (int[]){b, other}, 1, &s);
+    act_output(g, s, y, clip);
+    CHECK_OK(sqz_tape_prepare_graph(g, &E), &E);
+    return g;
+}
+
+/* One step of bn_add_graph: appends y, b and s (recomputed when deferred), dx and the parameter
+ * gradients; seed 1 / 2 also seeds b / s. Running statistics are put back afterwards. */
+static int64_t bn_add_step(sqz_graph *g, int no_fuse, int training, int n_in, const sqz_tensor *const *in,
+                           const float *r, int seed, const float *rs, float *out) {
+    sqz_tape_opts o = {.threads = 1, .training = training, .seed = 5, .no_fuse = no_fuse, .poison = 1};
+    sqz_tape *t = NULL;
+    int64_t k = 0;
+    CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+    if (!t) return 0;
+    float keep[4][64];
+    sqz_tensor *run[4] = {NULL, NULL, NULL, NULL};
+    for (int q = 0; q < 4; q++) {
+        char nm[16];
+        snprintf(nm, 16, "%s%d", q % 2 ? "var" : "mean", q / 2);
+        const int i = sqz_graph_find_tensor(g, nm);
+        if (i >= 0) run[q] = g->tensors[i], memcpy(keep[q], run[q]->data, run[q]->nbytes);
+    }
+    sqz_tape_want_input_grad(t, 0, 1);
+    CHECK_OK(sqz_tape_forward(t, n_in, in, &E), &E);
+    const sqz_tensor *y = sqz_tape_output(t, 0), *b = sqz_tape_value(t, "b"), *sv = sqz_tape_value(t, "s");
+    CHECK(y && b && sv);
+    if (!y || !b || !sv) goto done;
+    const int64_t n = sqz_tensor_numel(y);
+    memcpy(out + k, y->data, sizeof(float) * (size_t)n), k += n;
+    memcpy(out + k, b->data, sizeof(float) * (size_t)n), k += n;
+    memcpy(out + k, sv->data, sizeof(float) * (size_t)n), k += n;
+    sqz_tape_zero_grad(t);
+    if (seed) {
+        const char *names[2] = {"y", seed == 1 ? "b" : "s"};
+        const float *seeds[2] = {r, rs};
+        CHECK_OK(sqz_tape_backward_seeds(t, 2, names, seeds, &E), &E);
+    } else {
+        const float *dout[1] = {r};
+        CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
+    }
+    const float *gx = sqz_tape_input_grad(t, 0);
+    CHECK(gx != NULL);
+    if (gx) memcpy(out + k, gx, sizeof(float) * (size_t)n), k += n;
+    for (int p = 0; p < sqz_tape_n_params(t); p++) {
+        const int64_t np = sqz_tensor_numel(sqz_tape_param(t, p));
+        memcpy(out + k, sqz_tape_grad(t, p), sizeof(float) * (size_t)np), k += np;
+    }
+done:
+    for (int q = 0; q < 4; q++)
+        if (run[q]) memcpy(run[q]->data, keep[q], run[q]->nbytes);
+    sqz_tape_free(t);
+    return k;
+}
+
+static void test_bn_add_fused(void) {
+    const int64_t d[4] = {3, 5, 4, 3}, n = 3 * 5 * 4 * 3;
+    float *r = malloc(sizeof(float) * (size_t)n), *rs = malloc(sizeof(float) * (size_t)n);
+    const size_t cap = (size_t)(4 * n + 64);
+    float *a = malloc(sizeof(float) * cap), *b = malloc(sizeof(float) * cap);
+    for (int64_t i = 0; i < n; i++) r[i] = 2.0f * sqz_rng_uniform(&R) - 1.0f, rs[i] = sqz_rng_uniform(&R) - 0.5f;
+    for (int kind = 0; kind < 3; kind++)
+        for (int clip = 0; clip < 2; clip++)
+            for (int tr = 1; tr >= 0; tr--) {
+                g_training = tr;
+                sqz_graph *g = bn_add_graph(d, kind, clip);
+                sqz_tensor xv = make_x(4, d, X_UNIFORM), uv = make_x(4, d, X_UNIFORM);
+                const sqz_tensor *in[2] = {&xv, &uv};
+                for (int seed = 0; seed < 3; seed++) {
+                    const int64_t ka = bn_add_step(g, 0, tr, kind == 2 ? 2 : 1, in, r, seed, rs, a);
+                    const int64_t kb = bn_add_step(g, 1, tr, kind == 2 ? 2 : 1, in, r, seed, rs, b);
+                    const int64_t want = 4 * n + 10 * (kind == 1 ? 2 : 1);
+                    CHECK_MSG(ka == kb && ka == want, "BN -> Add kind %d: %lld vs %lld values", kind, (long long)ka,
+                              (long long)kb);
+                    double e2 = 0, r2 = 0;
+                    for (int64_t i = 0; i < ka && ka == kb; i++) {
+                        e2 += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+                        r2 += (double)b[i] * b[i];
+                    }
+                    CHECK_MSG(sqrt(e2) <= 1e-6 * sqrt(r2), "BN -> Add kind %d clip %d training %d seed %d: fused differs by %g",
+                              kind, clip, tr, seed, sqrt(e2 / (r2 > 0 ? r2 : 1)));
+                }
+                sqz_tensor_release(&xv);
+                sqz_tensor_release(&uv);
+                sqz_graph_free(g);
+            }
+    g_training = 1;
+    free(r), free(rs), free(a), free(b);
+    /* shapes unknown until run time that then broadcast: the fused pair falls back to separate
+     * passes (the BN output computed, its gradient through the Add), and matches two ops */
+    sqz_graph *g = new_graph();
+    const int64_t dd[2] = {-1, 4}, C = 4;
+    int x = input(g, "x", 2, dd), u = input(g, "u", 2, dd), bt = act(g, "b"), st = act(g, "s"), y = act(g, "y");
+    int sc = param(g, "scale0", 1, &C, 0.5f, 1.5f), bi = param(g, "bias0", 1, &C, -0.5f, 0.5f);
+    int m = param(g, "mean0", 1, &C, -0.2f, 0.2f), v = param(g, "var0", 1, &C, 0.5f, 1.5f);
+    node(g, "BatchNormalization", 5, (int[]){x, sc, bi, m, v}, 1, &bt);
+    node(g, "Add", 2, (int[]){u, bt}, 1, &st);
+    node(g, "Relu", 1, &st, 1, &y);
+    sqz_graph_add_output(g, y, &E);
+    CHECK_OK(sqz_tape_prepare_graph(g, &E), &E);
+    const int64_t xd[2] = {1, 4}, ud[2] = {3, 4};
+    sqz_tensor xv = make_x(2, xd, X_UNIFORM), uv = make_x(2, ud, X_UNIFORM);
+    const sqz_tensor *in[2] = {&xv, &uv};
+    const float rr[12] = {1, -2, 3, 0.5f, -1, 2, 0.25f, 4, -3, 1, 1, -0.5f};
+    float got[2][64];
+    int64_t k[2] = {0, 0};
+    g_training = 0; /* one row: running statistics (batch statistics of one value would be 0 / 0) */
+    for (int nf = 0; nf < 2; nf++) {
+        sqz_tape_opts o = {.threads = 1, .training = 0, .no_fuse = nf, .poison = 1};
+        sqz_tape *t = NULL;
+        CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
+        if (!t) break;
+        sqz_tape_want_input_grad(t, 0, 1);
+        CHECK_OK(sqz_tape_forward(t, 2, in, &E), &E);
+        const float *dout[1] = {rr};
+        CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
+        const sqz_tensor *yv = sqz_tape_output(t, 0), *bv = sqz_tape_value(t, "b");
+        const float *gx = sqz_tape_input_grad(t, 0);
+        CHECK(yv && bv && gx);
+        if (yv && bv && gx) {
+            memcpy(got[nf], yv->data, sizeof(float) * 12), k[nf] += 12;
+            memcpy(got[nf] + k[nf], bv->data, sizeof(float) * 4), k[nf] += 4;
+            memcpy(got[nf] + k[nf], gx, sizeof(float) * 4), k[nf] += 4;
+            for (int p = 0; p < sqz_tape_n_params(t); p++) {
+                memcpy(got[nf] + k[nf], sqz_tape_grad(t, p), sizeof(float) * 4);
+                k[nf] += 4;
+            }
+        }
+        sqz_tape_free(t);
+    }
+    g_training = 1;
+    CHECK_MSG(k[0] == k[1] && k[0] >= 20 && memcmp(got[0], got[1], sizeof(float) * (size_t)k[0]) == 0,
+              "BN -> Add (broadcast at run time) + Relu: fused differs");
+    sqz_tensor_release(&xv);
+    sqz_tensor_release(&uv);
+    sqz_graph_free(g);
+}
+
 static void test_layernorm_dropout(void) {
     for (int axis = -1; axis <= 1; axis += 2) {
         const int64_t d[3] = {3, 2, 5};
@@ -1291,6 +1448,7 @@ int main(void) {
     RUN(test_gemm_matmul);
     RUN(test_batchnorm);
     RUN(test_bn_act_fused);
+    RUN(test_bn_add_fused);
     RUN(test_layernorm_dropout);
     RUN(test_end_to_end);
     RUN(test_determinism);
