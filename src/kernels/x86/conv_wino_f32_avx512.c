@@ -105,6 +105,16 @@ SQZ_AVX512 void sqz_wino_f32_output__avx512(const sqz_wino_img *g, const float *
     for (int64_t q = q0; q < q1; q++) {
         const int64_t row = q / rpr, c0 = q % rpr * 4, nt = g->tx - c0 < 4 ? g->tx - c0 : 4;
         const int64_t R = R0 + row, img = R / g->ty, ry = R % g->ty;
+        if (q + 1 < q1) { /* the next group's output rows, usually not in cache: fetch them for writing */
+            const int64_t row1 = (q + 1) / rpr, R1 = R0 + row1, img1 = R1 / g->ty, oy1 = R1 % g->ty * 4;
+            const int64_t ox1 = (q + 1) % rpr * 16;
+            const float *y1 = y0 + (img1 * g->K + kb * 16) * OHW + oy1 * g->OW + ox1;
+            for (int u = 0; u < nk; u++)
+                for (int r = 0; r < 4 && oy1 + r < g->OH; r++) {
+                    __builtin_prefetch(y1 + u * OHW + r * g->OW, 1, 3);
+                    __builtin_prefetch(y1 + u * OHW + r * g->OW + 15, 1, 3);
+                }
+        }
         for (int64_t j = 0; j < nt; j++) out_tile__avx512(M + (row * g->tx + c0 + j) * Kp + kb * 16, xs, buf, j);
         const int64_t ox0 = 4 * c0, ncol = g->OW - ox0 < 16 ? g->OW - ox0 : 16;
         const __mmask16 mk = (__mmask16)((1u << ncol) - 1u);
