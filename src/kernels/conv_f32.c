@@ -262,15 +262,7 @@ static void iconv_pad(int threads, const sqz_conv_params *p, const iconv_geom *g
         for (int64_t q = 0; q < nq; q++) {
             const int64_t c = q % g->cg, a = q / g->cg;
             float *d0 = xp + (2 * a * g->cg + c) * plane, *d1 = d0 + g->cg * plane;
-            for (int64_t yy = 0; yy < g->Hp; yy++) {
-                const int64_t iy = yy * g->sh + a - pt;
-                if (iy < 0 || iy >= H) {
-                    memset(d0 + yy * g->Wp, 0, sizeof(float) * (size_t)g->Wp);
-                    memset(d1 + yy * g->Wp, 0, sizeof(float) * (size_t)g->Wp);
-                } else {
-                    sqz_iconv_phase_row2__avx512(img + (c * H + iy) * W, W, pl, g->Wp, d0 + yy * g->Wp, d1 + yy * g->Wp);
-                }
-            }
+            sqz_iconv_phase_plane2__avx512(img + c * H * W, H, W, pt, pl, g->sh, a, g->Hp, g->Wp, d0, d1);
         }
         memset(xp + nplanes * plane, 0, sizeof(float) * (g->xp_floats - (size_t)(nplanes * plane)));
         return;
@@ -351,7 +343,7 @@ static void iconv_image_rows(const iconv_geom *g, const sqz_iconv_rows *t, int n
             const int64_t q = it / pairs, oy = it % pairs * 2;
             const int R1 = (int)g->OW, R = oy + 1 < g->OH ? 2 * R1 : R1;
             const int nc = (int)(g->mg - q * 32 < 32 ? g->mg - q * 32 : 32);
-            sqz_iconv_rows_f32__avx512(t, R, R1, q * 32, nc, xp + oy * g->Wp, g->Wp - g->OW,
+                sqz_iconv_rows_f32__avx512(t, R, R1, q * 32, nc, xp + oy * g->Wp, g->Wp - g->OW,
                                        y + q * 32 * OHW + oy * g->OW, OHW);
         }
         return;

@@ -97,9 +97,11 @@ void sqz_iconv_f32_8x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, con
                                 int64_t ldy);
 void sqz_iconv_f32_6x32__avx512(const sqz_iconv_tile *t, int64_t r0, int mr, const float *x, float *y,
                                 int64_t ldy);
-/* One padded row of the two column phases of a column stride of 2 (sqz_phase_cols with sw = 2):
- * d0[j] = src[2 j - pl], d1[j] = src[2 j + 1 - pl] for j < Wp, 0 where that is outside [0, W). */
-void sqz_iconv_phase_row2__avx512(const float *src, int64_t W, int64_t pl, int64_t Wp, float *d0, float *d1);
+/* The two column phases of one padded plane for a column stride of 2 (sqz_phase_cols with sw = 2),
+ * phase row a of the row stride sh: plane row yy holds input row yy * sh + a - pt, and
+ * d0[yy][j] = row[2 j - pl], d1[yy][j] = row[2 j + 1 - pl] (Hp x Wp each), 0 outside the H x W input. */
+void sqz_iconv_phase_plane2__avx512(const float *src, int64_t H, int64_t W, int64_t pt, int64_t pl, int64_t sh,
+                                    int64_t a, int64_t Hp, int64_t Wp, float *d0, float *d1);
 /* dst[c * ldd + r] = x[r * ld + c] for r < rows, c < cols (channels-first rows to channels-last;
  * in gemm_f32_pack.c, beside the GEMM's transposing packs). */
 void sqz_f32_transpose__avx512(const float *x, int64_t ld, int64_t rows, int64_t cols, float *dst, int64_t ldd);

@@ -290,6 +290,15 @@ static void test_conv(sqz_isa isa) {
         strided += (S0 > 1 || S1 > 1) && !strcmp(sqz_conv_f32_path(isa, &p), "implicit");
         conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
     }
+    {   /* a stride-2 plane wider than the phase copy's precomputed column masks (Wp > 256) */
+        const int64_t in[2] = {3, 530}, k[2] = {3, 3}, s[2] = {2, 2}, d[2] = {1, 1}, pb[2] = {1, 1}, pe[2] = {1, 0};
+        if (conv_geom(&p, 2, 2, 4, 9, 1, in, k, s, d, pb, pe)) {
+            const int took = !strcmp(sqz_conv_f32_path(isa, &p), "implicit");
+            implicit += took;
+            strided += took;
+            conv_case(&r, isa, &p, 1);
+        }
+    }
     /* the transposed tiles (weights packed as 'B'): rows of 1..14 positions and wider ones split
      * in chunks of 14, channel tails of 16 and less, a few strided */
     int rows = 0;

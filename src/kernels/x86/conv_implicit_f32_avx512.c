@@ -200,28 +200,55 @@ SB(8, 32)
 SB(14, 16)
 SB(8, 16)
 
-/* The two column phases (b = 0, 1) of one padded input row for a column stride of 2: plane
- * column j of phase b holds input column 2 j + b - pl (0 outside the row). 32 input columns are
- * loaded once per 16 plane columns (lanes outside the row masked to 0, which is the padding) and
- * split into even and odd by two permutes. */
-SQZ_AVX512 void sqz_iconv_phase_row2__avx512(const float *src, int64_t W, int64_t pl, int64_t Wp, float *d0,
-                                             float *d1) {
+/* The two column phases (b = 0, 1) of one padded plane for a column stride of 2 (phase row a of
+ * the row stride sh): plane row yy reads input row yy * sh + a - pt (zeros outside [0, H)), plane
+ * column j of phase b input column 2 j + b - pl (0 outside [0, W)). 32 input columns are loaded
+ * once per 16 plane columns (lanes outside the row masked to 0: the padding) and split into even
+ * and odd by two permutes; the masks depend on the column only, so they are made once per plane. */
+SQZ_AVX512 void sqz_iconv_phase_plane2__avx512(const float *src, int64_t H, int64_t W, int64_t pt, int64_t pl,
+                                               int64_t sh, int64_t a, int64_t Hp, int64_t Wp, float *d0, float *d1) {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    for (int64_t j0 = 0; j0 < Wp; j0 += 16) {
-        const int64_t c0 = 2 * j0 - pl; /* the input column of lane 0 of the pair */
-        __mmask16 k[2];
+    enum { MAXC = 16 }; /* column chunks with precomputed masks (Wp <= 256); wider planes per row */
+    __mmask16 kin[MAXC][2], kst[MAXC];
+    const int64_t nch = (Wp + 15) / 16;
+    for (int64_t c = 0; c < nch && c < MAXC; c++) {
+        const int64_t j0 = 16 * c, c0 = 2 * j0 - pl;
         for (int h = 0; h < 2; h++) {
-            int64_t a = -(c0 + 16 * h), b = W - (c0 + 16 * h); /* lanes [a, b) inside the row */
-            if (a < 0) a = 0;
-            if (b > 16) b = 16;
-            k[h] = b > a ? (__mmask16)(((1u << b) - 1u) & ~((1u << a) - 1u)) : 0;
+            int64_t lo = -(c0 + 16 * h), hi = W - (c0 + 16 * h); /* lanes [lo, hi) inside the row */
+            if (lo < 0) lo = 0;
+            if (hi > 16) hi = 16;
+            kin[c][h] = hi > lo ? (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u)) : 0;
         }
-        /* masked-off lanes (before the row start too) are not read */
-        const __m512 v0 = _mm512_maskz_loadu_ps(k[0], src + c0), v1 = _mm512_maskz_loadu_ps(k[1], src + c0 + 16);
-        const __mmask16 ks = Wp - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (Wp - j0)) - 1u);
-        _mm512_mask_storeu_ps(d0 + j0, ks, _mm512_permutex2var_ps(v0, even, v1));
-        _mm512_mask_storeu_ps(d1 + j0, ks, _mm512_permutex2var_ps(v0, odd, v1));
+        kst[c] = Wp - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (Wp - j0)) - 1u);
+    }
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t yy = 0; yy < Hp; yy++) {
+        const int64_t iy = yy * sh + a - pt;
+        float *r0 = d0 + yy * Wp, *r1 = d1 + yy * Wp;
+        const float *s = src + iy * W;
+        for (int64_t c = 0; c < nch; c++) {
+            const int64_t j0 = 16 * c, c0 = 2 * j0 - pl;
+            __mmask16 k0, k1, ks;
+            if (c < MAXC) {
+                k0 = kin[c][0], k1 = kin[c][1], ks = kst[c];
+            } else {
+                int64_t l0 = -c0 < 0 ? 0 : -c0, h0 = W - c0 > 16 ? 16 : W - c0;
+                int64_t l1 = -(c0 + 16) < 0 ? 0 : -(c0 + 16), h1 = W - c0 - 16 > 16 ? 16 : W - c0 - 16;
+                k0 = h0 > l0 ? (__mmask16)(((1u << h0) - 1u) & ~((1u << l0) - 1u)) : 0;
+                k1 = h1 > l1 ? (__mmask16)(((1u << h1) - 1u) & ~((1u << l1) - 1u)) : 0;
+                ks = Wp - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (Wp - j0)) - 1u);
+            }
+            if (iy < 0 || iy >= H) {
+                _mm512_mask_storeu_ps(r0 + j0, ks, zero);
+                _mm512_mask_storeu_ps(r1 + j0, ks, zero);
+                continue;
+            }
+            /* masked-off lanes (before the row start too) are not read */
+            const __m512 v0 = _mm512_maskz_loadu_ps(k0, s + c0), v1 = _mm512_maskz_loadu_ps(k1, s + c0 + 16);
+            _mm512_mask_storeu_ps(r0 + j0, ks, _mm512_permutex2var_ps(v0, even, v1));
+            _mm512_mask_storeu_ps(r1 + j0, ks, _mm512_permutex2var_ps(v0, odd, v1));
+        }
     }
 }
 
