@@ -124,6 +124,19 @@ static int64_t band_rows(const sqz_conv_params *p) {
     return r < OH ? r : OH;
 }
 
+/* Threads that take whole image blocks (1: the threads split each block's im2col and GEMM
+ * instead): small GEMMs (ResNet-8's 1x1 stride-2 shortcut: 1 MFLOP per block of 5 images) run
+ * no faster split, and a fork per block and the serial copy-out cost more than they save. */
+static int block_threads(int threads, const sqz_conv_params *p) {
+    if (threads < 2 || is_depthwise(p)) return 1;
+    int64_t insp, outsp, kk;
+    geometry(p, &insp, &outsp, &kk);
+    const int64_t nb = images_per_gemm(p), blocks = (p->batch + nb - 1) / nb;
+    if (p->nsp == 2 && band_rows(p) < p->out[0]) return 1; /* banded: large images */
+    const double flops = 2.0 * (double)(p->c_out / p->group) * (double)(outsp * nb) * (double)((p->c_in / p->group) * kk);
+    return blocks >= 2 * threads && flops * p->group < 16e6 ? threads : 1;
+}
+
 /* Bytes of the im2col buffer (and, when images are stacked, of the GEMM output they share),
  * rounded up to 64. */
 static size_t col_bytes(const sqz_conv_params *p) {
@@ -442,6 +455,11 @@ static size_t scratch_bytes(sqz_isa isa, int threads, const sqz_conv_params *p, 
     if (col == SIZE_MAX) return SIZE_MAX;
     const int64_t mg = p->c_out / p->group, kdim = (p->c_in / p->group) * kk;
     const int64_t ncols = p->nsp == 2 && p->out[0] > 0 ? outsp / p->out[0] * band_rows(p) : outsp;
+    const int bt = block_threads(threads, p);
+    if (bt > 1) { /* a copy of both per thread */
+        const size_t gb = sqz_gemm_f32_scratch_bytes(isa, 1, mg, ncols * images_per_gemm(p), kdim);
+        return mul_sat(add_sat(col, add_sat(gb, 63) & ~(size_t)63), bt);
+    }
     return add_sat(col, sqz_gemm_f32_scratch_bytes(isa, threads, mg, ncols * images_per_gemm(p), kdim));
 }
 
@@ -734,8 +752,6 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
     float *col = scratch;
     const size_t cb = col_bytes(p);
     char *gemm_scratch = (char *)scratch + cb;
-    /* stacked images: col (kdim, nb * outsp), then the shared output (mg, nb * outsp) */
-    float *tmp_out = nb > 1 ? col + ((size_t)kdim * (size_t)(nb * outsp) + 15) / 16 * 16 : NULL;
     sqz_gemm_epi epi = {.clamp = act ? act->clamp : 0, .lo = act ? act->lo : 0.0f, .hi = act ? act->hi : 0.0f};
     const int64_t band = p->nsp == 2 ? band_rows(p) : 0;
     if (p->nsp == 2 && band < p->out[0]) {
@@ -762,19 +778,41 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
             }
         return;
     }
-    for (int64_t n0 = 0; n0 < p->batch; n0 += nb) {
-        const int64_t nbi = p->batch - n0 < nb ? p->batch - n0 : nb, cols = nbi * outsp;
+    /* blocks of nb images; with bt > 1 each thread takes whole blocks on its own copy of the
+     * buffers (the same operations per block either way: the bits do not depend on it). Stacked
+     * images: col (kdim, nb * outsp), then the shared output (mg, nb * outsp) */
+    const int bt = block_threads(threads, p), it = bt > 1 ? 1 : threads;
+    const int64_t nblocks = (p->batch + nb - 1) / nb;
+    size_t per = 0;
+    if (bt > 1) {
+        const int64_t ncols = p->nsp == 2 && p->out[0] > 0 ? outsp / p->out[0] * band_rows(p) : outsp;
+        per = cb + ((sqz_gemm_f32_scratch_bytes(isa, 1, mg, ncols * nb, kdim) + 63) & ~(size_t)63);
+    }
+    (void)nblocks;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(bt) schedule(static) if (bt > 1)
+#endif
+    for (int64_t blk = 0; blk < nblocks; blk++) {
+        int tid = 0;
+#ifdef _OPENMP
+        if (bt > 1) tid = omp_get_thread_num();
+#endif
+        float *colt = (float *)((char *)scratch + per * (size_t)tid);
+        char *gst = (char *)colt + cb;
+        float *tmpt = nb > 1 ? colt + ((size_t)kdim * (size_t)(nb * outsp) + 15) / 16 * 16 : NULL;
+        sqz_gemm_epi e = epi;
+        const int64_t n0 = blk * nb, nbi = p->batch - n0 < nb ? p->batch - n0 : nb, cols = nbi * outsp;
         for (int64_t g = 0; g < p->group; g++) {
             for (int64_t b = 0; b < nbi && !pointwise; b++)
-                im2col(isa, threads, p, cg, x + ((n0 + b) * p->c_in + g * cg) * insp, col + b * outsp, cols);
-            epi.bias_m = bias ? bias + g * mg : NULL;
-            float *out = nb > 1 ? tmp_out : y + (n0 * p->c_out + g * mg) * outsp;
+                im2col(isa, it, p, cg, x + ((n0 + b) * p->c_in + g * cg) * insp, colt + b * outsp, cols);
+            e.bias_m = bias ? bias + g * mg : NULL;
+            float *out = nb > 1 ? tmpt : y + (n0 * p->c_out + g * mg) * outsp;
             const sqz_gemm_f32_args ga = {.M = mg, .N = cols, .K = kdim, .alpha = 1.0f, .beta = 0.0f,
                                           .A = w + g * mg * kdim, .lda = kdim,
-                                          .B = pointwise ? x + (n0 * p->c_in + g * cg) * insp : col, .ldb = cols,
-                                          .C = out, .ldc = cols, .epi = &epi,
+                                          .B = pointwise ? x + (n0 * p->c_in + g * cg) * insp : colt, .ldb = cols,
+                                          .C = out, .ldc = cols, .epi = &e,
                                           .packed_a = packed_w ? packed_w + g * packed_stride : NULL};
-            sqz_gemm_f32(isa, threads, &ga, gemm_scratch);
+            sqz_gemm_f32(isa, it, &ga, gst);
             if (nb > 1)
                 for (int64_t m = 0; m < mg; m++)
                     for (int64_t b = 0; b < nbi; b++)

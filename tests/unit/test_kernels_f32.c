@@ -238,6 +238,17 @@ static void test_conv(sqz_isa isa) {
         if (conv_geom(&p, nsp, 1 + sqz_rng_below(&r, 2), ci, co, group, in, k, s, d, pb, pe))
             conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
     }
+    {   /* batches of many small GEMMs: two threads take whole image blocks (the last one short) on
+         * their own buffers; the bits must not change (1x1 stride 2 stacked 10 images a GEMM,
+         * a grouped 1x1 stacked 7, a 3x3 of one image a GEMM) */
+        const int64_t d[2] = {1, 1}, z[2] = {0, 0}, one[2] = {1, 1};
+        const int64_t in1[2] = {20, 20}, k1[2] = {1, 1}, s1[2] = {2, 2};
+        if (conv_geom(&p, 2, 37, 8, 16, 1, in1, k1, s1, d, z, z)) conv_case(&r, isa, &p, 1);
+        const int64_t in2[2] = {12, 12};
+        if (conv_geom(&p, 2, 30, 8, 8, 2, in2, k1, one, d, z, z)) conv_case(&r, isa, &p, 0);
+        const int64_t in3[2] = {23, 23}, k3[2] = {3, 3};
+        if (conv_geom(&p, 2, 6, 3, 5, 1, in3, k3, one, d, one, one)) conv_case(&r, isa, &p, 1);
+    }
     {   /* a ResNet-like 3x3 layer: several GEMM blocks */
         const int64_t in[2] = {14, 14}, k[2] = {3, 3}, s[2] = {1, 1}, d[2] = {1, 1}, pb[2] = {1, 1}, pe[2] = {1, 1};
         if (conv_geom(&p, 2, 1, 64, 96, 1, in, k, s, d, pb, pe)) conv_case(&r, isa, &p, 1);
