@@ -713,6 +713,51 @@ size_t sqz_conv_f32_packed_w_bytes(sqz_isa isa, const sqz_conv_params *p) {
     return sqz_gemm_f32_packed_a_bytes(isa, p->c_out / p->group, (p->c_in / p->group) * kk);
 }
 
+/* One block of nb images (or one image) of the im2col + GEMM path, on the buffers at buf: col
+ * (kdim, nb * outsp), with stacked images then the shared GEMM output (mg, nb * outsp), then
+ * the GEMM's scratch. */
+typedef struct im2col_job {
+    sqz_isa isa;
+    int threads;
+    const sqz_conv_params *p;
+    const float *x, *w, *packed_w, *bias;
+    int64_t packed_stride;
+    sqz_gemm_epi epi;
+    float *y;
+    int64_t nb;
+    int pointwise;
+    size_t cb;
+} im2col_job;
+
+static void im2col_block(const im2col_job *j, int64_t blk, void *buf) {
+    const sqz_conv_params *p = j->p;
+    int64_t insp, outsp, kk;
+    geometry(p, &insp, &outsp, &kk);
+    const int64_t cg = p->c_in / p->group, mg = p->c_out / p->group, kdim = cg * kk, nb = j->nb;
+    float *col = buf;
+    char *gst = (char *)buf + j->cb;
+    float *tmp = nb > 1 ? col + ((size_t)kdim * (size_t)(nb * outsp) + 15) / 16 * 16 : NULL;
+    sqz_gemm_epi e = j->epi;
+    const int64_t n0 = blk * nb, nbi = p->batch - n0 < nb ? p->batch - n0 : nb, cols = nbi * outsp;
+    for (int64_t g = 0; g < p->group; g++) {
+        for (int64_t b = 0; b < nbi && !j->pointwise; b++)
+            im2col(j->isa, j->threads, p, cg, j->x + ((n0 + b) * p->c_in + g * cg) * insp, col + b * outsp, cols);
+        e.bias_m = j->bias ? j->bias + g * mg : NULL;
+        float *out = nb > 1 ? tmp : j->y + (n0 * p->c_out + g * mg) * outsp;
+        const sqz_gemm_f32_args ga = {.M = mg, .N = cols, .K = kdim, .alpha = 1.0f, .beta = 0.0f,
+                                      .A = j->w + g * mg * kdim, .lda = kdim,
+                                      .B = j->pointwise ? j->x + (n0 * p->c_in + g * cg) * insp : col, .ldb = cols,
+                                      .C = out, .ldc = cols, .epi = &e,
+                                      .packed_a = j->packed_w ? j->packed_w + g * j->packed_stride : NULL};
+        sqz_gemm_f32(j->isa, j->threads, &ga, gst);
+        if (nb > 1)
+            for (int64_t m = 0; m < mg; m++)
+                for (int64_t b = 0; b < nbi; b++)
+                    memcpy(j->y + ((n0 + b) * p->c_out + g * mg + m) * outsp, out + m * cols + b * outsp,
+                           sizeof(float) * (size_t)outsp);
+    }
+}
+
 void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, const float *x, const float *w,
                          const float *packed_w, int64_t packed_stride, const float *bias, const sqz_conv_act *act,
                          float *y, void *scratch) {
@@ -779,47 +824,30 @@ void sqz_conv_f32_packed(sqz_isa isa, int threads, const sqz_conv_params *p, con
         return;
     }
     /* blocks of nb images; with bt > 1 each thread takes whole blocks on its own copy of the
-     * buffers (the same operations per block either way: the bits do not depend on it). Stacked
-     * images: col (kdim, nb * outsp), then the shared output (mg, nb * outsp) */
-    const int bt = block_threads(threads, p), it = bt > 1 ? 1 : threads;
+     * buffers (the same operations per block either way: the bits do not depend on it). Two
+     * loops, not one parallel loop with an if clause: a GEMM's parallel region inside even an
+     * inactive one is nested, and libgomp starts fresh threads for every nested region */
+    const int bt = block_threads(threads, p);
     const int64_t nblocks = (p->batch + nb - 1) / nb;
-    size_t per = 0;
+    const im2col_job job = {.isa = isa, .threads = bt > 1 ? 1 : threads, .p = p, .x = x, .w = w, .packed_w = packed_w,
+                            .packed_stride = packed_stride, .bias = bias, .epi = epi, .y = y, .nb = nb,
+                            .pointwise = pointwise, .cb = cb};
     if (bt > 1) {
         const int64_t ncols = p->nsp == 2 && p->out[0] > 0 ? outsp / p->out[0] * band_rows(p) : outsp;
-        per = cb + ((sqz_gemm_f32_scratch_bytes(isa, 1, mg, ncols * nb, kdim) + 63) & ~(size_t)63);
-    }
-    (void)nblocks;
+        const size_t per = cb + ((sqz_gemm_f32_scratch_bytes(isa, 1, mg, ncols * nb, kdim) + 63) & ~(size_t)63);
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(bt) schedule(static) if (bt > 1)
+#pragma omp parallel for num_threads(bt) schedule(static)
 #endif
-    for (int64_t blk = 0; blk < nblocks; blk++) {
-        int tid = 0;
+        for (int64_t blk = 0; blk < nblocks; blk++) {
+            int tid = 0;
 #ifdef _OPENMP
-        if (bt > 1) tid = omp_get_thread_num();
+            tid = omp_get_thread_num();
 #endif
-        float *colt = (float *)((char *)scratch + per * (size_t)tid);
-        char *gst = (char *)colt + cb;
-        float *tmpt = nb > 1 ? colt + ((size_t)kdim * (size_t)(nb * outsp) + 15) / 16 * 16 : NULL;
-        sqz_gemm_epi e = epi;
-        const int64_t n0 = blk * nb, nbi = p->batch - n0 < nb ? p->batch - n0 : nb, cols = nbi * outsp;
-        for (int64_t g = 0; g < p->group; g++) {
-            for (int64_t b = 0; b < nbi && !pointwise; b++)
-                im2col(isa, it, p, cg, x + ((n0 + b) * p->c_in + g * cg) * insp, colt + b * outsp, cols);
-            e.bias_m = bias ? bias + g * mg : NULL;
-            float *out = nb > 1 ? tmpt : y + (n0 * p->c_out + g * mg) * outsp;
-            const sqz_gemm_f32_args ga = {.M = mg, .N = cols, .K = kdim, .alpha = 1.0f, .beta = 0.0f,
-                                          .A = w + g * mg * kdim, .lda = kdim,
-                                          .B = pointwise ? x + (n0 * p->c_in + g * cg) * insp : colt, .ldb = cols,
-                                          .C = out, .ldc = cols, .epi = &e,
-                                          .packed_a = packed_w ? packed_w + g * packed_stride : NULL};
-            sqz_gemm_f32(isa, it, &ga, gst);
-            if (nb > 1)
-                for (int64_t m = 0; m < mg; m++)
-                    for (int64_t b = 0; b < nbi; b++)
-                        memcpy(y + ((n0 + b) * p->c_out + g * mg + m) * outsp, out + m * cols + b * outsp,
-                               sizeof(float) * (size_t)outsp);
+            im2col_block(&job, blk, (char *)scratch + per * (size_t)tid);
         }
+        return;
     }
+    for (int64_t blk = 0; blk < nblocks; blk++) im2col_block(&job, blk, scratch);
 }
 
 void sqz_conv_f32_pack_winograd(const sqz_conv_params *p, const float *w, float *dst) {
