@@ -60,6 +60,9 @@ void sqz_session_profile_reset(sqz_session *s);
 int sqz_session_fused(const sqz_session *s, int node);
 /* Samples per slice a run with this batch size takes (0: the batch runs whole). */
 int sqz_session_sliced(const sqz_session *s, int64_t batch);
+/* Steps at the end of the graph that such a sliced run then runs once on the whole batch (the
+ * tail after a small tensor, whose weights each slice would otherwise read again); 0: none. */
+int sqz_session_slice_tail(const sqz_session *s, int64_t batch);
 /* Chains of convolutions run as one (expand 1x1 -> depthwise -> project 1x1, by bands of rows):
  * 0 node `node` is in none; 1 it is computed at a later node's step (its time counts there);
  * 2 it is a chain's last node, which runs the chain: *expand (-1 when the chain has none) and

@@ -345,6 +345,7 @@ static int run_bench(const cli_cmd *cmd, int argc, char **argv) {
         cli_json_kint(&j, "fused_activations", fused);
         cli_json_kint(&j, "conv_chains", chains);
         cli_json_kint(&j, "slice", sqz_session_sliced(s, a.batch));
+        cli_json_kint(&j, "slice_tail", sqz_session_slice_tail(s, a.batch));
         if (a.per_op) json_profile(&j, g, rows, n_rows, types, nt, total, a.batch);
         cli_json_obj_end(&j);
         cli_json_end(&j);
@@ -359,9 +360,12 @@ static int run_bench(const cli_cmd *cmd, int argc, char **argv) {
         printf("  throughput  %.1f items/s\n", thr);
         printf("  activation memory  peak %s (planner blocks %s)\n", pk, ar);
         const int slice = sqz_session_sliced(s, a.batch);
+        const int tail = sqz_session_slice_tail(s, a.batch);
         if (slice > 0)
-            printf("  runs the batch in slices of %d sample%s (its activations would outgrow the cache)\n", slice,
-                   slice > 1 ? "s" : "");
+            printf("  runs the batch in slices of %d sample%s (its activations would outgrow the cache)%s\n", slice,
+                   slice > 1 ? "s" : "", tail > 0 ? "," : "");
+        if (slice > 0 && tail > 0)
+            printf("  then its last %d nodes once on the whole batch (their weights read once, not per slice)\n", tail);
         if (a.per_op) print_profile(g, rows, n_rows, types, nt, total, a.batch);
     }
     free(rows);

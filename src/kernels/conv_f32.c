@@ -88,6 +88,10 @@ static int64_t images_per_gemm(const sqz_conv_params *p) {
      * stacking, whose im2col would leave L2 and whose output needs a copy; the column-tail kernel
      * keeps N = 196 or 49 without padding */
     if (kdim >= STACK_MIN_FLOATS / outsp) return 1;
+    /* 1x1 layers with a deep K: the GEMM reads the input in place, one image at a time, faster
+     * than stacking (which copies every image in and every output out): MobileNetV2's 7x7
+     * layers at batch 64 (K = 160, 320, 960) 87-101 GFLOP/s in place against 55-86 stacked */
+    if (is_pointwise(p) && kdim >= 128) return 1;
     int64_t nb = 1024 / outsp;
     const int64_t cap = kdim > 0 ? ((int64_t)4 << 20) / (4 * kdim * outsp) : nb;
     if (nb > cap) nb = cap;

@@ -74,6 +74,11 @@ struct sqz_session {
     int mb_auto;            /* memory-bound enough to slice automatically */
     void **mb_out;          /* (n_outputs) whole-batch outputs of a sliced run */
     size_t *mb_cap;
+    int mb_cut;             /* > 0: steps [mb_cut, n_nodes) run once on the whole batch after the slices */
+    int mb_cut_t;           /* the one tensor the slices hand to those steps */
+    size_t mb_cut_max;      /* bytes of one sample's largest activation after the cut */
+    void *mb_cut_buf;       /* mb_cut_t of the whole batch */
+    size_t mb_cut_cap;
     int profile;
     double *prof_ms;        /* (n_nodes) summed forward time, when profiling */
     int prof_runs;          /* runs summed into prof_ms */
@@ -99,6 +104,7 @@ void sqz_session_free(sqz_session *s) {
     for (int i = 0; s->mb_out && i < s->g->n_outputs; i++) free(s->mb_out[i]);
     free(s->mb_out);
     free(s->mb_cap);
+    free(s->mb_cut_buf);
     free(s->chain_e);
     free(s->chain_d);
     free(s->in_chain);
@@ -111,6 +117,89 @@ void sqz_session_free(sqz_session *s) {
     free(s->ic_shape);
     free(s->ic_desc);
     free(s);
+}
+
+/* Bytes of one sample of t by its static shape (first dimension the batch), or 0 when unknown. */
+static size_t sample_bytes(const sqz_tensor *t) {
+    if (t->ndim < 1 || t->dtype == SQZ_DT_UNDEF) return 0;
+    size_t b = sqz_dtype_size(t->dtype);
+    for (int d = 1; d < t->ndim; d++) {
+        if (t->dims[d] <= 0 || (size_t)t->dims[d] > SIZE_MAX / 2 / b) return 0;
+        b *= (size_t)t->dims[d];
+    }
+    return b;
+}
+
+/* Where a sliced run may stop slicing: the first step from which one small tensor is all the
+ * rest of the graph reads (no graph input, nothing else from before), no graph output comes
+ * earlier, every later activation is small per sample (SLICE_TAIL_MAX), and the later nodes
+ * read enough weights (SLICE_TAIL_WEIGHTS) that running them once on the whole batch beats
+ * streaming those weights once per slice (MobileNetV2: the 7x7 layers and the classifier,
+ * whose weights a slice of one image reads for a few multiply-adds each). */
+#define SLICE_TAIL_MAX ((size_t)256 << 10)
+#define SLICE_TAIL_WEIGHTS ((size_t)256 << 10)
+static void find_cut(sqz_session *s) {
+    const sqz_graph *g = s->g;
+    const int nn = g->n_nodes;
+    int *step_of = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
+    if (!step_of) return;
+    for (int st = 0; st < nn; st++) step_of[s->order[st]] = st;
+    size_t tail_max = 0, tail_w = 0;
+    int best = 0, best_t = -1;
+    size_t best_max = 0;
+    /* walk the cut from the end towards the front: the tail grows by one node each time */
+    for (int c = nn - 1; c >= 1; c--) {
+        const sqz_node *n = g->nodes[s->order[c]];
+        int ok = 1;
+        for (int j = 0; j < n->n_out; j++) {
+            if (n->out[j] < 0) continue;
+            const size_t b = sample_bytes(g->tensors[n->out[j]]);
+            if (!b || b > SLICE_TAIL_MAX) ok = 0;
+            if (b > tail_max) tail_max = b;
+        }
+        for (int j = 0; j < n->n_in; j++) {
+            const int t = n->in[j];
+            if (t < 0) continue;
+            const sqz_tensor *d = g->tensors[t];
+            if (d->producer < 0 && (d->flags & SQZ_TF_INIT) && !(d->flags & SQZ_TF_INPUT) && d->data) tail_w += d->nbytes;
+        }
+        if (!ok) break; /* a large activation: no cut at or before c */
+        /* what crosses between steps c - 1 and c */
+        int crossing = -1, count = 0, bad = 0;
+        for (int t = 0; t < g->n_tensors && !bad; t++) {
+            const sqz_tensor *d = g->tensors[t];
+            const int prod = d->producer >= 0 ? step_of[d->producer] : -1;
+            int read_after = 0;
+            for (int st = c; st < nn && !read_after; st++) {
+                const sqz_node *m = g->nodes[s->order[st]];
+                for (int j = 0; j < m->n_in; j++) read_after |= m->in[j] == t;
+            }
+            if (d->producer < 0) {
+                if (read_after && (d->flags & SQZ_TF_INPUT)) bad = 1;
+                continue;
+            }
+            if (prod >= c) continue;
+            for (int o = 0; o < g->n_outputs; o++) bad |= g->outputs[o] == t;
+            if (read_after) crossing = t, count++;
+        }
+        if (bad || count != 1 || s->in_chain[g->tensors[crossing]->producer]) continue;
+        /* its readers after the cut run as ordinary nodes: not an activation fused into the
+         * producer before the cut, not part of a chain */
+        for (int st = c; st < nn && !bad; st++) {
+            const int k = s->order[st];
+            const sqz_node *m = g->nodes[k];
+            for (int j = 0; j < m->n_in; j++)
+                if (m->in[j] == crossing && (s->fuse[k] == SQZ_FUSE_NOOP || s->in_chain[k] || s->chain_d[k] >= 0)) bad = 1;
+        }
+        if (bad) continue;
+        const size_t cb = sample_bytes(g->tensors[crossing]);
+        if (!cb || cb > SLICE_TAIL_MAX || tail_w < SLICE_TAIL_WEIGHTS) continue;
+        best = c, best_t = crossing, best_max = tail_max > cb ? tail_max : cb;
+    }
+    free(step_of);
+    s->mb_cut = best;
+    s->mb_cut_t = best_t;
+    s->mb_cut_max = best_max;
 }
 
 sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz_session **out, sqz_err *err) {
@@ -201,6 +290,7 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
         const int head = s->chain_e[k] >= 0 ? s->chain_e[k] : s->chain_d[k], xin = g->nodes[head]->in[0];
         if (s->last_use[xin] != INT_MAX && s->last_use[xin] < step) s->last_use[xin] = step;
     }
+    if (s->mb_sample) find_cut(s);
     *out = s;
     return SQZ_OK;
 oom:
@@ -538,18 +628,27 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
     return SQZ_OK;
 }
 
-static sqz_status run_once(sqz_session *s, int n_inputs, const sqz_tensor *const *inputs, sqz_err *err) {
-    const sqz_graph *g = s->g;
+/* Forgets every activation (and the planner's blocks). */
+static void reset_acts(sqz_session *s) {
     sqz_planner_reset(&s->plan);
-    for (int t = 0; t < g->n_tensors; t++) {
+    for (int t = 0; t < s->g->n_tensors; t++) {
         if (!s->is_act[t]) continue;
         s->block[t] = -1;
         s->avail[t] = 0;
         s->vals[t].data = NULL;
     }
-    sqz_status st = bind_inputs(s, n_inputs, inputs, err);
-    if (st) return st;
-    for (int step = 0; step < g->n_nodes; step++) {
+}
+
+/* Steps [from, to): from 0 binds the inputs first; a later start finds its inputs bound. */
+static sqz_status run_steps(sqz_session *s, int n_inputs, const sqz_tensor *const *inputs, int from, int to,
+                            sqz_err *err) {
+    const sqz_graph *g = s->g;
+    sqz_status st = SQZ_OK;
+    if (from == 0) {
+        reset_acts(s);
+        if ((st = bind_inputs(s, n_inputs, inputs, err))) return st;
+    }
+    for (int step = from; step < to; step++) {
         double t0 = s->profile ? now_ms() : 0;
         st = run_node(s, step, err);
         if (s->profile && s->fuse[s->order[step]] != SQZ_FUSE_NOOP) s->prof_ms[s->order[step]] += now_ms() - t0;
@@ -560,6 +659,10 @@ static sqz_status run_once(sqz_session *s, int n_inputs, const sqz_tensor *const
         }
     }
     return SQZ_OK;
+}
+
+static sqz_status run_once(sqz_session *s, int n_inputs, const sqz_tensor *const *inputs, sqz_err *err) {
+    return run_steps(s, n_inputs, inputs, 0, s->g->n_nodes, err);
 }
 
 /* Samples per slice for these inputs (0: run them whole): every graph input given, all with the
@@ -594,6 +697,10 @@ static sqz_status run_sliced(sqz_session *s, int n_inputs, const sqz_tensor *con
             return sqz_err_set(err, SQZ_ERR_DATA, "input '%s' holds %zu bytes but its shape needs %zu",
                                inputs[i]->name ? inputs[i]->name : "", inputs[i]->nbytes, nb * (size_t)n);
     }
+    /* the tail after the cut runs once on the whole batch when its activations then still fit
+     * the last-level cache */
+    const int cut = s->mb_cut > 0 && (double)n * (double)s->mb_cut_max <= (double)((size_t)32 << 20) ? s->mb_cut : 0;
+    size_t per_cut = 0;
     for (int64_t i0 = 0; i0 < n; i0 += mb) {
         const int64_t cnt = n - i0 < mb ? n - i0 : mb;
         for (int i = 0; i < n_inputs; i++) {
@@ -603,10 +710,26 @@ static sqz_status run_sliced(sqz_session *s, int n_inputs, const sqz_tensor *con
             sl[i].nbytes = (size_t)cnt * per_in[i];
             ptr[i] = &sl[i];
         }
-        sqz_status st = run_once(s, n_inputs, ptr, err);
+        sqz_status st = run_steps(s, n_inputs, ptr, 0, cut ? cut : g->n_nodes, err);
         if (st) {
             sqz_err_prefix(err, "samples %lld..%lld", (long long)i0, (long long)(i0 + cnt - 1));
             return st;
+        }
+        if (cut) { /* the tensor the tail reads, gathered over the slices */
+            const sqz_tensor *v = &s->vals[s->mb_cut_t];
+            if (!s->avail[s->mb_cut_t] || v->ndim < 1 || v->dims[0] != cnt || (v->nbytes && !v->data) ||
+                v->nbytes % (size_t)cnt)
+                return sqz_err_set(err, SQZ_ERR_INTERNAL, "tensor '%s' of a slice is not batch-major", v->name);
+            per_cut = v->nbytes / (size_t)cnt;
+            const size_t need = per_cut * (size_t)n;
+            if (need > s->mb_cut_cap) {
+                void *p = realloc(s->mb_cut_buf, need);
+                if (!p) return sqz_err_set(err, SQZ_ERR_NOMEM, "out of memory allocating %zu bytes for '%s'", need, v->name);
+                s->mb_cut_buf = p;
+                s->mb_cut_cap = need;
+            }
+            if (v->nbytes) memcpy((char *)s->mb_cut_buf + (size_t)i0 * per_cut, v->data, v->nbytes);
+            continue;
         }
         for (int o = 0; o < g->n_outputs; o++) {
             const sqz_tensor *v = &s->vals[g->outputs[o]];
@@ -622,6 +745,18 @@ static sqz_status run_sliced(sqz_session *s, int n_inputs, const sqz_tensor *con
             }
             if (v->nbytes) memcpy((char *)s->mb_out[o] + (size_t)i0 * per_out, v->data, v->nbytes);
         }
+    }
+    if (cut) { /* the tail on the whole batch: it reads that tensor alone (and constants) */
+        sqz_tensor keep = s->vals[s->mb_cut_t];
+        reset_acts(s);
+        sqz_tensor *v = &s->vals[s->mb_cut_t];
+        *v = keep;
+        v->dims[0] = n;
+        v->data = s->mb_cut_buf;
+        v->nbytes = per_cut * (size_t)n;
+        s->avail[s->mb_cut_t] = 1;
+        s->block[s->mb_cut_t] = -1;
+        return run_steps(s, n_inputs, inputs, cut, g->n_nodes, err);
     }
     for (int o = 0; o < g->n_outputs; o++) {
         sqz_tensor *v = &s->vals[g->outputs[o]];
@@ -642,6 +777,12 @@ sqz_status sqz_session_run(sqz_session *s, int n_inputs, const sqz_tensor *const
     const sqz_status st = mb > 0 ? run_sliced(s, n_inputs, inputs, n, mb, err) : run_once(s, n_inputs, inputs, err);
     if (!st && s->profile) s->prof_runs++;
     return st;
+}
+
+int sqz_session_slice_tail(const sqz_session *s, int64_t batch) {
+    if (!s || sqz_session_sliced(s, batch) <= 0 || s->mb_cut <= 0) return 0;
+    if ((double)batch * (double)s->mb_cut_max > (double)((size_t)32 << 20)) return 0;
+    return s->g->n_nodes - s->mb_cut;
 }
 
 int sqz_session_sliced(const sqz_session *s, int64_t batch) {

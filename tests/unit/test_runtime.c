@@ -559,6 +559,52 @@ static void test_slices(void) {
     sqz_graph_free(g);
 }
 
+/* A sliced run whose graph ends in a small tensor read by layers with many weights (pooling and
+ * a 16 x 5000 fully connected layer, 320 KB) runs those last nodes once on the whole batch: the
+ * same bits as the whole-batch run, for a full last slice and a short one, and no such tail when
+ * the whole batch's tail would not fit the cache. */
+static void test_slice_tail(void) {
+    sqz_graph *g = chain_graph(40, 0);
+    const int y = g->outputs[0];
+    const int64_t F = 5000;
+    float *wv = malloc(sizeof(float) * (size_t)(16 * F)), *bv = malloc(sizeof(float) * (size_t)F);
+    for (int64_t i = 0; i < 16 * F; i++) wv[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+    for (int64_t i = 0; i < F; i++) bv[i] = (float)(i % 13) * 0.01f;
+    int w = init(g, "fc_w", SQZ_DT_F32, 2, (int64_t[]){16, F}, wv), b = init(g, "fc_b", SQZ_DT_F32, 1, &F, bv);
+    free(wv), free(bv);
+    int gp = act(g, "gap"), fl = act(g, "flat"), z = act(g, "logits");
+    node(g, "GlobalAveragePool", "gap", 1, &y, gp, NULL);
+    node(g, "Flatten", "flatten", 1, &gp, fl, NULL);
+    node(g, "Gemm", "fc", 3, (int[]){fl, w, b}, z, NULL);
+    g->outputs[0] = z;
+    g->tensors[y]->flags &= ~(uint32_t)SQZ_TF_OUTPUT;
+    g->tensors[z]->flags |= SQZ_TF_OUTPUT;
+    CHECK_OK(sqz_graph_prepare(g, &E), &E);
+    sqz_session *s = NULL, *ref = NULL;
+    CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.microbatch = 2}, &s, &E), &E);
+    CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.microbatch = -1}, &ref, &E), &E);
+    if (s && ref) {
+        CHECK(sqz_session_sliced(s, 5) == 2);
+        CHECK_MSG(sqz_session_slice_tail(s, 5) >= 3, "tail of %d nodes", sqz_session_slice_tail(s, 5));
+        CHECK(sqz_session_slice_tail(s, 4096) == 0 && sqz_session_slice_tail(ref, 5) == 0);
+        for (int run = 0; run < 3; run++) {
+            const int64_t n = run == 1 ? 4 : 5;
+            sqz_tensor x;
+            sqz_tensor_init_owned(&x, "x", SQZ_DT_F32, 4, (int64_t[]){n, 8, 40, 40}, &E);
+            for (int64_t i = 0; i < n * 8 * 40 * 40; i++) ((float *)x.data)[i] = chain_val(i, run + 9);
+            const sqz_tensor *in[1] = {&x};
+            CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
+            CHECK_OK(sqz_session_run(ref, 1, in, &E), &E);
+            const sqz_tensor *a = sqz_session_output(s, 0), *r = sqz_session_output(ref, 0);
+            CHECK(a && r && a->ndim == 2 && a->dims[0] == n && a->dims[1] == F && a->nbytes == r->nbytes);
+            if (a && r && a->nbytes == r->nbytes) CHECK_MSG(!memcmp(a->data, r->data, a->nbytes), "tail run %d differs", run);
+            sqz_tensor_release(&x);
+        }
+    }
+    sqz_session_free(s), sqz_session_free(ref);
+    sqz_graph_free(g);
+}
+
 /* Reshapes and Flattens that keep one sample per row allow slices; those that make rows of part
  * of a sample (Reshape to [-1, 4] of [N, 4, 2, 2], Flatten at axis 2) do not. */
 static void test_slice_reshapes(void) {
@@ -606,6 +652,7 @@ int main(void) {
     test_slice_reshapes();
     test_conv_chains();
     test_slices();
+    test_slice_tail();
     test_views();
     test_fake_chain();
     test_errors();
