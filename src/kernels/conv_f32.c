@@ -521,6 +521,19 @@ static void conv_depthwise(sqz_isa isa, int threads, const sqz_conv_params *p, c
     const int64_t work = planes * g.OH * g.OW * g.KH * g.KW;
     const int nt = threads > 1 && work >= 65536 ? threads : 1;
     (void)nt;
+#if defined(__x86_64__)
+    if (isa >= SQZ_ISA_AVX512 && mult == 1) { /* small planes: a range of planes per call, pipelined */
+        sqz_dw_plane probe = g;
+        if (sqz_dwconv2d_f32_planes__avx512(&probe, x, w, bias, p->c_out, 0, 0, act, y)) {
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#endif
+            for (int t = 0; t < nt; t++)
+                sqz_dwconv2d_f32_planes__avx512(&g, x, w, bias, p->c_out, planes * t / nt, planes * (t + 1) / nt, act, y);
+            return;
+        }
+    }
+#endif
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif

@@ -94,6 +94,13 @@ int sqz_im2col2d_f32__avx512(const sqz_conv_params *p, int64_t r0, int64_t r1, c
                              int64_t ldcol);
 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float *x, const float *w, float bias,
                                    const sqz_conv_act *act, float *y);
+/* Planes pl0 .. pl1 of a depthwise layer with one output channel per input channel and C
+ * channels (plane pl reads x + pl * H * W and weights w + (pl % C) * KH * KW, adds bias[pl % C]
+ * (bias may be NULL), writes y + pl * OH * OW), the same bits as the single planes; for the small
+ * planes (outputs under 16 wide) of the 3x3 / 5x5 stride-1 / 2 geometries above, else returns 0
+ * doing nothing. */
+int sqz_dwconv2d_f32_planes__avx512(const sqz_dw_plane *g, const float *x, const float *w, const float *bias,
+                                    int64_t C, int64_t pl0, int64_t pl1, const sqz_conv_act *act, float *y);
 #endif
 
 /* A chain of convolutions run as one, by bands of output rows, for the inverted residual blocks

@@ -172,11 +172,9 @@ static inline int flat_fits(const sqz_dw_plane *g, int K, int S) {
            g->OH * Wq + 32 <= FLAT_CAP;
 }
 
-static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_flat(const sqz_dw_plane *g, const float *x,
-                                                                            const float *w, float bias,
-                                                                            const sqz_conv_act *act, float *y,
-                                                                            const int K, const int S) {
-    float P[FLAT_CAP] __attribute__((aligned(64))), T[FLAT_CAP] __attribute__((aligned(64)));
+/* The phase planes P of one input plane (zero padded). */
+static inline __attribute__((always_inline)) SQZ_AVX512 void flat_build(const sqz_dw_plane *g, const float *x,
+                                                                         float *P, const int K, const int S) {
     const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, ph = g->ph, pw = g->pw;
     const int64_t Wq = OW + (K - 1) / S, Hq = OH + (K - 1) / S, plane = Hq * Wq;
     for (int64_t i = 0; i < S * S * plane + 16; i += 16) _mm512_storeu_ps(P + i, _mm512_setzero_ps());
@@ -204,6 +202,15 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_flat(const
             if (ko > 0) _mm512_mask_storeu_ps(dod, range_mask(0, ko), od);
         }
     }
+}
+
+/* One output plane from its phase planes P (T: the flat outputs' staging). */
+static inline __attribute__((always_inline)) SQZ_AVX512 void flat_compute(const sqz_dw_plane *g, const float *P,
+                                                                           const float *w, float bias,
+                                                                           const sqz_conv_act *act, float *y, float *T,
+                                                                           const int K, const int S) {
+    const int64_t OH = g->OH, OW = g->OW;
+    const int64_t Wq = OW + (K - 1) / S, Hq = OH + (K - 1) / S, plane = Hq * Wq;
     const int clamp = act && act->clamp;
     const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
     for (int64_t q = 0; q < OH * Wq; q += 16) {
@@ -220,6 +227,47 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_flat(const
     }
     const __mmask16 om = range_mask(0, OW);
     for (int64_t oy = 0; oy < OH; oy++) _mm512_mask_storeu_ps(y + oy * OW, om, _mm512_loadu_ps(T + oy * Wq));
+}
+
+static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_flat(const sqz_dw_plane *g, const float *x,
+                                                                            const float *w, float bias,
+                                                                            const sqz_conv_act *act, float *y,
+                                                                            const int K, const int S) {
+    float P[FLAT_CAP] __attribute__((aligned(64))), T[FLAT_CAP] __attribute__((aligned(64)));
+    flat_build(g, x, P, K, S);
+    flat_compute(g, P, w, bias, act, y, T, K, S);
+}
+
+/* Planes pl0 .. pl1 of a depthwise layer with one output per input channel (plane pl: input
+ * x + pl * H * W, weights w + (pl % C) * K * K, output y + pl * OH * OW): software pipelined, the
+ * next plane's phase planes are built before this plane is computed from its own, so the loads
+ * of the taps never wait on the masked stores that just built them (a load spanning two of them
+ * cannot be forwarded and waits for both to reach the cache). */
+static inline __attribute__((always_inline)) SQZ_AVX512 void dw_planes_flat(const sqz_dw_plane *g, const float *x,
+                                                                             const float *w, const float *bias,
+                                                                             int64_t C, int64_t pl0, int64_t pl1,
+                                                                             const sqz_conv_act *act, float *y,
+                                                                             const int K, const int S) {
+    float P[2][FLAT_CAP] __attribute__((aligned(64))), T[FLAT_CAP] __attribute__((aligned(64)));
+    const int64_t HW = g->H * g->W, OHW = g->OH * g->OW;
+    flat_build(g, x + pl0 * HW, P[pl0 & 1], K, S);
+    for (int64_t pl = pl0; pl < pl1; pl++) {
+        if (pl + 1 < pl1) flat_build(g, x + (pl + 1) * HW, P[(pl + 1) & 1], K, S);
+        const int64_t c = pl % C;
+        flat_compute(g, P[pl & 1], w + c * K * K, bias ? bias[c] : 0.0f, act, y + pl * OHW, T, K, S);
+    }
+}
+
+SQZ_AVX512 int sqz_dwconv2d_f32_planes__avx512(const sqz_dw_plane *g, const float *x, const float *w,
+                                               const float *bias, int64_t C, int64_t pl0, int64_t pl1,
+                                               const sqz_conv_act *act, float *y) {
+    if (g->KH != g->KW || g->sh != g->sw || g->dh != 1 || g->dw != 1) return 0;
+    if (!((g->KH == 3 || g->KH == 5) && (g->sh == 1 || g->sh == 2) && flat_fits(g, (int)g->KH, (int)g->sh))) return 0;
+    if (g->KH == 3 && g->sh == 1) dw_planes_flat(g, x, w, bias, C, pl0, pl1, act, y, 3, 1);
+    else if (g->KH == 3) dw_planes_flat(g, x, w, bias, C, pl0, pl1, act, y, 3, 2);
+    else if (g->sh == 1) dw_planes_flat(g, x, w, bias, C, pl0, pl1, act, y, 5, 1);
+    else dw_planes_flat(g, x, w, bias, C, pl0, pl1, act, y, 5, 2);
+    return 1;
 }
 
 SQZ_AVX512 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float *x, const float *w, float bias,
