@@ -141,9 +141,18 @@ static size_t sample_bytes(const sqz_tensor *t) {
 static void find_cut(sqz_session *s) {
     const sqz_graph *g = s->g;
     const int nn = g->n_nodes;
-    int *step_of = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
-    if (!step_of) return;
+    int *step_of = malloc(sizeof(int) * (size_t)(nn ? nn : 1)), *last_read = malloc(sizeof(int) * (size_t)(g->n_tensors ? g->n_tensors : 1));
+    if (!step_of || !last_read) {
+        free(step_of), free(last_read);
+        return;
+    }
     for (int st = 0; st < nn; st++) step_of[s->order[st]] = st;
+    for (int t = 0; t < g->n_tensors; t++) last_read[t] = -1;
+    for (int st = 0; st < nn; st++) { /* the last step reading each tensor */
+        const sqz_node *m = g->nodes[s->order[st]];
+        for (int j = 0; j < m->n_in; j++)
+            if (m->in[j] >= 0) last_read[m->in[j]] = st;
+    }
     size_t tail_max = 0, tail_w = 0;
     int best = 0, best_t = -1;
     size_t best_max = 0;
@@ -168,12 +177,7 @@ static void find_cut(sqz_session *s) {
         int crossing = -1, count = 0, bad = 0;
         for (int t = 0; t < g->n_tensors && !bad; t++) {
             const sqz_tensor *d = g->tensors[t];
-            const int prod = d->producer >= 0 ? step_of[d->producer] : -1;
-            int read_after = 0;
-            for (int st = c; st < nn && !read_after; st++) {
-                const sqz_node *m = g->nodes[s->order[st]];
-                for (int j = 0; j < m->n_in; j++) read_after |= m->in[j] == t;
-            }
+            const int prod = d->producer >= 0 ? step_of[d->producer] : -1, read_after = last_read[t] >= c;
             if (d->producer < 0) {
                 if (read_after && (d->flags & SQZ_TF_INPUT)) bad = 1;
                 continue;
@@ -197,6 +201,7 @@ static void find_cut(sqz_session *s) {
         best = c, best_t = crossing, best_max = tail_max > cb ? tail_max : cb;
     }
     free(step_of);
+    free(last_read);
     s->mb_cut = best;
     s->mb_cut_t = best_t;
     s->mb_cut_max = best_max;
