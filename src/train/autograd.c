@@ -139,22 +139,28 @@ static int same_shape_add(const sqz_graph *g, const sqz_grad_op *gop, const sqz_
  * Clip's bounds are constants. Nothing reads the producer's own output afterwards, so it is not
  * written either (deferred): sqz_tape_value recomputes it on request from what the forward kept
  * (an Add with a parameter operand still writes it: the optimizer changes that operand). */
+/* The one node that reads node n's output 0, when n has no other output and that output is
+ * no graph output; else -1. */
+static int sole_reader(const sqz_graph *g, const sqz_node *n) {
+    if (n->n_out < 1 || n->out[0] < 0 || is_graph_output(g, n->out[0])) return -1;
+    for (int o = 1; o < n->n_out; o++)
+        if (n->out[o] >= 0) return -1;
+    int uses = 0, j = -1;
+    for (int q = 0; q < g->n_nodes; q++)
+        for (int i = 0; i < g->nodes[q]->n_in; i++)
+            if (g->nodes[q]->in[i] == n->out[0]) uses++, j = q;
+    return uses == 1 ? j : -1;
+}
+
 static void find_fusions(sqz_tape *t, int on) {
     const sqz_graph *g = t->g;
     for (int k = 0; k < g->n_nodes; k++) t->act_of[k] = t->bn_add[k] = -1;
     for (int k = 0; on && k < g->n_nodes; k++) {
         const sqz_node *n = g->nodes[k];
-        if ((t->gops[k] != &sqz_grad_batchnorm && !same_shape_add(g, t->gops[k], n)) || n->n_out < 1 || n->out[0] < 0)
-            continue;
-        int extra = 0;
-        for (int o = 1; o < n->n_out; o++) extra |= n->out[o] >= 0;
+        if (t->gops[k] != &sqz_grad_batchnorm && !same_shape_add(g, t->gops[k], n)) continue;
+        const int j = sole_reader(g, n);
+        if (j < 0 || t->absorbed[j]) continue;
         const int y = n->out[0];
-        if (extra || is_graph_output(g, y)) continue;
-        int uses = 0, j = -1;
-        for (int q = 0; q < g->n_nodes; q++)
-            for (int i = 0; i < g->nodes[q]->n_in; i++)
-                if (g->nodes[q]->in[i] == y) uses++, j = q;
-        if (uses != 1 || t->absorbed[j]) continue;
         const sqz_node *a = g->nodes[j];
         if (a->n_in < 1 || a->in[0] != y || a->n_out != 1 || a->out[0] < 0) continue;
         int ok = t->gops[j] == &sqz_grad_relu;
@@ -180,20 +186,12 @@ static void find_fusions(sqz_tape *t, int on) {
      * the activation's output gradient, so the Add writes no gradient for it */
     for (int k = 0; on && k < g->n_nodes; k++) {
         const sqz_node *n = g->nodes[k];
-        if (t->gops[k] != &sqz_grad_batchnorm || t->act_of[k] >= 0 || n->n_out < 1 || n->out[0] < 0 || n->in[0] < 0)
-            continue;
-        int extra = 0;
-        for (int o = 1; o < n->n_out; o++) extra |= n->out[o] >= 0;
-        const int y = n->out[0];
-        if (extra || is_graph_output(g, y)) continue;
-        int uses = 0, j = -1;
-        for (int q = 0; q < g->n_nodes; q++)
-            for (int i = 0; i < g->nodes[q]->n_in; i++)
-                if (g->nodes[q]->in[i] == y) uses++, j = q;
-        if (uses != 1 || t->gops[j] != &sqz_grad_add || t->act_of[j] < 0 || !t->deferred[g->nodes[j]->out[0]]) continue;
+        if (t->gops[k] != &sqz_grad_batchnorm || t->act_of[k] >= 0 || n->n_in < 1 || n->in[0] < 0) continue;
+        const int j = sole_reader(g, n);
+        if (j < 0 || t->gops[j] != &sqz_grad_add || t->act_of[j] < 0 || !t->deferred[g->nodes[j]->out[0]]) continue;
         t->bn_add[k] = j;
         t->has_bn[j] = 1;
-        t->deferred[y] = 1;
+        t->deferred[n->out[0]] = 1;
     }
 }
 

@@ -590,33 +590,47 @@ static sqz_graph *bn_act_graph(const int64_t *d, int clip) {
     return g;
 }
 
-/* Runs one step and appends y, the BN output b, dx and the parameter gradients to out; with rb
- * also seeds b's gradient. The running statistics are put back afterwards. */
-static int64_t bn_act_step(sqz_graph *g, int no_fuse, int training, const sqz_tensor *x, const float *r,
-                           const float *rb, float *out) {
+/* Runs one step of g (fused or not) and appends to out: the output y, the values named in vals
+ * (NULL-terminated; deferred ones recomputed on request), dx of input 0 and the parameter
+ * gradients; with seed_name also seeds that value's gradient with rs. Every
+ * BatchNormalization's running statistics are put back afterwards. */
+static int64_t fused_step(sqz_graph *g, int no_fuse, int training, int n_in, const sqz_tensor *const *in,
+                          const char *const *vals, const float *r, const char *seed_name, const float *rs, float *out) {
     sqz_tape_opts o = {.threads = 1, .training = training, .seed = 5, .no_fuse = no_fuse, .poison = 1};
     sqz_tape *t = NULL;
     int64_t k = 0;
     CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
     if (!t) return 0;
-    const int im = sqz_graph_find_tensor(g, "mean"), iv = sqz_graph_find_tensor(g, "var");
-    sqz_tensor *rs[2] = {im >= 0 ? g->tensors[im] : NULL, iv >= 0 ? g->tensors[iv] : NULL};
-    float keep[2][64];
-    for (int i = 0; i < 2; i++)
-        if (rs[i]) memcpy(keep[i], rs[i]->data, rs[i]->nbytes);
+    enum { MAXRUN = 8 };
+    float keep[MAXRUN][64];
+    sqz_tensor *run[MAXRUN];
+    int nrun = 0;
+    for (int q = 0; q < g->n_nodes; q++) {
+        const sqz_node *bn = g->nodes[q];
+        if (strcmp(bn->op_type, "BatchNormalization") || bn->n_in < 5) continue;
+        for (int i = 3; i < 5 && nrun < MAXRUN; i++) {
+            run[nrun] = g->tensors[bn->in[i]];
+            memcpy(keep[nrun], run[nrun]->data, run[nrun]->nbytes);
+            nrun++;
+        }
+    }
     sqz_tape_want_input_grad(t, 0, 1);
-    const sqz_tensor *in[1] = {x};
-    CHECK_OK(sqz_tape_forward(t, 1, in, &E), &E);
-    const sqz_tensor *y = sqz_tape_output(t, 0), *b = sqz_tape_value(t, "b");
-    CHECK(y && b);
-    if (!y || !b) goto done;
+    CHECK_OK(sqz_tape_forward(t, n_in, in, &E), &E);
+    const sqz_tensor *y = sqz_tape_output(t, 0);
+    CHECK(y != NULL);
+    if (!y) goto done;
     const int64_t n = sqz_tensor_numel(y);
     memcpy(out + k, y->data, sizeof(float) * (size_t)n), k += n;
-    memcpy(out + k, b->data, sizeof(float) * (size_t)n), k += n;
+    for (int v = 0; vals[v]; v++) {
+        const sqz_tensor *b = sqz_tape_value(t, vals[v]);
+        CHECK_MSG(b != NULL, "no value '%s'", vals[v]);
+        if (!b) goto done;
+        memcpy(out + k, b->data, sizeof(float) * (size_t)n), k += n;
+    }
     sqz_tape_zero_grad(t);
-    if (rb) {
-        const char *names[2] = {"y", "b"};
-        const float *seeds[2] = {r, rb};
+    if (seed_name) {
+        const char *names[2] = {"y", seed_name};
+        const float *seeds[2] = {r, rs};
         CHECK_OK(sqz_tape_backward_seeds(t, 2, names, seeds, &E), &E);
     } else {
         const float *dout[1] = {r};
@@ -630,10 +644,17 @@ static int64_t bn_act_step(sqz_graph *g, int no_fuse, int training, const sqz_te
         memcpy(out + k, sqz_tape_grad(t, p), sizeof(float) * (size_t)np), k += np;
     }
 done:
-    for (int i = 0; i < 2; i++)
-        if (rs[i]) memcpy(rs[i]->data, keep[i], rs[i]->nbytes);
+    for (int q = 0; q < nrun; q++) memcpy(run[q]->data, keep[q], run[q]->nbytes);
     sqz_tape_free(t);
     return k;
+}
+
+/* A BN (or Add) -> activation pair: y, the producer's output b, dx, the parameter gradients;
+ * with rb also b seeded. */
+static int64_t bn_act_step(sqz_graph *g, int no_fuse, int training, const sqz_tensor *x, const float *r,
+                           const float *rb, float *out) {
+    const sqz_tensor *in[1] = {x};
+    return fused_step(g, no_fuse, training, 1, in, (const char *const[]){"b", NULL}, r, rb ? "b" : NULL, rb, out);
 }
 
 /* Redraws x channel by channel until every BN output (batch or running statistics) lies at least
@@ -849,55 +870,6 @@ static sqz_graph *bn_add_graph(const int64_t *d, int kind, int clip) {
     return g;
 }
 
-/* One step of bn_add_graph: appends y, b and s (recomputed when deferred), dx and the parameter
- * gradients; seed 1 / 2 also seeds b / s. Running statistics are put back afterwards. */
-static int64_t bn_add_step(sqz_graph *g, int no_fuse, int training, int n_in, const sqz_tensor *const *in,
-                           const float *r, int seed, const float *rs, float *out) {
-    sqz_tape_opts o = {.threads = 1, .training = training, .seed = 5, .no_fuse = no_fuse, .poison = 1};
-    sqz_tape *t = NULL;
-    int64_t k = 0;
-    CHECK_OK(sqz_tape_new(g, &o, &t, &E), &E);
-    if (!t) return 0;
-    float keep[4][64];
-    sqz_tensor *run[4] = {NULL, NULL, NULL, NULL};
-    for (int q = 0; q < 4; q++) {
-        char nm[16];
-        snprintf(nm, 16, "%s%d", q % 2 ? "var" : "mean", q / 2);
-        const int i = sqz_graph_find_tensor(g, nm);
-        if (i >= 0) run[q] = g->tensors[i], memcpy(keep[q], run[q]->data, run[q]->nbytes);
-    }
-    sqz_tape_want_input_grad(t, 0, 1);
-    CHECK_OK(sqz_tape_forward(t, n_in, in, &E), &E);
-    const sqz_tensor *y = sqz_tape_output(t, 0), *b = sqz_tape_value(t, "b"), *sv = sqz_tape_value(t, "s");
-    CHECK(y && b && sv);
-    if (!y || !b || !sv) goto done;
-    const int64_t n = sqz_tensor_numel(y);
-    memcpy(out + k, y->data, sizeof(float) * (size_t)n), k += n;
-    memcpy(out + k, b->data, sizeof(float) * (size_t)n), k += n;
-    memcpy(out + k, sv->data, sizeof(float) * (size_t)n), k += n;
-    sqz_tape_zero_grad(t);
-    if (seed) {
-        const char *names[2] = {"y", seed == 1 ? "b" : "s"};
-        const float *seeds[2] = {r, rs};
-        CHECK_OK(sqz_tape_backward_seeds(t, 2, names, seeds, &E), &E);
-    } else {
-        const float *dout[1] = {r};
-        CHECK_OK(sqz_tape_backward(t, dout, &E), &E);
-    }
-    const float *gx = sqz_tape_input_grad(t, 0);
-    CHECK(gx != NULL);
-    if (gx) memcpy(out + k, gx, sizeof(float) * (size_t)n), k += n;
-    for (int p = 0; p < sqz_tape_n_params(t); p++) {
-        const int64_t np = sqz_tensor_numel(sqz_tape_param(t, p));
-        memcpy(out + k, sqz_tape_grad(t, p), sizeof(float) * (size_t)np), k += np;
-    }
-done:
-    for (int q = 0; q < 4; q++)
-        if (run[q]) memcpy(run[q]->data, keep[q], run[q]->nbytes);
-    sqz_tape_free(t);
-    return k;
-}
-
 static void test_bn_add_fused(void) {
     const int64_t d[4] = {3, 5, 4, 3}, n = 3 * 5 * 4 * 3;
     float *r = malloc(sizeof(float) * (size_t)n), *rs = malloc(sizeof(float) * (size_t)n);
@@ -912,8 +884,10 @@ static void test_bn_add_fused(void) {
                 sqz_tensor xv = make_x(4, d, X_UNIFORM), uv = make_x(4, d, X_UNIFORM);
                 const sqz_tensor *in[2] = {&xv, &uv};
                 for (int seed = 0; seed < 3; seed++) {
-                    const int64_t ka = bn_add_step(g, 0, tr, kind == 2 ? 2 : 1, in, r, seed, rs, a);
-                    const int64_t kb = bn_add_step(g, 1, tr, kind == 2 ? 2 : 1, in, r, seed, rs, b);
+                    /* y, b, s, dx and the parameter gradients; seed 1 / 2 also seeds b / s */
+                    const char *const vals[] = {"b", "s", NULL}, *sn = seed == 1 ? "b" : seed == 2 ? "s" : NULL;
+                    const int64_t ka = fused_step(g, 0, tr, kind == 2 ? 2 : 1, in, vals, r, sn, rs, a);
+                    const int64_t kb = fused_step(g, 1, tr, kind == 2 ? 2 : 1, in, vals, r, sn, rs, b);
                     const int64_t want = 4 * n + 10 * (kind == 1 ? 2 : 1);
                     CHECK_MSG(ka == kb && ka == want, "BN -> Add kind %d: %lld vs %lld values", kind, (long long)ka,
                               (long long)kb);
