@@ -684,6 +684,12 @@ static int64_t slice_of(const sqz_session *s, int n_inputs, const sqz_tensor *co
     return s->mb_auto ? sqz_microbatch_slice(*n, s->mb_sample) : 0;
 }
 
+/* The step from which a sliced run of n samples runs the tail once on the whole batch (0: no
+ * tail): when the tail's activations of the whole batch still fit the last-level cache. */
+static int tail_cut(const sqz_session *s, int64_t n) {
+    return s->mb_cut > 0 && (double)n * (double)s->mb_cut_max <= (double)((size_t)32 << 20) ? s->mb_cut : 0;
+}
+
 static sqz_status run_sliced(sqz_session *s, int n_inputs, const sqz_tensor *const *inputs, int64_t n, int64_t mb,
                              sqz_err *err) {
     const sqz_graph *g = s->g;
@@ -702,9 +708,7 @@ static sqz_status run_sliced(sqz_session *s, int n_inputs, const sqz_tensor *con
             return sqz_err_set(err, SQZ_ERR_DATA, "input '%s' holds %zu bytes but its shape needs %zu",
                                inputs[i]->name ? inputs[i]->name : "", inputs[i]->nbytes, nb * (size_t)n);
     }
-    /* the tail after the cut runs once on the whole batch when its activations then still fit
-     * the last-level cache */
-    const int cut = s->mb_cut > 0 && (double)n * (double)s->mb_cut_max <= (double)((size_t)32 << 20) ? s->mb_cut : 0;
+    const int cut = tail_cut(s, n);
     size_t per_cut = 0;
     for (int64_t i0 = 0; i0 < n; i0 += mb) {
         const int64_t cnt = n - i0 < mb ? n - i0 : mb;
@@ -785,9 +789,8 @@ sqz_status sqz_session_run(sqz_session *s, int n_inputs, const sqz_tensor *const
 }
 
 int sqz_session_slice_tail(const sqz_session *s, int64_t batch) {
-    if (!s || sqz_session_sliced(s, batch) <= 0 || s->mb_cut <= 0) return 0;
-    if ((double)batch * (double)s->mb_cut_max > (double)((size_t)32 << 20)) return 0;
-    return s->g->n_nodes - s->mb_cut;
+    const int cut = s && sqz_session_sliced(s, batch) > 0 ? tail_cut(s, batch) : 0;
+    return cut > 0 ? s->g->n_nodes - cut : 0;
 }
 
 int sqz_session_sliced(const sqz_session *s, int64_t batch) {
