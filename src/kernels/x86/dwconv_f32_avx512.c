@@ -10,6 +10,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SQZ_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,fma")))
 #define RB 4 /* output rows per block */
@@ -27,6 +28,96 @@ static inline __mmask16 range_mask(int64_t start, int64_t W) {
 /* row + off as an address (off may point before row: only masked-in lanes are read). */
 static inline const float *at(const float *row, int64_t off) {
     return (const float *)((uintptr_t)row + (uintptr_t)(off * (int64_t)sizeof(float)));
+}
+
+/* An interior block of RB output rows (every input row it reads is inside the plane): each of
+ * the (RB-1)*S+K input rows it reads is loaded once per tap column and chunk (not once per
+ * output row that reads it) and feeds every output row of the block that reads it; the weights
+ * stay in registers; two 16-column chunks at a time (8 accumulator chains). Input row i of the
+ * block starts at base + i * rs; tap kx of output column ox reads row[ox + off[kx]], valid where
+ * 0 <= ox + ms[kx] < len[kx] (stride 2: the row's even or odd half, see dw_plane_s2). Each output
+ * still adds its taps to the bias in the order ky, kx: the same bits as the generic loops. */
+typedef struct dw_rows {
+    const float *base;
+    int64_t rs, OW;
+    int64_t off[5], ms[5], len[5];
+    float bias;
+    int clamp;
+    float lo, hi;
+} dw_rows;
+
+static inline __attribute__((always_inline)) SQZ_AVX512 void dw_block(const dw_rows *b, const __m512 *wv, float *y,
+                                                                       int64_t ox0, const int K, const int S,
+                                                                       const int NC, const int NR) {
+    __mmask16 m[2][5];
+#pragma GCC unroll 2
+    for (int c = 0; c < NC; c++)
+#pragma GCC unroll 5
+        for (int kx = 0; kx < K; kx++) m[c][kx] = range_mask(ox0 + 16 * c + b->ms[kx], b->len[kx]);
+    __m512 acc[RB][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++)
+#pragma GCC unroll 2
+        for (int c = 0; c < NC; c++) acc[r][c] = _mm512_set1_ps(b->bias);
+    const float *row = b->base;
+#pragma GCC unroll 11
+    for (int i = 0; i < (NR - 1) * S + K; i++) {
+        __m512 v[2][5];
+#pragma GCC unroll 2
+        for (int c = 0; c < NC; c++)
+#pragma GCC unroll 5
+            for (int kx = 0; kx < K; kx++)
+                v[c][kx] = _mm512_maskz_loadu_ps(m[c][kx], at(row, ox0 + 16 * c + b->off[kx]));
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; r++) {
+            const int ky = i - r * S;
+            if (ky < 0 || ky >= K) continue;
+#pragma GCC unroll 5
+            for (int kx = 0; kx < K; kx++)
+#pragma GCC unroll 2
+                for (int c = 0; c < NC; c++) acc[r][c] = _mm512_fmadd_ps(wv[ky * K + kx], v[c][kx], acc[r][c]);
+        }
+        row += b->rs;
+    }
+    const __m512 lo = _mm512_set1_ps(b->lo), hi = _mm512_set1_ps(b->hi);
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++)
+#pragma GCC unroll 2
+        for (int c = 0; c < NC; c++) {
+            __m512 o = acc[r][c];
+            if (b->clamp) o = _mm512_min_ps(_mm512_max_ps(o, lo), hi);
+            _mm512_mask_storeu_ps(y + r * b->OW + ox0 + 16 * c, range_mask(ox0 + 16 * c, b->OW), o);
+        }
+}
+
+/* Every output column of a block of NR <= RB output rows (at y), weights w. */
+#define DW_BLOCK_ROW(K, S, NR)                                                                                    \
+    static __attribute__((noinline)) SQZ_AVX512 void dw_block_row_##K##_##S##_##NR(const dw_rows *b,             \
+                                                                                  const float *w, float *y) {    \
+        __m512 wv[K * K];                                                                                         \
+        _Pragma("GCC unroll 25") for (int t = 0; t < K * K; t++) wv[t] = _mm512_set1_ps(w[t]);                    \
+        int64_t ox0 = 0;                                                                                          \
+        for (; b->OW - ox0 > 16; ox0 += 32) dw_block(b, wv, y, ox0, K, S, 2, NR);                                 \
+        if (ox0 < b->OW) dw_block(b, wv, y, ox0, K, S, 1, NR);                                                    \
+    }
+#define DW_BLOCK_ROWS(K, S) DW_BLOCK_ROW(K, S, 1) DW_BLOCK_ROW(K, S, 2) DW_BLOCK_ROW(K, S, 3) DW_BLOCK_ROW(K, S, 4)
+DW_BLOCK_ROWS(3, 1)
+DW_BLOCK_ROWS(3, 2)
+DW_BLOCK_ROWS(5, 1)
+DW_BLOCK_ROWS(5, 2)
+#undef DW_BLOCK_ROWS
+#undef DW_BLOCK_ROW
+
+typedef void (*dw_block_row_fn)(const dw_rows *b, const float *w, float *y);
+
+/* nr (1 .. RB) output rows of a block. */
+static inline void dw_block_row(const dw_rows *b, const float *w, float *y, int64_t nr, const int K, const int S) {
+    static const dw_block_row_fn fn[2][2][RB] = {
+        {{dw_block_row_3_1_1, dw_block_row_3_1_2, dw_block_row_3_1_3, dw_block_row_3_1_4},
+         {dw_block_row_3_2_1, dw_block_row_3_2_2, dw_block_row_3_2_3, dw_block_row_3_2_4}},
+        {{dw_block_row_5_1_1, dw_block_row_5_1_2, dw_block_row_5_1_3, dw_block_row_5_1_4},
+         {dw_block_row_5_2_1, dw_block_row_5_2_2, dw_block_row_5_2_3, dw_block_row_5_2_4}}};
+    fn[K == 5][S == 2][nr - 1](b, w, y);
 }
 
 static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane(const sqz_dw_plane *g, const float *x, const float *w, float bias,
@@ -86,76 +177,96 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane(const sqz_
     }
 }
 
+#define S1_MAXW 1024 /* widest plane the stride-1 block path copies edge rows of on the stack */
+
+/* Stride 1, every block through dw_block: interior blocks read the plane in place; a block at
+ * the top or bottom edge reads a copy of its rows with zero rows outside the plane (added as
+ * zeros, not skipped: the same bits for finite weights, as the flat path). */
+static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_s1(const sqz_dw_plane *g, const float *x,
+                                                                          const float *w, float bias,
+                                                                          const sqz_conv_act *act, float *y,
+                                                                          const int K) {
+    float pad[RB + 4][S1_MAXW] __attribute__((aligned(64)));
+    const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, ph = g->ph, pw = g->pw;
+    const int clamp = act && act->clamp;
+    dw_rows br = {.OW = OW, .bias = bias, .clamp = clamp, .lo = clamp ? act->lo : 0.0f,
+                  .hi = clamp ? act->hi : 0.0f};
+#pragma GCC unroll 5
+    for (int kx = 0; kx < K; kx++) br.off[kx] = br.ms[kx] = kx - pw, br.len[kx] = W;
+    for (int64_t oy = 0; oy < OH; oy += RB) {
+        const int64_t nr = OH - oy < RB ? OH - oy : RB, iy0 = oy - ph, ni = nr - 1 + K;
+        if (iy0 >= 0 && iy0 + ni <= H) {
+            br.base = x + iy0 * W;
+            br.rs = W;
+        } else {
+            for (int64_t i = 0; i < ni; i++) {
+                const int64_t iy = iy0 + i;
+                if (iy >= 0 && iy < H) memcpy(pad[i], x + iy * W, sizeof(float) * (size_t)W);
+                else memset(pad[i], 0, sizeof(float) * (size_t)W);
+            }
+            br.base = pad[0];
+            br.rs = S1_MAXW;
+        }
+        dw_block_row(&br, w, y + oy * OW, nr, K, 1);
+    }
+}
+
 #define S2_MAXW 1024 /* widest row the stride-2 path splits on the stack */
 
 /* Stride 2: rows of the block split into even (ph 0) and odd (ph 1) columns, then each tap reads
  * one half at its offset. Output column ox, tap kx reads column c = 2 ox - pw + kx, which is
  * half c & 1 at index (c - (c & 1)) / 2; masks keep indices inside the half (and so the column
- * inside the row). Same taps in the same order as dw_plane, so the same bits. */
+ * inside the row). Taps in the order ky, kx as dw_plane; rows outside the plane are zero rows
+ * here (added as zeros, not skipped: the same bits for finite weights, as the flat path). */
 static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_s2(const sqz_dw_plane *g, const float *x,
                                                                           const float *w, float bias,
                                                                           const sqz_conv_act *act, float *y,
                                                                           const int K) {
     enum { HALF = S2_MAXW / 2 + 16, ROWS = 2 * RB + 3 };
-    float half[ROWS][2][HALF] __attribute__((aligned(64)));
+    float halves[2][ROWS][2][HALF] __attribute__((aligned(64)));
     const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, ph = g->ph, pw = g->pw;
     const int64_t len[2] = {(W + 1) / 2, W / 2};
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     const int clamp = act && act->clamp;
-    const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
-    for (int64_t oy = 0; oy < OH; oy += RB) {
-        const int nr = OH - oy < RB ? (int)(OH - oy) : RB;
-        const int64_t iy0 = oy * 2 - ph, nrows = (int64_t)(nr - 1) * 2 + K;
-        for (int64_t i = 0; i < nrows; i++) {
-            const int64_t iy = iy0 + i;
-            if (iy < 0 || iy >= H) continue;
-            const float *row = x + iy * W;
-            for (int64_t c = 0; c < W; c += 32) {
-                const __m512 a = _mm512_maskz_loadu_ps(range_mask(c, W), row + c);
-                const __m512 b = _mm512_maskz_loadu_ps(range_mask(c + 16, W), at(row, c + 16));
-                _mm512_store_ps(half[i][0] + c / 2, _mm512_permutex2var_ps(a, even, b));
-                _mm512_store_ps(half[i][1] + c / 2, _mm512_permutex2var_ps(a, odd, b));
-            }
-        }
-        for (int64_t ox0 = 0; ox0 < OW; ox0 += 16) {
-            __mmask16 mk[5];
-            int64_t j0[5];
-            int pk[5];
+    /* every block through dw_block: tap kx reads half (kx - pw) & 1 at ox + (kx - pw - that) / 2 */
+    dw_rows br = {.rs = 2 * HALF, .OW = OW, .bias = bias, .clamp = clamp,
+                  .lo = clamp ? act->lo : 0.0f, .hi = clamp ? act->hi : 0.0f};
 #pragma GCC unroll 5
-            for (int kx = 0; kx < K; kx++) {
-                const int64_t c = 2 * ox0 - pw + kx, p = c & 1;
-                pk[kx] = (int)p;
-                j0[kx] = (c - p) / 2;
-                mk[kx] = range_mask(j0[kx], len[p]);
-            }
-            const __mmask16 om = range_mask(ox0, OW);
-            __m512 acc[RB];
-#pragma GCC unroll 4
-            for (int r = 0; r < RB; r++) acc[r] = _mm512_set1_ps(bias);
-#pragma GCC unroll 5
-            for (int ky = 0; ky < K; ky++) {
-#pragma GCC unroll 4
-                for (int r = 0; r < RB; r++) {
-                    const int64_t i = (int64_t)r * 2 + ky, iy = iy0 + i;
-                    if (r >= nr || iy < 0 || iy >= H) continue;
-#pragma GCC unroll 5
-                    for (int kx = 0; kx < K; kx++) {
-                        const __m512 v = _mm512_maskz_loadu_ps(mk[kx], at(half[i][pk[kx]], j0[kx]));
-                        acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(w[ky * K + kx]), v, acc[r]);
-                    }
+    for (int kx = 0; kx < K; kx++) {
+        const int64_t p = (kx - pw) & 1;
+        br.ms[kx] = (kx - pw - p) / 2;
+        br.off[kx] = br.ms[kx] + p * HALF;
+        br.len[kx] = len[p];
+    }
+    /* software pipelined: the next block's rows are split before this block is computed, so the
+     * taps' loads (each spanning two of the stores that built the halves) never wait for them;
+     * rows outside the plane are zero halves */
+    for (int64_t oy = 0; oy < OH + RB; oy += RB) {
+        if (oy < OH) {
+            const int64_t nr = OH - oy < RB ? OH - oy : RB, iy0 = oy * 2 - ph, ni = (nr - 1) * 2 + K;
+            float(*half)[2][HALF] = halves[(oy / RB) & 1];
+            for (int64_t i = 0; i < ni; i++) {
+                const int64_t iy = iy0 + i;
+                const int in = iy >= 0 && iy < H;
+                const float *row = x + (in ? iy : 0) * W;
+                for (int64_t c = 0; c < W; c += 32) {
+                    const __m512 a = _mm512_maskz_loadu_ps(in ? range_mask(c, W) : 0, row + c);
+                    const __m512 b = _mm512_maskz_loadu_ps(in ? range_mask(c + 16, W) : 0, at(row, c + 16));
+                    _mm512_store_ps(half[i][0] + c / 2, _mm512_permutex2var_ps(a, even, b));
+                    _mm512_store_ps(half[i][1] + c / 2, _mm512_permutex2var_ps(a, odd, b));
                 }
             }
-#pragma GCC unroll 4
-            for (int r = 0; r < RB; r++) {
-                if (r >= nr) break;
-                __m512 o = acc[r];
-                if (clamp) o = _mm512_min_ps(_mm512_max_ps(o, lo), hi);
-                _mm512_mask_storeu_ps(y + (oy + r) * OW + ox0, om, o);
-            }
         }
+        if (oy == 0) continue;
+        const int64_t ob = oy - RB; /* the block computed now */
+        br.base = halves[(ob / RB) & 1][0][0];
+        dw_block_row(&br, w, y + ob * OW, OH - ob < RB ? OH - ob : RB, K, 2);
     }
 }
+
+static inline int s1_fits(const sqz_dw_plane *g) { return g->W <= S1_MAXW; }
+static inline int s2_fits(const sqz_dw_plane *g) { return g->W <= S2_MAXW; }
 
 /* Small planes (outputs under 16 wide: MobileNet's 14x14 and 7x7 layers, where a row fills half a
  * vector or less): the padded input goes into S*S phase planes of Hq x Wq (Wq = OW + (K-1)/S),
@@ -280,11 +391,13 @@ SQZ_AVX512 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float
         else dw_plane_flat(g, x, w, bias, act, y, 5, 2);
         return 1;
     }
-    if (g->KH == 3 && g->sh == 1) dw_plane(g, x, w, bias, act, y, 3, 1);
-    else if (g->KH == 3 && g->sh == 2 && g->W <= S2_MAXW) dw_plane_s2(g, x, w, bias, act, y, 3);
+    if (g->KH == 3 && g->sh == 1 && s1_fits(g)) dw_plane_s1(g, x, w, bias, act, y, 3);
+    else if (g->KH == 3 && g->sh == 1) dw_plane(g, x, w, bias, act, y, 3, 1);
+    else if (g->KH == 3 && g->sh == 2 && s2_fits(g)) dw_plane_s2(g, x, w, bias, act, y, 3);
     else if (g->KH == 3 && g->sh == 2) dw_plane(g, x, w, bias, act, y, 3, 2);
+    else if (g->KH == 5 && g->sh == 1 && s1_fits(g)) dw_plane_s1(g, x, w, bias, act, y, 5);
     else if (g->KH == 5 && g->sh == 1) dw_plane(g, x, w, bias, act, y, 5, 1);
-    else if (g->KH == 5 && g->sh == 2 && g->W <= S2_MAXW) dw_plane_s2(g, x, w, bias, act, y, 5);
+    else if (g->KH == 5 && g->sh == 2 && s2_fits(g)) dw_plane_s2(g, x, w, bias, act, y, 5);
     else if (g->KH == 5 && g->sh == 2) dw_plane(g, x, w, bias, act, y, 5, 2);
     else return 0;
     return 1;
