@@ -31,12 +31,13 @@ static inline __mmask16 col_mask(int nr, int v) {
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
-#define UKERNEL(MR, NV, BS, NAME) UKERNEL_AS(MR, MR, NV, BS, NAME)
+#define UKERNEL(MR, NV, NAME) UKERNEL_AS(MR, MR, NV, NAME)
 /* MR rows of a panel whose rows are AS floats apart per k (AS > MR: the top rows of a taller panel) */
-#define UKERNEL_AS(MR, AS, NV, BS, NAME)                                                                 \
+#define UKERNEL_AS(MR, AS, NV, NAME)                                                                     \
     SQZ_AVX512 void NAME(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr,     \
                          int nr, const sqz_gemm_f32_store *st) {                                        \
         __m512 acc[MR][NV];                                                                          \
+        const int64_t bs = st->bs;                                                                   \
         _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)                                        \
             _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();    \
         for (int64_t k = 0; k < kc; k++) {                                                           \
@@ -48,7 +49,7 @@ static inline __mmask16 col_mask(int nr, int v) {
                     acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);                               \
             }                                                                                        \
             a += AS;                                                                                 \
-            b += BS;                                                                                 \
+            b += bs;                                                                                 \
         }                                                                                            \
         __mmask16 mk[NV];                                                                            \
         _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) mk[v] = col_mask(nr, v);                \
@@ -63,26 +64,26 @@ static inline __mmask16 col_mask(int nr, int v) {
         }                                                                                            \
     }
 
-UKERNEL(14, 2, 32, sqz_gemm_f32_ukernel_14x32__avx512)
-UKERNEL(8, 2, 32, sqz_gemm_f32_ukernel_8x32__avx512)
-UKERNEL(14, 1, 32, sqz_gemm_f32_ukernel_14x16__avx512)
-UKERNEL(8, 1, 32, sqz_gemm_f32_ukernel_8x16__avx512)
-UKERNEL(6, 2, 32, sqz_gemm_f32_ukernel_6x32__avx512)
-UKERNEL(6, 1, 32, sqz_gemm_f32_ukernel_6x16__avx512)
+UKERNEL(14, 2, sqz_gemm_f32_ukernel_14x32__avx512)
+UKERNEL(8, 2, sqz_gemm_f32_ukernel_8x32__avx512)
+UKERNEL(14, 1, sqz_gemm_f32_ukernel_14x16__avx512)
+UKERNEL(8, 1, sqz_gemm_f32_ukernel_8x16__avx512)
+UKERNEL(6, 2, sqz_gemm_f32_ukernel_6x32__avx512)
+UKERNEL(6, 1, sqz_gemm_f32_ukernel_6x16__avx512)
 /* small M (1 to 4 rows: matrix-vector products, batch-1 fully connected layers): the same sums */
-UKERNEL(1, 2, 32, sqz_gemm_f32_ukernel_1x32__avx512)
-UKERNEL(2, 2, 32, sqz_gemm_f32_ukernel_2x32__avx512)
-UKERNEL(3, 2, 32, sqz_gemm_f32_ukernel_3x32__avx512)
-UKERNEL(4, 2, 32, sqz_gemm_f32_ukernel_4x32__avx512)
-UKERNEL(1, 1, 32, sqz_gemm_f32_ukernel_1x16__avx512)
-UKERNEL(2, 1, 32, sqz_gemm_f32_ukernel_2x16__avx512)
-UKERNEL(3, 1, 32, sqz_gemm_f32_ukernel_3x16__avx512)
-UKERNEL(4, 1, 32, sqz_gemm_f32_ukernel_4x16__avx512)
+UKERNEL(1, 2, sqz_gemm_f32_ukernel_1x32__avx512)
+UKERNEL(2, 2, sqz_gemm_f32_ukernel_2x32__avx512)
+UKERNEL(3, 2, sqz_gemm_f32_ukernel_3x32__avx512)
+UKERNEL(4, 2, sqz_gemm_f32_ukernel_4x32__avx512)
+UKERNEL(1, 1, sqz_gemm_f32_ukernel_1x16__avx512)
+UKERNEL(2, 1, sqz_gemm_f32_ukernel_2x16__avx512)
+UKERNEL(3, 1, sqz_gemm_f32_ukernel_3x16__avx512)
+UKERNEL(4, 1, sqz_gemm_f32_ukernel_4x16__avx512)
 /* the last, partial row tile of a 14- or 8-row panel: only its rows rounded up to even are
  * computed (M = 256 in 14-row tiles: the last has 4 rows, not 14) */
 #define PART(AS, R)                                                                                       \
-    UKERNEL_AS(R, AS, 2, 32, part_##AS##_##R##x32)                                                        \
-    UKERNEL_AS(R, AS, 1, 32, part_##AS##_##R##x16)
+    UKERNEL_AS(R, AS, 2, part_##AS##_##R##x32)                                                        \
+    UKERNEL_AS(R, AS, 1, part_##AS##_##R##x16)
 PART(14, 2) PART(14, 4) PART(14, 6) PART(14, 8) PART(14, 10) PART(14, 12)
 PART(8, 2) PART(8, 4) PART(8, 6)
 #undef PART

@@ -1,8 +1,8 @@
 /* kernels/x86/gemm_f32_ukernel.h - the fp32 GEMM microkernel interface (private to the GEMM
  * driver in kernels/gemm_f32.c and its tests).
  *
- * A microkernel multiplies a packed MR x kc panel of A (a[k*MR + r]) by a packed kc x NR panel
- * of B (b[k*NR + j]) and stores the top-left mr x nr corner of the tile into C (row stride ldc):
+ * A microkernel multiplies a packed MR x kc panel of A (a[k*MR + r]) by a kc x NR panel of B
+ * (b[k*bs + j]: packed, bs = NR, or the B matrix itself) and stores the top-left mr x nr corner of the tile into C (row stride ldc):
  *   first: C = alpha*acc + beta*C   (beta == 0: C = alpha*acc, C not read)
  *   else:  C = alpha*acc + C
  *   last:  then C += bias_m[r] + bias_n[j], then clamp to [lo, hi] when clamp is set. */
@@ -18,6 +18,8 @@ typedef struct sqz_gemm_f32_store {
     const float *bias_n; /* at the tile's first column, or NULL */
     int clamp;
     float lo, hi;
+    int64_t bs; /* floats from one k row of the B panel to the next: NR when packed, ldb when B is
+                 * read in place (AVX-512 kernels; the AVX2 ones read packed panels only) */
 } sqz_gemm_f32_store;
 
 typedef void (*sqz_gemm_f32_ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
