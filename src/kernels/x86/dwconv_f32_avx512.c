@@ -349,23 +349,67 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_flat(const
     flat_compute(g, P, w, bias, act, y, T, K, S);
 }
 
+/* Two output planes at once from their phase planes P0 / P1 (weights w0 / w1): twice the
+ * independent FMA chains of flat_compute (each vector's taps are one dependent chain). The
+ * same operations per plane, so the same bits. T0 / T1: staging. */
+static inline __attribute__((always_inline)) SQZ_AVX512 void flat_compute2(const sqz_dw_plane *g, const float *P0,
+                                                                            const float *P1, const float *w0,
+                                                                            const float *w1, float b0, float b1,
+                                                                            const sqz_conv_act *act, float *y0,
+                                                                            float *y1, float *T0, float *T1,
+                                                                            const int K, const int S) {
+    const int64_t OH = g->OH, OW = g->OW;
+    const int64_t Wq = OW + (K - 1) / S, Hq = OH + (K - 1) / S, plane = Hq * Wq;
+    const int clamp = act && act->clamp;
+    const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
+    for (int64_t q = 0; q < OH * Wq; q += 16) {
+        __m512 a0 = _mm512_set1_ps(b0), a1 = _mm512_set1_ps(b1);
+#pragma GCC unroll 5
+        for (int ky = 0; ky < K; ky++)
+#pragma GCC unroll 5
+            for (int kx = 0; kx < K; kx++) {
+                const int64_t o = ((ky % S) * S + kx % S) * plane + (ky / S) * Wq + kx / S + q;
+                a0 = _mm512_fmadd_ps(_mm512_set1_ps(w0[ky * K + kx]), _mm512_loadu_ps(P0 + o), a0);
+                a1 = _mm512_fmadd_ps(_mm512_set1_ps(w1[ky * K + kx]), _mm512_loadu_ps(P1 + o), a1);
+            }
+        if (clamp) {
+            a0 = _mm512_min_ps(_mm512_max_ps(a0, lo), hi);
+            a1 = _mm512_min_ps(_mm512_max_ps(a1, lo), hi);
+        }
+        _mm512_store_ps(T0 + q, a0);
+        _mm512_store_ps(T1 + q, a1);
+    }
+    const __mmask16 om = range_mask(0, OW);
+    for (int64_t oy = 0; oy < OH; oy++) {
+        _mm512_mask_storeu_ps(y0 + oy * OW, om, _mm512_loadu_ps(T0 + oy * Wq));
+        _mm512_mask_storeu_ps(y1 + oy * OW, om, _mm512_loadu_ps(T1 + oy * Wq));
+    }
+}
+
 /* Planes pl0 .. pl1 of a depthwise layer with one output per input channel (plane pl: input
- * x + pl * H * W, weights w + (pl % C) * K * K, output y + pl * OH * OW): software pipelined, the
- * next plane's phase planes are built before this plane is computed from its own, so the loads
- * of the taps never wait on the masked stores that just built them (a load spanning two of them
- * cannot be forwarded and waits for both to reach the cache). */
+ * x + pl * H * W, weights w + (pl % C) * K * K, output y + pl * OH * OW), two at a time:
+ * software pipelined, the next pair's phase planes are built before this pair is computed from
+ * its own, so the loads of the taps never wait on the masked stores that just built them (a
+ * load spanning two of them cannot be forwarded and waits for both to reach the cache). */
 static inline __attribute__((always_inline)) SQZ_AVX512 void dw_planes_flat(const sqz_dw_plane *g, const float *x,
                                                                              const float *w, const float *bias,
                                                                              int64_t C, int64_t pl0, int64_t pl1,
                                                                              const sqz_conv_act *act, float *y,
                                                                              const int K, const int S) {
-    float P[2][FLAT_CAP] __attribute__((aligned(64))), T[FLAT_CAP] __attribute__((aligned(64)));
+    float P[4][FLAT_CAP] __attribute__((aligned(64))), T[2][FLAT_CAP] __attribute__((aligned(64)));
     const int64_t HW = g->H * g->W, OHW = g->OH * g->OW;
-    flat_build(g, x + pl0 * HW, P[pl0 & 1], K, S);
-    for (int64_t pl = pl0; pl < pl1; pl++) {
-        if (pl + 1 < pl1) flat_build(g, x + (pl + 1) * HW, P[(pl + 1) & 1], K, S);
+    for (int64_t pl = pl0; pl < pl0 + 2 && pl < pl1; pl++) flat_build(g, x + pl * HW, P[(pl - pl0) & 3], K, S);
+    for (int64_t pl = pl0; pl < pl1; pl += 2) {
+        const int64_t i = pl - pl0;
+        for (int64_t nx = pl + 2; nx < pl + 4 && nx < pl1; nx++) flat_build(g, x + nx * HW, P[(nx - pl0) & 3], K, S);
         const int64_t c = pl % C;
-        flat_compute(g, P[pl & 1], w + c * K * K, bias ? bias[c] : 0.0f, act, y + pl * OHW, T, K, S);
+        if (pl + 1 < pl1) {
+            const int64_t c1 = (pl + 1) % C;
+            flat_compute2(g, P[i & 3], P[(i + 1) & 3], w + c * K * K, w + c1 * K * K, bias ? bias[c] : 0.0f,
+                          bias ? bias[c1] : 0.0f, act, y + pl * OHW, y + (pl + 1) * OHW, T[0], T[1], K, S);
+        } else {
+            flat_compute(g, P[i & 3], w + c * K * K, bias ? bias[c] : 0.0f, act, y + pl * OHW, T[0], K, S);
+        }
     }
 }
 
