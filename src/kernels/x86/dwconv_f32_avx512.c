@@ -285,10 +285,12 @@ static inline int flat_fits(const sqz_dw_plane *g, int K, int S) {
 
 /* The phase planes P of one input plane (zero padded). */
 static inline __attribute__((always_inline)) SQZ_AVX512 void flat_build(const sqz_dw_plane *g, const float *x,
-                                                                         float *P, const int K, const int S) {
+                                                                         float *P, int fresh, const int K,
+                                                                         const int S) {
     const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, ph = g->ph, pw = g->pw;
     const int64_t Wq = OW + (K - 1) / S, Hq = OH + (K - 1) / S, plane = Hq * Wq;
-    for (int64_t i = 0; i < S * S * plane + 16; i += 16) _mm512_storeu_ps(P + i, _mm512_setzero_ps());
+    if (fresh) /* every plane writes the same positions: the padding stays zero in a reused P */
+        for (int64_t i = 0; i < S * S * plane + 16; i += 16) _mm512_storeu_ps(P + i, _mm512_setzero_ps());
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     for (int64_t iy = 0; iy < H; iy++) {
@@ -315,6 +317,24 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void flat_build(const sq
     }
 }
 
+/* Tap kx of a flat vector whose padded row starts at the aligned row (rows 16 wide, stride 1):
+ * lanes kx .. kx+15 of the row and the next one, by a lane shift instead of an unaligned load
+ * (which would split across two cache lines): the same values. */
+static inline __attribute__((always_inline)) SQZ_AVX512 __m512 row16_tap(const float *row, const int kx) {
+    const __m512i cur = _mm512_castps_si512(_mm512_load_ps(row)), nxt = _mm512_castps_si512(_mm512_load_ps(row + 16));
+    switch (kx) {
+    case 0: return _mm512_castsi512_ps(cur);
+    case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(nxt, cur, 1));
+    case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(nxt, cur, 2));
+    case 3: return _mm512_castsi512_ps(_mm512_alignr_epi32(nxt, cur, 3));
+    default: return _mm512_castsi512_ps(_mm512_alignr_epi32(nxt, cur, 4));
+    }
+}
+
+/* The flat vectors' loop of flat_compute / flat_compute2: TAP(P, ky, kx) is the tap vector. */
+#define FLAT_TAP_ROW16(P, ky, kx) row16_tap((P) + (ky) * 16 + q, (kx))
+#define FLAT_TAP_ANY(P, ky, kx) _mm512_loadu_ps((P) + (((ky) % S) * S + (kx) % S) * plane + ((ky) / S) * Wq + (kx) / S + q)
+
 /* One output plane from its phase planes P (T: the flat outputs' staging). */
 static inline __attribute__((always_inline)) SQZ_AVX512 void flat_compute(const sqz_dw_plane *g, const float *P,
                                                                            const float *w, float bias,
@@ -324,18 +344,18 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void flat_compute(const 
     const int64_t Wq = OW + (K - 1) / S, Hq = OH + (K - 1) / S, plane = Hq * Wq;
     const int clamp = act && act->clamp;
     const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
-    for (int64_t q = 0; q < OH * Wq; q += 16) {
-        __m512 acc = _mm512_set1_ps(bias);
-#pragma GCC unroll 5
-        for (int ky = 0; ky < K; ky++)
-#pragma GCC unroll 5
-            for (int kx = 0; kx < K; kx++) {
-                const float *src = P + ((ky % S) * S + kx % S) * plane + (ky / S) * Wq + kx / S + q;
-                acc = _mm512_fmadd_ps(_mm512_set1_ps(w[ky * K + kx]), _mm512_loadu_ps(src), acc);
-            }
-        if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
-        _mm512_store_ps(T + q, acc);
+#define FLAT_LOOP(TAP)                                                                                  \
+    for (int64_t q = 0; q < OH * Wq; q += 16) {                                                         \
+        __m512 acc = _mm512_set1_ps(bias);                                                              \
+        _Pragma("GCC unroll 5") for (int ky = 0; ky < K; ky++)                                          \
+            _Pragma("GCC unroll 5") for (int kx = 0; kx < K; kx++)                                      \
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(w[ky * K + kx]), TAP(P, ky, kx), acc);             \
+        if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);                                     \
+        _mm512_store_ps(T + q, acc);                                                                    \
     }
+    if (S == 1 && Wq == 16) FLAT_LOOP(FLAT_TAP_ROW16)
+    else FLAT_LOOP(FLAT_TAP_ANY)
+#undef FLAT_LOOP
     const __mmask16 om = range_mask(0, OW);
     for (int64_t oy = 0; oy < OH; oy++) _mm512_mask_storeu_ps(y + oy * OW, om, _mm512_loadu_ps(T + oy * Wq));
 }
@@ -345,7 +365,7 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_flat(const
                                                                             const sqz_conv_act *act, float *y,
                                                                             const int K, const int S) {
     float P[FLAT_CAP] __attribute__((aligned(64))), T[FLAT_CAP] __attribute__((aligned(64)));
-    flat_build(g, x, P, K, S);
+    flat_build(g, x, P, 1, K, S);
     flat_compute(g, P, w, bias, act, y, T, K, S);
 }
 
@@ -362,23 +382,24 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void flat_compute2(const
     const int64_t Wq = OW + (K - 1) / S, Hq = OH + (K - 1) / S, plane = Hq * Wq;
     const int clamp = act && act->clamp;
     const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
-    for (int64_t q = 0; q < OH * Wq; q += 16) {
-        __m512 a0 = _mm512_set1_ps(b0), a1 = _mm512_set1_ps(b1);
-#pragma GCC unroll 5
-        for (int ky = 0; ky < K; ky++)
-#pragma GCC unroll 5
-            for (int kx = 0; kx < K; kx++) {
-                const int64_t o = ((ky % S) * S + kx % S) * plane + (ky / S) * Wq + kx / S + q;
-                a0 = _mm512_fmadd_ps(_mm512_set1_ps(w0[ky * K + kx]), _mm512_loadu_ps(P0 + o), a0);
-                a1 = _mm512_fmadd_ps(_mm512_set1_ps(w1[ky * K + kx]), _mm512_loadu_ps(P1 + o), a1);
-            }
-        if (clamp) {
-            a0 = _mm512_min_ps(_mm512_max_ps(a0, lo), hi);
-            a1 = _mm512_min_ps(_mm512_max_ps(a1, lo), hi);
-        }
-        _mm512_store_ps(T0 + q, a0);
-        _mm512_store_ps(T1 + q, a1);
+#define FLAT_LOOP2(TAP)                                                                                 \
+    for (int64_t q = 0; q < OH * Wq; q += 16) {                                                         \
+        __m512 a0 = _mm512_set1_ps(b0), a1 = _mm512_set1_ps(b1);                                        \
+        _Pragma("GCC unroll 5") for (int ky = 0; ky < K; ky++)                                          \
+            _Pragma("GCC unroll 5") for (int kx = 0; kx < K; kx++) {                                    \
+                a0 = _mm512_fmadd_ps(_mm512_set1_ps(w0[ky * K + kx]), TAP(P0, ky, kx), a0);             \
+                a1 = _mm512_fmadd_ps(_mm512_set1_ps(w1[ky * K + kx]), TAP(P1, ky, kx), a1);             \
+            }                                                                                           \
+        if (clamp) {                                                                                    \
+            a0 = _mm512_min_ps(_mm512_max_ps(a0, lo), hi);                                              \
+            a1 = _mm512_min_ps(_mm512_max_ps(a1, lo), hi);                                              \
+        }                                                                                               \
+        _mm512_store_ps(T0 + q, a0);                                                                    \
+        _mm512_store_ps(T1 + q, a1);                                                                    \
     }
+    if (S == 1 && Wq == 16) FLAT_LOOP2(FLAT_TAP_ROW16)
+    else FLAT_LOOP2(FLAT_TAP_ANY)
+#undef FLAT_LOOP2
     const __mmask16 om = range_mask(0, OW);
     for (int64_t oy = 0; oy < OH; oy++) {
         _mm512_mask_storeu_ps(y0 + oy * OW, om, _mm512_loadu_ps(T0 + oy * Wq));
@@ -398,10 +419,11 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void dw_planes_flat(cons
                                                                              const int K, const int S) {
     float P[4][FLAT_CAP] __attribute__((aligned(64))), T[2][FLAT_CAP] __attribute__((aligned(64)));
     const int64_t HW = g->H * g->W, OHW = g->OH * g->OW;
-    for (int64_t pl = pl0; pl < pl0 + 2 && pl < pl1; pl++) flat_build(g, x + pl * HW, P[(pl - pl0) & 3], K, S);
+    for (int64_t pl = pl0; pl < pl0 + 2 && pl < pl1; pl++) flat_build(g, x + pl * HW, P[(pl - pl0) & 3], 1, K, S);
     for (int64_t pl = pl0; pl < pl1; pl += 2) {
         const int64_t i = pl - pl0;
-        for (int64_t nx = pl + 2; nx < pl + 4 && nx < pl1; nx++) flat_build(g, x + nx * HW, P[(nx - pl0) & 3], K, S);
+        for (int64_t nx = pl + 2; nx < pl + 4 && nx < pl1; nx++)
+            flat_build(g, x + nx * HW, P[(nx - pl0) & 3], nx - pl0 < 4, K, S);
         const int64_t c = pl % C;
         if (pl + 1 < pl1) {
             const int64_t c1 = (pl + 1) % C;
