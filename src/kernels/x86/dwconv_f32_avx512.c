@@ -394,13 +394,20 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void flat_compute2(const
             a0 = _mm512_min_ps(_mm512_max_ps(a0, lo), hi);                                              \
             a1 = _mm512_min_ps(_mm512_max_ps(a1, lo), hi);                                              \
         }                                                                                               \
-        _mm512_store_ps(T0 + q, a0);                                                                    \
-        _mm512_store_ps(T1 + q, a1);                                                                    \
+        if (direct) { /* one output row per vector */                                                 \
+            _mm512_mask_storeu_ps(y0 + q / 16 * OW, om, a0);                                            \
+            _mm512_mask_storeu_ps(y1 + q / 16 * OW, om, a1);                                            \
+        } else {                                                                                        \
+            _mm512_store_ps(T0 + q, a0);                                                                \
+            _mm512_store_ps(T1 + q, a1);                                                                \
+        }                                                                                               \
     }
+    const __mmask16 om = range_mask(0, OW);
+    const int direct = Wq == 16;
     if (S == 1 && Wq == 16) FLAT_LOOP2(FLAT_TAP_ROW16)
     else FLAT_LOOP2(FLAT_TAP_ANY)
 #undef FLAT_LOOP2
-    const __mmask16 om = range_mask(0, OW);
+    if (direct) return;
     for (int64_t oy = 0; oy < OH; oy++) {
         _mm512_mask_storeu_ps(y0 + oy * OW, om, _mm512_loadu_ps(T0 + oy * Wq));
         _mm512_mask_storeu_ps(y1 + oy * OW, om, _mm512_loadu_ps(T1 + oy * Wq));
