@@ -173,11 +173,20 @@ void sqz_gemm_f32_store_tile(const float *t, int NR, float *c, int64_t ldc, int 
 }
 
 /* Whether the microkernels read full B panels in place (rows ldb apart) instead of packing them:
- * B not transposed and not packed already, and a row stride that spreads the rows of a panel over
- * the L1 sets (not a multiple of 128 bytes). MobileNetV2's 1x1 layers at batch 1: 14x14 projects
- * and the 28x28 chains 4-6% faster, the expands (many row panels) unchanged. */
+ * B not transposed and not packed already, and a panel's kc rows spread over enough L1 sets
+ * (32 KiB, 8 ways, 64 sets of 64-byte lines; a row of 32 floats takes 2 lines when ldb is a
+ * multiple of 16 floats, else up to 3, and rows 2^j lines apart fall in 64 / 2^j sets): at most
+ * twice what those sets hold. MobileNetV2's 1x1 layers at batch 1: the projects and the chains
+ * 2-7% faster, the expands (many row panels) unchanged; strides such as 3136 or 1024 floats with
+ * kc = 256 keep packing (ResNet-18's 56x56 im2col GEMM 11% slower in place). */
 static int b_in_place(const gemm_cfg *cfg, const sqz_gemm_f32_args *g) {
-    return cfg->b_inplace && !g->packed_b && !g->trans_b && g->ldb % 32 != 0;
+    if (!cfg->b_inplace || g->packed_b || g->trans_b) return 0;
+    int64_t sets = 64, lines = 3;
+    if (g->ldb % 16 == 0) {
+        lines = 2;
+        for (int64_t l = g->ldb / 16; l % 2 == 0 && sets > 1; l /= 2) sets /= 2;
+    }
+    return min64(g->K, cfg->kc) * lines <= 2 * 8 * sets;
 }
 
 /* Computes C[m0 .. m1, n0 .. n1] with the packed path; buf is this thread's packing space. */

@@ -8,8 +8,8 @@
  *
  * The x86 paths are BLIS-style: B is packed in panels of NR columns and A in panels of MR rows,
  * blocked by KC/MC/NC, and a register-tile microkernel does the flops. On AVX-512 the full B
- * panels of a row-major B whose row stride is not a multiple of 128 bytes are read in place
- * (a packing costs as much as a few row panels of A use it: 1x1 convolutions with few output
+ * panels of a row-major B are read in place when their rows spread over enough L1 sets (a
+ * packing costs as much as a few row panels of A use it: 1x1 convolutions with few output
  * channels); same sums, same bits. Threads split only
  * independent output tiles (never K), so results are bit-identical for every thread count.
  * The SQZ_ISA_REF path is sqz_gemm_f32_ref followed by a scalar epilogue: the oracle. */
