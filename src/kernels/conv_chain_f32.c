@@ -41,9 +41,37 @@ static void chain_band(const sqz_conv_chain_f32 *c, int64_t *h, int64_t *rows) {
     *rows = (hh - 1) * sh + KH;
 }
 
+/* Whether the depthwise conv reads its expanded rows split into even and odd columns (stride 2,
+ * AVX-512): the chain then splits the narrow input rows before the expand (the expand keeps the
+ * column order), not the Ce expanded rows per band. */
+static int chain_presplit(sqz_isa isa, const sqz_conv_chain_f32 *c) {
+#if defined(__x86_64__)
+    const sqz_conv_params *d = &c->d;
+    const sqz_dw_plane g = {.W = d->in[1], .KH = d->kernel[0], .KW = d->kernel[1], .sh = d->stride[0],
+                            .sw = d->stride[1], .dh = d->dilation[0], .dw = d->dilation[1]};
+    return c->expand && isa >= SQZ_ISA_AVX512 && sqz_cpu_isa_supported() >= SQZ_ISA_AVX512 &&
+           sqz_dwconv2d_f32_presplit_ok(&g);
+#else
+    (void)isa;
+    (void)c;
+    return 0;
+#endif
+}
+
 static size_t gemm_bytes(sqz_isa isa, int threads, int64_t M, int64_t N, int64_t K) {
     const size_t b = sqz_gemm_f32_scratch_bytes(isa, threads, M, N, K);
     return (b + 63) & ~(size_t)63;
+}
+
+/* Scratch of the larger of the two GEMMs (band of h output rows, rows input rows). */
+static size_t chain_gemm_bytes(sqz_isa isa, int threads, const sqz_conv_chain_f32 *c, int64_t h, int64_t rows) {
+    const int64_t Ce = c->d.c_in, W = c->d.in[1], OW = c->d.out[1];
+    size_t gb = gemm_bytes(isa, threads, c->p.c_out, h * OW, Ce);
+    if (c->expand) {
+        const size_t ge = gemm_bytes(isa, threads, Ce, rows * W, c->e.c_in);
+        if (ge > gb) gb = ge;
+    }
+    return gb;
 }
 
 size_t sqz_conv_chain_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv_chain_f32 *c) {
@@ -53,18 +81,16 @@ size_t sqz_conv_chain_f32_scratch_bytes(sqz_isa isa, int threads, const sqz_conv
     const int64_t Ce = c->d.c_in, W = c->d.in[1], OW = c->d.out[1];
     const size_t eb = c->expand ? ((size_t)(Ce * rows * W) * 4 + 63) & ~(size_t)63 : 0;
     const size_t db = ((size_t)(Ce * h * OW) * 4 + 63) & ~(size_t)63;
-    size_t gb = gemm_bytes(isa, threads, c->p.c_out, h * OW, Ce);
-    if (c->expand) {
-        const size_t ge = gemm_bytes(isa, threads, Ce, rows * W, c->e.c_in);
-        if (ge > gb) gb = ge;
-    }
-    return eb + db + gb;
+    const size_t gb = chain_gemm_bytes(isa, threads, c, h, rows);
+    const size_t xb = chain_presplit(isa, c) ? ((size_t)(c->e.c_in * rows * W) * 4 + 63) & ~(size_t)63 : 0;
+    return eb + db + gb + xb;
 }
 
 /* The depthwise conv of one band, channels split over threads: input rows [r0, r0 + nrows) of
  * each plane at src + ch * sstride (rows W apart), output rows [oy0, oy1) to D. */
-static void chain_dw(sqz_isa isa, int threads, const sqz_conv_chain_f32 *c, const float *src, int64_t sstride,
-                     int64_t r0, int64_t nrows, int64_t oy0, int64_t oy1, float *D, int64_t dstride) {
+static void chain_dw(sqz_isa isa, int threads, const sqz_conv_chain_f32 *c, int presplit, const float *src,
+                     int64_t sstride, int64_t r0, int64_t nrows, int64_t oy0, int64_t oy1, float *D,
+                     int64_t dstride) {
     const sqz_conv_params *d = &c->d;
     /* the band as an image of nrows rows: output row oy0 + i reads band row i * sh - ph + ky * dh */
     const sqz_dw_plane g = {.H = nrows, .W = d->in[1], .OH = oy1 - oy0, .OW = d->out[1], .KH = d->kernel[0],
@@ -78,9 +104,17 @@ static void chain_dw(sqz_isa isa, int threads, const sqz_conv_chain_f32 *c, cons
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
 #endif
-    for (int64_t ch = 0; ch < Ce; ch++)
+    for (int64_t ch = 0; ch < Ce; ch++) {
+#if defined(__x86_64__)
+        if (presplit && sqz_dwconv2d_f32_plane_presplit__avx512(&g, src + ch * sstride, c->wd + ch * kk,
+                                                                c->bd ? c->bd[ch] : 0.0f, act, D + ch * dstride))
+            continue;
+#else
+        (void)presplit;
+#endif
         sqz_dwconv2d_f32_plane_isa(isa, &g, src + ch * sstride, c->wd + ch * kk, c->bd ? c->bd[ch] : 0.0f, act,
                                    D + ch * dstride);
+    }
 }
 
 void sqz_conv_chain_f32_run(sqz_isa isa, int threads, const sqz_conv_chain_f32 *c, const float *x, float *y,
@@ -96,6 +130,9 @@ void sqz_conv_chain_f32_run(sqz_isa isa, int threads, const sqz_conv_chain_f32 *
     const size_t eb = c->expand ? ((size_t)(Ce * rows * W) * 4 + 63) & ~(size_t)63 : 0;
     float *D = (float *)((char *)scratch + eb);
     void *gs = (char *)D + (((size_t)(Ce * h * OW) * 4 + 63) & ~(size_t)63);
+    const int presplit = chain_presplit(isa, c);
+    /* the split input rows of a band, after the GEMM's scratch */
+    float *Xs = presplit ? (float *)((char *)gs + chain_gemm_bytes(isa, threads, c, h, rows)) : NULL;
     sqz_gemm_epi ee = {.bias_m = c->be, .clamp = c->ae.clamp, .lo = c->ae.lo, .hi = c->ae.hi};
     sqz_gemm_epi ep = {.bias_m = c->bp, .clamp = c->ap.clamp, .lo = c->ap.lo, .hi = c->ap.hi};
     for (int64_t n = 0; n < d->batch; n++) {
@@ -121,10 +158,20 @@ void sqz_conv_chain_f32_run(sqz_isa isa, int threads, const sqz_conv_chain_f32 *
                     e0 = r0;
                 }
                 if (r1 > e1) {
+                    const float *B = xn + e1 * W;
+                    int64_t ldb = H * W;
+#if defined(__x86_64__)
+                    if (presplit) {
+                        for (int64_t ci = 0; ci < Cin; ci++)
+                            sqz_deinterleave_rows__avx512(xn + ci * H * W + e1 * W, r1 - e1, W, Xs + ci * (r1 - e1) * W);
+                        B = Xs;
+                        ldb = (r1 - e1) * W;
+                    }
+#endif
                     const sqz_gemm_f32_args ga = {.M = Ce, .N = (r1 - e1) * W, .K = Cin, .alpha = 1.0f,
-                                                  .beta = 0.0f, .A = c->we, .lda = Cin, .B = xn + e1 * W,
-                                                  .ldb = H * W, .C = E + (e1 - e0) * W, .ldc = rows * W,
-                                                  .epi = &ee, .packed_a = c->we_packed};
+                                                  .beta = 0.0f, .A = c->we, .lda = Cin, .B = B, .ldb = ldb,
+                                                  .C = E + (e1 - e0) * W, .ldc = rows * W, .epi = &ee,
+                                                  .packed_a = c->we_packed};
                     sqz_gemm_f32(isa, threads, &ga, gs);
                     e1 = r1;
                 }
@@ -134,7 +181,7 @@ void sqz_conv_chain_f32_run(sqz_isa isa, int threads, const sqz_conv_chain_f32 *
                 src = xn + r0 * W;
                 sstride = H * W;
             }
-            chain_dw(isa, threads, c, src, sstride, r0, r1 - r0, oy0, oy1, D, h * OW);
+            chain_dw(isa, threads, c, presplit, src, sstride, r0, r1 - r0, oy0, oy1, D, h * OW);
             const sqz_gemm_f32_args gp = {.M = Co, .N = (oy1 - oy0) * OW, .K = Ce, .alpha = 1.0f, .beta = 0.0f,
                                           .A = c->wp, .lda = Ce, .B = D, .ldb = h * OW, .C = yn + oy0 * OW,
                                           .ldc = OH * OW, .epi = &ep, .packed_a = c->wp_packed};

@@ -101,7 +101,20 @@ int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float *x, const 
  * doing nothing. */
 int sqz_dwconv2d_f32_planes__avx512(const sqz_dw_plane *g, const float *x, const float *w, const float *bias,
                                     int64_t C, int64_t pl0, int64_t pl1, const sqz_conv_act *act, float *y);
+/* A stride-2 3x3 / 5x5 plane (KH == KW, sh == sw == 2, no dilation, W <= 1024) whose input rows
+ * are already split: each row's even columns at [0, (W+1)/2), then its odd ones (as
+ * sqz_deinterleave_rows__avx512 writes them). The same bits as sqz_dwconv2d_f32_plane__avx512
+ * on the unsplit rows; returns 0 (doing nothing) for other geometries. */
+int sqz_dwconv2d_f32_plane_presplit__avx512(const sqz_dw_plane *g, const float *x, const float *w, float bias,
+                                            const sqz_conv_act *act, float *y);
+/* nrows rows of W floats from x to dst, each split into its even then its odd columns. */
+void sqz_deinterleave_rows__avx512(const float *x, int64_t nrows, int64_t W, float *dst);
 #endif
+/* Whether sqz_dwconv2d_f32_plane_presplit__avx512 takes g. */
+static inline int sqz_dwconv2d_f32_presplit_ok(const sqz_dw_plane *g) {
+    return g->KH == g->KW && (g->KH == 3 || g->KH == 5) && g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1 &&
+           g->W >= 1 && g->W <= 1024;
+}
 
 /* A chain of convolutions run as one, by bands of output rows, for the inverted residual blocks
  * of MobileNet-style networks: an optional group-1 1x1 "expand" (e), a depthwise conv (d: one

@@ -265,6 +265,55 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_s2(const s
     }
 }
 
+/* Stride 2 on rows already split (each input row holds its even columns at [0, (W+1)/2), then
+ * its odd ones: the chains deinterleave their narrow input before the expand, which keeps the
+ * column order): no split per block, interior blocks read the rows in place; blocks with rows
+ * outside the plane copy their halves next to zero ones. Same taps in the same order as
+ * dw_plane_s2: the same bits. */
+static inline __attribute__((always_inline)) SQZ_AVX512 void dw_plane_s2_presplit(const sqz_dw_plane *g,
+                                                                                   const float *x, const float *w,
+                                                                                   float bias,
+                                                                                   const sqz_conv_act *act,
+                                                                                   float *y, const int K) {
+    enum { HALF = S2_MAXW / 2 + 16, ROWS = 2 * RB + 3 };
+    float half[ROWS][2][HALF] __attribute__((aligned(64)));
+    const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, ph = g->ph, pw = g->pw;
+    const int64_t len[2] = {(W + 1) / 2, W / 2};
+    const int clamp = act && act->clamp;
+    dw_rows in = {.rs = W, .OW = OW, .bias = bias, .clamp = clamp, .lo = clamp ? act->lo : 0.0f,
+                  .hi = clamp ? act->hi : 0.0f};
+    dw_rows cp = in;
+    cp.rs = 2 * HALF;
+    cp.base = half[0][0];
+#pragma GCC unroll 5
+    for (int kx = 0; kx < K; kx++) {
+        const int64_t p = (kx - pw) & 1;
+        in.ms[kx] = cp.ms[kx] = (kx - pw - p) / 2;
+        in.off[kx] = in.ms[kx] + p * len[0];
+        cp.off[kx] = cp.ms[kx] + p * HALF;
+        in.len[kx] = cp.len[kx] = len[p];
+    }
+    for (int64_t oy = 0; oy < OH; oy += RB) {
+        const int64_t nr = OH - oy < RB ? OH - oy : RB, iy0 = oy * 2 - ph, ni = (nr - 1) * 2 + K;
+        if (iy0 >= 0 && iy0 + ni <= H) {
+            in.base = x + iy0 * W;
+            dw_block_row(&in, w, y + oy * OW, nr, K, 2);
+            continue;
+        }
+        for (int64_t i = 0; i < ni; i++) {
+            const int64_t iy = iy0 + i;
+            if (iy >= 0 && iy < H) {
+                memcpy(half[i][0], x + iy * W, sizeof(float) * (size_t)len[0]);
+                memcpy(half[i][1], x + iy * W + len[0], sizeof(float) * (size_t)len[1]);
+            } else {
+                memset(half[i][0], 0, sizeof(float) * (size_t)len[0]);
+                memset(half[i][1], 0, sizeof(float) * (size_t)len[1]);
+            }
+        }
+        dw_block_row(&cp, w, y + oy * OW, nr, K, 2);
+    }
+}
+
 static inline int s1_fits(const sqz_dw_plane *g) { return g->W <= S1_MAXW; }
 static inline int s2_fits(const sqz_dw_plane *g) { return g->W <= S2_MAXW; }
 
@@ -474,6 +523,30 @@ SQZ_AVX512 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float
     else if (g->KH == 5 && g->sh == 2) dw_plane(g, x, w, bias, act, y, 5, 2);
     else return 0;
     return 1;
+}
+
+SQZ_AVX512 int sqz_dwconv2d_f32_plane_presplit__avx512(const sqz_dw_plane *g, const float *x, const float *w,
+                                                       float bias, const sqz_conv_act *act, float *y) {
+    if (!sqz_dwconv2d_f32_presplit_ok(g)) return 0;
+    if (g->KH == 3) dw_plane_s2_presplit(g, x, w, bias, act, y, 3);
+    else dw_plane_s2_presplit(g, x, w, bias, act, y, 5);
+    return 1;
+}
+
+SQZ_AVX512 void sqz_deinterleave_rows__avx512(const float *x, int64_t nrows, int64_t W, float *dst) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const int64_t ne = (W + 1) / 2, no = W / 2;
+    for (int64_t r = 0; r < nrows; r++) {
+        const float *row = x + r * W;
+        float *de = dst + r * W, *dod = de + ne;
+        for (int64_t c = 0; c < W; c += 32) {
+            const __m512 a = _mm512_maskz_loadu_ps(range_mask(c, W), row + c);
+            const __m512 b = _mm512_maskz_loadu_ps(range_mask(c + 16, W), at(row, c + 16));
+            _mm512_mask_storeu_ps(de + c / 2, range_mask(c / 2, ne), _mm512_permutex2var_ps(a, even, b));
+            _mm512_mask_storeu_ps(dod + c / 2, range_mask(c / 2, no), _mm512_permutex2var_ps(a, odd, b));
+        }
+    }
 }
 
 #endif
