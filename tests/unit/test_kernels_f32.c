@@ -214,6 +214,16 @@ static void test_conv(sqz_isa isa) {
         if (conv_geom(&p, 2, 1 + sqz_rng_below(&r, 2), c, c * mult, c, in, k, s, d, pb, pe))
             conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
     }
+    /* depthwise with symmetric pads on MobileNet-size small planes (the 7x7 register path, the
+     * 14x14 row-aligned path, stride 2 down to 7x7), channel counts around the pairs of planes */
+    for (int i = 0; i < 24; i++) {
+        static const int64_t hw[4] = {7, 14, 14, 7};
+        const int64_t K = i % 6 == 5 ? 5 : 3, S = i % 4 == 2 ? 2 : 1, P = K / 2;
+        const int64_t in[2] = {hw[i % 4], hw[i % 4]}, k[2] = {K, K}, s[2] = {S, S}, d[2] = {1, 1}, pp[2] = {P, P};
+        const int64_t c = 1 + sqz_rng_below(&r, 19);
+        if (conv_geom(&p, 2, 1 + sqz_rng_below(&r, 2), c, c, c, in, k, s, d, pp, pp))
+            conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
+    }
     /* depthwise 1-D */
     for (int i = 0; i < 8; i++) {
         const int64_t in[1] = {1 + sqz_rng_below(&r, 50)}, k[1] = {1 + sqz_rng_below(&r, 5)}, s[1] = {1 + sqz_rng_below(&r, 2)};

@@ -491,11 +491,72 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void dw_planes_flat(cons
     }
 }
 
+/* 7x7 planes, 3x3 taps, stride 1, pad 1 (the last stage of ImageNet-size MobileNets): the plane
+ * lives in five registers. Padded rows are 8 wide, the left pad of a row doubling as the right
+ * pad of the one before, so a vector holds two padded rows; R_j (rows 2j, 2j+1) comes from one
+ * expanding load. Output rows 2v and 2v+1 are one vector (lanes 0-6 and 8-14) whose tap (ky, kx)
+ * is R shifted by 8 ky + kx lanes (valignd), and compact into 14 contiguous outputs. No copies
+ * through memory. Taps in the order ky, kx after the bias, padding as zeros, as the flat path:
+ * the same bits. */
+static inline int dw7_fits(const sqz_dw_plane *g) {
+    return g->H == 7 && g->W == 7 && g->OH == 7 && g->OW == 7 && g->KH == 3 && g->KW == 3 && g->sh == 1 &&
+           g->sw == 1 && g->dh == 1 && g->dw == 1 && g->ph == 1 && g->pw == 1;
+}
+
+static inline __attribute__((always_inline)) SQZ_AVX512 __m512 lanes_from(__m512 lo, __m512 hi, const int n) {
+    const __m512i a = _mm512_castps_si512(lo), b = _mm512_castps_si512(hi);
+    switch (n) {
+    case 0: return lo;
+    case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(b, a, 1));
+    case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(b, a, 2));
+    default: return _mm512_castsi512_ps(_mm512_alignr_epi32(b, a, 8));
+    }
+}
+
+static __attribute__((noinline)) SQZ_AVX512 void dw7_planes(const float *x, const float *w, const float *bias,
+                                                            int64_t C, int64_t pl0, int64_t pl1,
+                                                            const sqz_conv_act *act, float *y) {
+    const int clamp = act && act->clamp;
+    const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
+    const __m512i pack = _mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 6, 5, 4, 3, 2, 1, 0);
+    for (int64_t pl = pl0; pl < pl1; pl++) {
+        const float *xp = x + pl * 49, *wp = w + (pl % C) * 9;
+        float *yp = y + pl * 49;
+        __m512 S[11];
+        S[0] = _mm512_maskz_expandloadu_ps(0xfe00, xp);      /* pad row, x row 0 */
+        S[2] = _mm512_maskz_expandloadu_ps(0xfefe, xp + 7);  /* x rows 1, 2 */
+        S[4] = _mm512_maskz_expandloadu_ps(0xfefe, xp + 21); /* x rows 3, 4 */
+        S[6] = _mm512_maskz_expandloadu_ps(0xfefe, xp + 35); /* x rows 5, 6 */
+        S[8] = S[9] = S[10] = _mm512_setzero_ps();           /* pad rows */
+#pragma GCC unroll 4
+        for (int t = 1; t < 8; t += 2) S[t] = lanes_from(S[t - 1], S[t + 1], 8);
+        __m512 wv[9];
+#pragma GCC unroll 9
+        for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(wp[k]);
+        const __m512 b = _mm512_set1_ps(bias ? bias[pl % C] : 0.0f);
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) {
+            __m512 acc = b;
+#pragma GCC unroll 3
+            for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+                for (int kx = 0; kx < 3; kx++)
+                    acc = _mm512_fmadd_ps(wv[ky * 3 + kx], lanes_from(S[2 * v + ky], S[2 * v + ky + 2], kx), acc);
+            if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
+            _mm512_mask_storeu_ps(yp + 14 * v, v < 3 ? 0x3fff : 0x7f, _mm512_permutexvar_ps(pack, acc));
+        }
+    }
+}
+
 SQZ_AVX512 int sqz_dwconv2d_f32_planes__avx512(const sqz_dw_plane *g, const float *x, const float *w,
                                                const float *bias, int64_t C, int64_t pl0, int64_t pl1,
                                                const sqz_conv_act *act, float *y) {
     if (g->KH != g->KW || g->sh != g->sw || g->dh != 1 || g->dw != 1) return 0;
     if (!((g->KH == 3 || g->KH == 5) && (g->sh == 1 || g->sh == 2) && flat_fits(g, (int)g->KH, (int)g->sh))) return 0;
+    if (dw7_fits(g)) {
+        dw7_planes(x, w, bias, C, pl0, pl1, act, y);
+        return 1;
+    }
     if (g->KH == 3 && g->sh == 1) dw_planes_flat(g, x, w, bias, C, pl0, pl1, act, y, 3, 1);
     else if (g->KH == 3) dw_planes_flat(g, x, w, bias, C, pl0, pl1, act, y, 3, 2);
     else if (g->sh == 1) dw_planes_flat(g, x, w, bias, C, pl0, pl1, act, y, 5, 1);
@@ -506,6 +567,10 @@ SQZ_AVX512 int sqz_dwconv2d_f32_planes__avx512(const sqz_dw_plane *g, const floa
 SQZ_AVX512 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float *x, const float *w, float bias,
                                               const sqz_conv_act *act, float *y) {
     if (g->KH != g->KW || g->sh != g->sw || g->dh != 1 || g->dw != 1) return 0;
+    if (dw7_fits(g)) {
+        dw7_planes(x, w, &bias, 1, 0, 1, act, y);
+        return 1;
+    }
     if ((g->KH == 3 || g->KH == 5) && (g->sh == 1 || g->sh == 2) && flat_fits(g, (int)g->KH, (int)g->sh)) {
         if (g->KH == 3 && g->sh == 1) dw_plane_flat(g, x, w, bias, act, y, 3, 1);
         else if (g->KH == 3) dw_plane_flat(g, x, w, bias, act, y, 3, 2);
