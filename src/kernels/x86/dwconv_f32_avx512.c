@@ -548,6 +548,73 @@ static __attribute__((noinline)) SQZ_AVX512 void dw7_planes(const float *x, cons
     }
 }
 
+/* 14x14 -> 7x7, 3x3 taps, stride 2, pad 1, in registers: the input splits into four 7x7 phase
+ * planes (even / odd rows x even / odd columns), each laid out as dw7_planes lays out its plane
+ * (8-wide rows, left pad shared). Tap (ky, kx) of output (oy, ox) reads input (2 oy - 1 + ky,
+ * 2 ox - 1 + kx): rows ky = 0 / 2 are odd row oy - 1 / oy, ky = 1 even row oy; columns likewise;
+ * so each tap is one phase plane shifted by 8 * (row offset) + (column offset) lanes. Built from
+ * 14 row loads and one permute per pair of rows and phase. Same taps in the same order as the
+ * flat path: the same bits. */
+static inline int dw7s2_fits(const sqz_dw_plane *g) {
+    return g->H == 14 && g->W == 14 && g->OH == 7 && g->OW == 7 && g->KH == 3 && g->KW == 3 && g->sh == 2 &&
+           g->sw == 2 && g->dh == 1 && g->dw == 1 && g->ph == 1 && g->pw == 1;
+}
+
+static __attribute__((noinline)) SQZ_AVX512 void dw7s2_planes(const float *x, const float *w, const float *bias,
+                                                              int64_t C, int64_t pl0, int64_t pl1,
+                                                              const sqz_conv_act *act, float *y) {
+    const int clamp = act && act->clamp;
+    const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
+    const __m512i pack = _mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 6, 5, 4, 3, 2, 1, 0);
+    /* lanes 1-7 from the first row's columns 2c + q, lanes 9-15 from the second's (+16) */
+    const __m512i pick[2] = {_mm512_set_epi32(28, 26, 24, 22, 20, 18, 16, 0, 12, 10, 8, 6, 4, 2, 0, 0),
+                             _mm512_set_epi32(29, 27, 25, 23, 21, 19, 17, 0, 13, 11, 9, 7, 5, 3, 1, 0)};
+    for (int64_t pl = pl0; pl < pl1; pl++) {
+        const float *xp = x + pl * 196, *wp = w + (pl % C) * 9;
+        float *yp = y + pl * 49;
+        __m512 rows[14];
+#pragma GCC unroll 14
+        for (int r = 0; r < 14; r++) rows[r] = _mm512_maskz_loadu_ps(0x3fff, xp + r * 14);
+        /* S[a][q][t]: phase (row parity a, column parity q), t-th 8-wide padded row pair start
+         * (even t: rows t, t+1 of the padded phase plane; odd t: rows t, t+1 by a shift) */
+        __m512 S[2][2][11];
+#pragma GCC unroll 2
+        for (int a = 0; a < 2; a++)
+#pragma GCC unroll 2
+            for (int q = 0; q < 2; q++) {
+                /* padded row 0 is the pad, padded row i (1..7) is phase row i-1 = input row 2(i-1)+a */
+                S[a][q][0] = _mm512_maskz_permutexvar_ps(0xfe00, pick[q], rows[a]);
+#pragma GCC unroll 3
+                for (int j = 1; j < 4; j++)
+                    S[a][q][2 * j] = _mm512_maskz_permutex2var_ps(0xfefe, rows[2 * (2 * j - 1) + a], pick[q],
+                                                                  rows[2 * (2 * j) + a]);
+                S[a][q][8] = S[a][q][9] = S[a][q][10] = _mm512_setzero_ps();
+#pragma GCC unroll 4
+                for (int t = 1; t < 8; t += 2) S[a][q][t] = lanes_from(S[a][q][t - 1], S[a][q][t + 1], 8);
+            }
+        __m512 wv[9];
+#pragma GCC unroll 9
+        for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(wp[k]);
+        const __m512 b = _mm512_set1_ps(bias ? bias[pl % C] : 0.0f);
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) {
+            __m512 acc = b;
+#pragma GCC unroll 3
+            for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+                for (int kx = 0; kx < 3; kx++) {
+                    /* input row 2 oy - 1 + ky: parity a, phase row oy + dr (dr = -1 for ky 0);
+                     * padded row oy + dr + 1; likewise columns */
+                    const int a = ky != 1, q = kx != 1, dr = ky == 0 ? -1 : 0, dc = kx == 0 ? -1 : 0;
+                    acc = _mm512_fmadd_ps(wv[ky * 3 + kx],
+                                          lanes_from(S[a][q][2 * v + dr + 1], S[a][q][2 * v + dr + 3], dc + 1), acc);
+                }
+            if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
+            _mm512_mask_storeu_ps(yp + 14 * v, v < 3 ? 0x3fff : 0x7f, _mm512_permutexvar_ps(pack, acc));
+        }
+    }
+}
+
 SQZ_AVX512 int sqz_dwconv2d_f32_planes__avx512(const sqz_dw_plane *g, const float *x, const float *w,
                                                const float *bias, int64_t C, int64_t pl0, int64_t pl1,
                                                const sqz_conv_act *act, float *y) {
@@ -555,6 +622,10 @@ SQZ_AVX512 int sqz_dwconv2d_f32_planes__avx512(const sqz_dw_plane *g, const floa
     if (!((g->KH == 3 || g->KH == 5) && (g->sh == 1 || g->sh == 2) && flat_fits(g, (int)g->KH, (int)g->sh))) return 0;
     if (dw7_fits(g)) {
         dw7_planes(x, w, bias, C, pl0, pl1, act, y);
+        return 1;
+    }
+    if (dw7s2_fits(g)) {
+        dw7s2_planes(x, w, bias, C, pl0, pl1, act, y);
         return 1;
     }
     if (g->KH == 3 && g->sh == 1) dw_planes_flat(g, x, w, bias, C, pl0, pl1, act, y, 3, 1);
@@ -569,6 +640,10 @@ SQZ_AVX512 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float
     if (g->KH != g->KW || g->sh != g->sw || g->dh != 1 || g->dw != 1) return 0;
     if (dw7_fits(g)) {
         dw7_planes(x, w, &bias, 1, 0, 1, act, y);
+        return 1;
+    }
+    if (dw7s2_fits(g)) {
+        dw7s2_planes(x, w, &bias, 1, 0, 1, act, y);
         return 1;
     }
     if ((g->KH == 3 || g->KH == 5) && (g->sh == 1 || g->sh == 2) && flat_fits(g, (int)g->KH, (int)g->sh)) {
