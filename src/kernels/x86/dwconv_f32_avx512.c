@@ -615,6 +615,53 @@ static __attribute__((noinline)) SQZ_AVX512 void dw7s2_planes(const float *x, co
     }
 }
 
+/* Planes of width 8 .. 14 (MobileNet's 14x14 layers), 3x3 taps, stride 1, pad 1, a row per
+ * register: each padded row ([0, row, 0], 16 lanes at most) comes from one expanding load, and
+ * its three column shifts (valignd) feed the three output rows that read it, held in a sliding
+ * window; outputs go straight to the plane. No copies through memory. Taps in the order ky, kx
+ * after the bias, padding as zeros: the same bits as the flat path. */
+static inline int dwrow_fits(const sqz_dw_plane *g) {
+    return g->W >= 8 && g->W <= 14 && g->H >= 1 && g->OH == g->H && g->OW == g->W && g->KH == 3 && g->KW == 3 &&
+           g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->ph == 1 && g->pw == 1;
+}
+
+static __attribute__((noinline)) SQZ_AVX512 void dwrow_planes(const sqz_dw_plane *g, const float *x, const float *w,
+                                                              const float *bias, int64_t C, int64_t pl0,
+                                                              int64_t pl1, const sqz_conv_act *act, float *y) {
+    const int64_t H = g->H, W = g->W;
+    const int clamp = act && act->clamp;
+    const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
+    const __mmask16 in = (__mmask16)(((1u << W) - 1u) << 1), out = (__mmask16)((1u << W) - 1u);
+    for (int64_t pl = pl0; pl < pl1; pl++) {
+        const float *xp = x + pl * H * W, *wp = w + (pl % C) * 9;
+        float *yp = y + pl * H * W;
+        __m512 wv[9];
+#pragma GCC unroll 9
+        for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(wp[k]);
+        const __m512 b = _mm512_set1_ps(bias ? bias[pl % C] : 0.0f);
+        /* window: padded rows oy, oy+1, oy+2, each shifted by 0, 1, 2 columns */
+        __m512 r[3][3];
+        r[0][0] = r[0][1] = r[0][2] = _mm512_setzero_ps();
+        r[1][0] = _mm512_maskz_expandloadu_ps(in, xp);
+        r[1][1] = lanes_from(r[1][0], r[1][0], 1);
+        r[1][2] = lanes_from(r[1][0], r[1][0], 2);
+        for (int64_t oy = 0; oy < H; oy++) {
+            r[2][0] = oy + 1 < H ? _mm512_maskz_expandloadu_ps(in, xp + (oy + 1) * W) : _mm512_setzero_ps();
+            r[2][1] = lanes_from(r[2][0], r[2][0], 1);
+            r[2][2] = lanes_from(r[2][0], r[2][0], 2);
+            __m512 acc = b;
+#pragma GCC unroll 3
+            for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+                for (int kx = 0; kx < 3; kx++) acc = _mm512_fmadd_ps(wv[ky * 3 + kx], r[ky][kx], acc);
+            if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
+            _mm512_mask_storeu_ps(yp + oy * W, out, acc);
+#pragma GCC unroll 3
+            for (int kx = 0; kx < 3; kx++) r[0][kx] = r[1][kx], r[1][kx] = r[2][kx];
+        }
+    }
+}
+
 SQZ_AVX512 int sqz_dwconv2d_f32_planes__avx512(const sqz_dw_plane *g, const float *x, const float *w,
                                                const float *bias, int64_t C, int64_t pl0, int64_t pl1,
                                                const sqz_conv_act *act, float *y) {
@@ -626,6 +673,10 @@ SQZ_AVX512 int sqz_dwconv2d_f32_planes__avx512(const sqz_dw_plane *g, const floa
     }
     if (dw7s2_fits(g)) {
         dw7s2_planes(x, w, bias, C, pl0, pl1, act, y);
+        return 1;
+    }
+    if (dwrow_fits(g)) {
+        dwrow_planes(g, x, w, bias, C, pl0, pl1, act, y);
         return 1;
     }
     if (g->KH == 3 && g->sh == 1) dw_planes_flat(g, x, w, bias, C, pl0, pl1, act, y, 3, 1);
@@ -644,6 +695,10 @@ SQZ_AVX512 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float
     }
     if (dw7s2_fits(g)) {
         dw7s2_planes(x, w, &bias, 1, 0, 1, act, y);
+        return 1;
+    }
+    if (dwrow_fits(g)) {
+        dwrow_planes(g, x, w, &bias, 1, 0, 1, act, y);
         return 1;
     }
     if ((g->KH == 3 || g->KH == 5) && (g->sh == 1 || g->sh == 2) && flat_fits(g, (int)g->KH, (int)g->sh)) {
