@@ -214,13 +214,13 @@ static void test_conv(sqz_isa isa) {
         if (conv_geom(&p, 2, 1 + sqz_rng_below(&r, 2), c, c * mult, c, in, k, s, d, pb, pe))
             conv_case(&r, isa, &p, sqz_rng_below(&r, 2));
     }
-    /* depthwise with symmetric pads on MobileNet-size small planes (the 7x7 and 14x14 -> 7x7
-     * register paths, the row-register path for widths 8 .. 14, taller than wide too), channel
-     * counts around the pairs of planes */
-    for (int i = 0; i < 32; i++) {
-        static const int64_t hw[8] = {7, 14, 14, 7, 8, 11, 13, 10};
-        const int64_t K = i % 6 == 5 ? 5 : 3, S = i % 8 == 2 ? 2 : 1, P = K / 2;
-        const int64_t in[2] = {hw[i % 8] + (i % 8 == 4 ? i % 3 : 0), hw[i % 8]}, k[2] = {K, K}, s[2] = {S, S},
+    /* depthwise with symmetric pads on MobileNet-size planes (the 7x7 and 14x14 -> 7x7 register
+     * paths, the row-register paths for widths 8 .. 14 and 15 .. 30, taller than wide too),
+     * channel counts around the pairs of planes */
+    for (int i = 0; i < 48; i++) {
+        static const int64_t hw[12] = {7, 14, 14, 7, 8, 11, 13, 10, 15, 16, 28, 30};
+        const int64_t K = i % 6 == 5 ? 5 : 3, S = i % 12 == 2 ? 2 : 1, P = K / 2;
+        const int64_t in[2] = {hw[i % 12] + (i % 4 == 0 ? i % 3 : 0), hw[i % 12]}, k[2] = {K, K}, s[2] = {S, S},
                       d[2] = {1, 1}, pp[2] = {P, P};
         const int64_t c = 1 + sqz_rng_below(&r, 19);
         if (conv_geom(&p, 2, 1 + sqz_rng_below(&r, 2), c, c, c, in, k, s, d, pp, pp))

@@ -662,6 +662,57 @@ static __attribute__((noinline)) SQZ_AVX512 void dwrow_planes(const sqz_dw_plane
     }
 }
 
+/* The same for planes 15 .. 30 wide (MobileNet's 28x28 layers, also as bands of rows inside a
+ * conv chain: ph 0 or 1, any height): a padded row in two registers ([0, x0 .. x14] and
+ * [x15 .. , 0 ..]), shifted across the pair. */
+static inline int dwrow2_fits(const sqz_dw_plane *g) {
+    return g->W >= 15 && g->W <= 30 && g->H >= 1 && g->OW == g->W && g->OH >= 1 && g->KH == 3 && g->KW == 3 &&
+           g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && (g->ph == 0 || g->ph == 1) && g->pw == 1;
+}
+
+static __attribute__((noinline)) SQZ_AVX512 void dwrow2_plane(const sqz_dw_plane *g, const float *x, const float *w,
+                                                              float bias, const sqz_conv_act *act, float *y) {
+    const int64_t H = g->H, W = g->W, OH = g->OH, ph = g->ph;
+    const int clamp = act && act->clamp;
+    const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
+    const __mmask16 in1 = (__mmask16)((1u << (W - 15)) - 1u), out1 = (__mmask16)((1u << (W - 16)) - 1u);
+    const __m512 z = _mm512_setzero_ps();
+    __m512 wv[9];
+#pragma GCC unroll 9
+    for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(w[k]);
+    const __m512 b = _mm512_set1_ps(bias);
+    /* window: padded rows oy - ph + 0 .. 2, each as two vectors shifted by 0, 1, 2 columns */
+    __m512 r[3][2][3];
+#define DWROW2_LOAD(R, iy)                                                                              \
+    do {                                                                                                \
+        const int ok_ = (iy) >= 0 && (iy) < H;                                                          \
+        const __m512 a_ = _mm512_maskz_expandloadu_ps(ok_ ? 0xfffe : 0, x + (ok_ ? (iy) : 0) * W);      \
+        const __m512 c_ = _mm512_maskz_loadu_ps(ok_ ? in1 : 0, x + (ok_ ? (iy) : 0) * W + 15);          \
+        R[0][0] = a_, R[0][1] = lanes_from(a_, c_, 1), R[0][2] = lanes_from(a_, c_, 2);                 \
+        R[1][0] = c_, R[1][1] = lanes_from(c_, z, 1), R[1][2] = lanes_from(c_, z, 2);                   \
+    } while (0)
+    DWROW2_LOAD(r[0], -ph);
+    DWROW2_LOAD(r[1], 1 - ph);
+    for (int64_t oy = 0; oy < OH; oy++) {
+        DWROW2_LOAD(r[2], oy - ph + 2);
+#pragma GCC unroll 2
+        for (int c = 0; c < 2; c++) {
+            __m512 acc = b;
+#pragma GCC unroll 3
+            for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+                for (int kx = 0; kx < 3; kx++) acc = _mm512_fmadd_ps(wv[ky * 3 + kx], r[ky][c][kx], acc);
+            if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
+            _mm512_mask_storeu_ps(y + oy * W + 16 * c, c ? out1 : 0xffff, acc);
+        }
+#pragma GCC unroll 2
+        for (int c = 0; c < 2; c++)
+#pragma GCC unroll 3
+            for (int kx = 0; kx < 3; kx++) r[0][c][kx] = r[1][c][kx], r[1][c][kx] = r[2][c][kx];
+    }
+#undef DWROW2_LOAD
+}
+
 SQZ_AVX512 int sqz_dwconv2d_f32_planes__avx512(const sqz_dw_plane *g, const float *x, const float *w,
                                                const float *bias, int64_t C, int64_t pl0, int64_t pl1,
                                                const sqz_conv_act *act, float *y) {
@@ -699,6 +750,10 @@ SQZ_AVX512 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float
     }
     if (dwrow_fits(g)) {
         dwrow_planes(g, x, w, &bias, 1, 0, 1, act, y);
+        return 1;
+    }
+    if (dwrow2_fits(g)) {
+        dwrow2_plane(g, x, w, bias, act, y);
         return 1;
     }
     if ((g->KH == 3 || g->KH == 5) && (g->sh == 1 || g->sh == 2) && flat_fits(g, (int)g->KH, (int)g->sh)) {
