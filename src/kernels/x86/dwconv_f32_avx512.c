@@ -775,10 +775,61 @@ SQZ_AVX512 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float
     return 1;
 }
 
+/* Stride 2, pad 1 (left), 3x3, outputs up to 16 wide, on rows already split (even columns,
+ * then odd): a row per register. Output column ox reads odd column ox - 1, even column ox and
+ * odd column ox: the odd half shifted in by one lane (an expanding load), the even half and the
+ * odd half as they are. Output row oy reads input rows 2 oy - ph + 0 .. 2; the last of them is
+ * the first of the next output row's. Taps in the order ky, kx after the bias, padding as
+ * zeros: the same bits as the block path. */
+static inline int dwrow_s2_fits(const sqz_dw_plane *g) {
+    return g->KH == 3 && g->KW == 3 && g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1 && g->pw == 1 &&
+           (g->ph == 0 || g->ph == 1) && g->W >= 2 && g->W <= 32 && g->OW >= 1 && g->OW <= 16 &&
+           g->OW <= (g->W + 1) / 2 && g->OH >= 1;
+}
+
+static __attribute__((noinline)) SQZ_AVX512 void dwrow_s2_plane(const sqz_dw_plane *g, const float *x,
+                                                                const float *w, float bias,
+                                                                const sqz_conv_act *act, float *y) {
+    const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, ph = g->ph, ne = (W + 1) / 2, no = W / 2;
+    const int clamp = act && act->clamp;
+    const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
+    const __mmask16 me = (__mmask16)((1u << ne) - 1u), mo = (__mmask16)((1u << no) - 1u);
+    const __mmask16 ms = (__mmask16)(mo << 1), out = (__mmask16)((1u << OW) - 1u);
+    __m512 wv[9];
+#pragma GCC unroll 9
+    for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(w[k]);
+    const __m512 b = _mm512_set1_ps(bias);
+    __m512 r[3][3]; /* input rows 2 oy - ph + ky: taps kx = 0, 1, 2 */
+#define DWROWS2_LOAD(R, iy)                                                                             \
+    do {                                                                                                \
+        const int ok_ = (iy) >= 0 && (iy) < H;                                                          \
+        const float *row_ = x + (ok_ ? (iy) : 0) * W;                                                   \
+        R[0] = _mm512_maskz_expandloadu_ps(ok_ ? ms : 0, row_ + ne);                                    \
+        R[1] = _mm512_maskz_loadu_ps(ok_ ? me : 0, row_);                                               \
+        R[2] = _mm512_maskz_loadu_ps(ok_ ? mo : 0, row_ + ne);                                          \
+    } while (0)
+    DWROWS2_LOAD(r[0], -ph);
+    for (int64_t oy = 0; oy < OH; oy++) {
+        DWROWS2_LOAD(r[1], 2 * oy - ph + 1);
+        DWROWS2_LOAD(r[2], 2 * oy - ph + 2);
+        __m512 acc = b;
+#pragma GCC unroll 3
+        for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+            for (int kx = 0; kx < 3; kx++) acc = _mm512_fmadd_ps(wv[ky * 3 + kx], r[ky][kx], acc);
+        if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
+        _mm512_mask_storeu_ps(y + oy * OW, out, acc);
+#pragma GCC unroll 3
+        for (int kx = 0; kx < 3; kx++) r[0][kx] = r[2][kx];
+    }
+#undef DWROWS2_LOAD
+}
+
 SQZ_AVX512 int sqz_dwconv2d_f32_plane_presplit__avx512(const sqz_dw_plane *g, const float *x, const float *w,
                                                        float bias, const sqz_conv_act *act, float *y) {
     if (!sqz_dwconv2d_f32_presplit_ok(g)) return 0;
-    if (g->KH == 3) dw_plane_s2_presplit(g, x, w, bias, act, y, 3);
+    if (dwrow_s2_fits(g)) dwrow_s2_plane(g, x, w, bias, act, y);
+    else if (g->KH == 3) dw_plane_s2_presplit(g, x, w, bias, act, y, 3);
     else dw_plane_s2_presplit(g, x, w, bias, act, y, 5);
     return 1;
 }
