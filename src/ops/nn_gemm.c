@@ -75,10 +75,26 @@ static int gemm_bias_from_c(const sqz_tensor *C, double beta, int64_t M, int64_t
     return 0;
 }
 
+/* This node writes its output transposed (N x M) as Y^T = B'^T A'^T: planned, M large enough, B
+ * constant and given as B^T (transB), A not transposed by the node, C absent or a row bias (it
+ * becomes a per-row bias of Y^T, moved from epi->bias_n to bias_m). */
+static int xl_out_t(const sqz_opctx *c, int64_t M, int ta, int tb, const sqz_tensor *C, int fused,
+                    sqz_gemm_epi *epi) {
+    if (!(c->xlayout & SQZ_XL_OUT_T) || M < SQZ_XL_MIN_M || ta || !tb || !sqz_nn_is_const(c->in[1])) return 0;
+    if (C && !(fused && epi->bias_n)) return 0;
+    if (C) {
+        epi->bias_m = epi->bias_n;
+        epi->bias_n = NULL;
+    }
+    return 1;
+}
+
 static size_t gemm_scratch(const sqz_opctx *c) {
     int64_t M, N, K;
     if (c->in[0]->dtype != SQZ_DT_F32 || gemm_dims(c, &M, &N, &K) || M < 0 || N < 0 || K < 0) return 0;
-    return sqz_gemm_f32_scratch_bytes(sqz_cpu_isa(), c->threads, M, N, K);
+    const size_t a = sqz_gemm_f32_scratch_bytes(sqz_cpu_isa(), c->threads, M, N, K);
+    const size_t b = (c->xlayout & SQZ_XL_OUT_T) ? sqz_gemm_f32_scratch_bytes(sqz_cpu_isa(), c->threads, N, M, K) : 0;
+    return a > b ? a : b;
 }
 
 static sqz_status gemm_forward(sqz_opctx *c) {
@@ -101,16 +117,29 @@ static sqz_status gemm_forward(sqz_opctx *c) {
         }
         if (C && !fused) FILL_C(float);
         const sqz_isa isa = sqz_cpu_isa();
+        const int in_t = (c->xlayout & SQZ_XL_IN_T) != 0, out_t = xl_out_t(c, M, ta, tb, C, fused, &epi);
+        if (in_t && ta) return sqz_err_set(c->err, SQZ_ERR_INTERNAL, "Gemm: a transposed input with transA");
         void *owned;
-        const size_t need = sqz_gemm_f32_scratch_bytes(isa, c->threads, M, N, K);
+        const size_t need = out_t ? sqz_gemm_f32_scratch_bytes(isa, c->threads, N, M, K)
+                                  : sqz_gemm_f32_scratch_bytes(isa, c->threads, M, N, K);
         void *scratch = sqz_nn_scratch_get(c, need, &owned);
         if (need && !scratch) return SQZ_ERR_NOMEM;
-        const sqz_gemm_f32_args g = {.trans_a = ta, .trans_b = tb, .M = M, .N = N, .K = K, .alpha = (float)alpha,
-                                     .beta = C && !fused ? 1.0f : 0.0f, .A = A->data, .lda = lda, .B = B->data,
-                                     .ldb = ldb, .C = Y->data, .ldc = N, .epi = fused || c->act ? &epi : NULL,
-                                     .packed_b = need ? sqz_nn_packed_b(c, isa, B, tb, K, N, ldb) : NULL};
+        sqz_gemm_f32_args g = {.trans_a = ta, .trans_b = tb, .M = M, .N = N, .K = K, .alpha = (float)alpha,
+                               .beta = C && !fused ? 1.0f : 0.0f, .A = A->data, .lda = lda, .B = B->data, .ldb = ldb,
+                               .C = Y->data, .ldc = N, .epi = fused || c->act ? &epi : NULL};
+        if (in_t) g.trans_a = 1, g.lda = M; /* A is stored as its transpose, K x M */
+        int64_t st = 0;
+        if (out_t) { /* Y^T (N x M) = W (N x K) * A^T, the weights packed as the A operand */
+            g = (sqz_gemm_f32_args){.trans_b = !in_t, .M = N, .N = M, .K = K, .alpha = (float)alpha, .A = B->data,
+                                    .lda = K, .B = A->data, .ldb = in_t ? M : K, .C = Y->data, .ldc = M,
+                                    .epi = g.epi,
+                                    .packed_a = need ? sqz_nn_packed_a(c, isa, B, 1, N, K, &st) : NULL};
+        } else if (need) {
+            g.packed_b = sqz_nn_packed_b(c, isa, B, tb, K, N, ldb);
+        }
         sqz_gemm_f32(isa, c->threads, &g, scratch);
         sqz_nn_scratch_release(owned);
+        c->xlayout_out = out_t ? SQZ_XL_OUT_T : 0;
     } else {
         if (C) FILL_C(double);
         sqz_gemm_f64_ref(ta, tb, M, N, K, alpha, A->data, lda, B->data, ldb, C ? 1.0 : 0.0, Y->data, N);

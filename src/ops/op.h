@@ -39,7 +39,16 @@ typedef struct sqz_opctx {
      * first output (Relu: 0..+inf; Clip/ReLU6: min..max) as part of its epilogue. */
     int act;
     float act_lo, act_hi;
+    /* Transposed layouts between the Gemm nodes of a pair the session planned (SQZ_XL_*; 0
+     * everywhere else). In xlayout: OUT_T, this node may store its 2-D output transposed (the
+     * pair's consumer is its only reader); IN_T, its input 0 IS stored transposed (K x M for a
+     * logical M x K). forward sets xlayout_out to OUT_T when it did store its output so. */
+    uint8_t xlayout, xlayout_out;
 } sqz_opctx;
+
+/* SQZ_XL_MIN_M: the fewest rows for which a Gemm stores its output transposed (the rows become
+ * the columns of the transposed product: under 32 they would not fill its 32-wide panels). */
+enum { SQZ_XL_OUT_T = 1, SQZ_XL_IN_T = 2, SQZ_XL_MIN_M = 32 };
 
 typedef struct sqz_op {
     const char *name;       /* ONNX op type */

@@ -143,3 +143,59 @@ int sqz_chain_plan(const sqz_graph *g, const uint8_t *kind, int *chain_e, int *c
     }
     return chains;
 }
+
+/* ---- Gemm pairs with a transposed link ---- */
+
+/* The one node reading tensor t, when t is read by exactly one node and is not a graph output;
+ * else -1. */
+static int sole_reader(const sqz_graph *g, int t) {
+    if (readers(g, t) != 1) return -1;
+    for (int j = 0; j < g->n_nodes; j++)
+        for (int i = 0; i < g->nodes[j]->n_in; i++)
+            if (g->nodes[j]->in[i] == t) return j;
+    return -1;
+}
+
+/* A default-domain Gemm with transA == 0 whose input 0 is f32 (or of unknown dtype). */
+static int gemm_node(const sqz_graph *g, const sqz_node *n) {
+    if (!is_default_domain(n) || strcmp(n->op_type, "Gemm") || n->n_in < 2 || n->n_in > 3 || n->n_out != 1 ||
+        n->in[0] < 0 || n->in[1] < 0 || n->out[0] < 0 || sqz_node_attr_int(n, "transA", 0) != 0)
+        return 0;
+    const sqz_tensor *a = g->tensors[n->in[0]];
+    return a->dtype == SQZ_DT_F32 || a->dtype == SQZ_DT_UNDEF;
+}
+
+int sqz_gemm_pair_plan(const sqz_graph *g, const uint8_t *kind, uint8_t *xl) {
+    int pairs = 0;
+    for (int k = 0; k < g->n_nodes; k++) xl[k] = 0;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const sqz_node *n = g->nodes[k];
+        if (!gemm_node(g, n) || kind[k] == SQZ_FUSE_NOOP || sqz_node_attr_int(n, "transB", 0) != 1) continue;
+        const sqz_tensor *w = g->tensors[n->in[1]];
+        if (!(w->flags & SQZ_TF_INIT) || (w->flags & SQZ_TF_INPUT) || w->dtype != SQZ_DT_F32 || w->ndim != 2 ||
+            !w->data || w->encoding != SQZ_ENC_DENSE)
+            continue;
+        if (n->n_in == 3 && n->in[2] >= 0) { /* a bias row, beta 1: it becomes a bias per row of Y^T */
+            const sqz_tensor *b = g->tensors[n->in[2]];
+            const int row = b->ndim == 1 || (b->ndim == 2 && b->dims[0] == 1);
+            if (!(b->flags & SQZ_TF_INIT) || (b->flags & SQZ_TF_INPUT) || !b->data || !row ||
+                b->dims[b->ndim - 1] != w->dims[0] || w->dims[0] < 2 || sqz_node_attr_float(n, "beta", 1.0f) != 1.0f)
+                continue;
+        }
+        /* the link: the output, or the output of the activation fused into this node */
+        int t = n->out[0], r = sole_reader(g, t);
+        if (r >= 0 && kind[k] == SQZ_FUSE_PRODUCER) {
+            if (kind[r] != SQZ_FUSE_NOOP || g->nodes[r]->out[0] < 0) continue;
+            t = g->nodes[r]->out[0];
+            r = sole_reader(g, t);
+        }
+        if (r < 0) continue;
+        const sqz_node *m = g->nodes[r];
+        if (!gemm_node(g, m) || m->in[0] != t || m->in[1] == t || (m->n_in == 3 && m->in[2] == t) ||
+            kind[r] == SQZ_FUSE_NOOP)
+            continue;
+        xl[k] |= SQZ_XL_OUT_T;
+        pairs++;
+    }
+    return pairs;
+}

@@ -27,4 +27,12 @@ int sqz_fuse_plan(const sqz_graph *g, const sqz_op *const *ops, uint8_t *kind, f
  * kind[] is the activation plan above. Returns the number of chains. */
 int sqz_chain_plan(const sqz_graph *g, const uint8_t *kind, int *chain_e, int *chain_d, uint8_t *in_chain);
 
+/* Gemm pairs (ops/op.h, SQZ_XL_*): a Gemm P (transA 0, transB 1, constant 2-D f32 weights, no C
+ * or a constant bias row with beta 1) whose output, through at most its fused activation, is
+ * read only by a Gemm Q (transA 0) as its input 0, and is not a graph output. P may store that
+ * output transposed (Y^T = W A^T: the weights become the packed operand, the batch the columns),
+ * and Q then reads it so (its A packed from K x M rows, or as a row-major B when Q is itself a
+ * P). Sets xl[P] = SQZ_XL_OUT_T; returns the number of pairs. */
+int sqz_gemm_pair_plan(const sqz_graph *g, const uint8_t *kind, uint8_t *xl);
+
 #endif

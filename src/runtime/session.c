@@ -62,6 +62,8 @@ struct sqz_session {
     float *act_lo, *act_hi; /* (n_nodes) bounds for SQZ_FUSE_PRODUCER nodes */
     int *chain_e, *chain_d; /* (n_nodes) for a chain's project node: its expand (or -1) and depthwise node */
     uint8_t *in_chain;      /* (n_nodes) computed by a later chain step */
+    uint8_t *xl;            /* (n_nodes) SQZ_XL_OUT_T: a Gemm pair's producer (runtime/fuse.h) */
+    uint8_t *xposed;        /* (n_tensors) this run's value is stored transposed (by such a producer) */
     /* Shape-inference cache: a node whose inputs have the dtypes and shapes of its last
      * successful run, and whose shape-determining inputs (op->shape_inputs) are constants,
      * reuses the output descriptors infer() gave then instead of inferring again. */
@@ -108,6 +110,8 @@ void sqz_session_free(sqz_session *s) {
     free(s->chain_e);
     free(s->chain_d);
     free(s->in_chain);
+    free(s->xl);
+    free(s->xposed);
     free(s->act_lo);
     free(s->act_hi);
     free(s->prof_ms);
@@ -187,6 +191,11 @@ static void find_cut(sqz_session *s) {
             if (read_after) crossing = t, count++;
         }
         if (bad || count != 1 || s->in_chain[g->tensors[crossing]->producer]) continue;
+        { /* not the link of a Gemm pair (stored transposed: the slices' values would not stack) */
+            int pk = g->tensors[crossing]->producer;
+            if (s->fuse[pk] == SQZ_FUSE_NOOP && g->nodes[pk]->in[0] >= 0) pk = g->tensors[g->nodes[pk]->in[0]]->producer;
+            if (pk >= 0 && (s->xl[pk] & SQZ_XL_OUT_T)) continue;
+        }
         /* its readers after the cut run as ordinary nodes: not an activation fused into the
          * producer before the cut, not part of a chain */
         for (int st = c; st < nn && !bad; st++) {
@@ -231,6 +240,8 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
     s->chain_e = malloc(sizeof(int) * nn);
     s->chain_d = malloc(sizeof(int) * nn);
     s->in_chain = calloc(nn, 1);
+    s->xl = calloc(nn, 1);
+    s->xposed = calloc(nt, 1);
     s->act_lo = calloc(nn, sizeof(float));
     s->act_hi = calloc(nn, sizeof(float));
     s->profile = opts ? opts->profile : 0;
@@ -242,7 +253,9 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
     s->mb_cap = calloc((size_t)(g->n_outputs ? g->n_outputs : 1), sizeof *s->mb_cap);
     if (!s->mb_out || !s->mb_cap) goto oom;
     s->prof_ms = calloc(nn, sizeof(double));
-    if (!s->fuse || !s->act_lo || !s->act_hi || !s->prof_ms || !s->chain_e || !s->chain_d || !s->in_chain) goto oom;
+    if (!s->fuse || !s->act_lo || !s->act_hi || !s->prof_ms || !s->chain_e || !s->chain_d || !s->in_chain || !s->xl ||
+        !s->xposed)
+        goto oom;
     for (size_t k = 0; k < nn; k++) s->chain_e[k] = s->chain_d[k] = -1;
     if (!s->state || !s->order || !s->ops || !s->vals || !s->last_use || !s->block || !s->avail || !s->is_act) goto oom;
     if ((st = sqz_graph_topo_order(g, s->order, err))) goto fail;
@@ -272,6 +285,7 @@ sqz_status sqz_session_new(const sqz_graph *g, const sqz_session_opts *opts, sqz
     if (!(opts && opts->no_fuse) && !s->keep_all) {
         sqz_fuse_plan(g, s->ops, s->fuse, s->act_lo, s->act_hi);
         if (sqz_cpu_isa() >= SQZ_ISA_AVX2) sqz_chain_plan(g, s->fuse, s->chain_e, s->chain_d, s->in_chain);
+        sqz_gemm_pair_plan(g, s->fuse, s->xl);
     }
     for (int t = 0; t < g->n_tensors; t++) {
         s->vals[t] = *g->tensors[t];
@@ -423,6 +437,7 @@ static sqz_status run_alias(sqz_session *s, int step, const sqz_node *n, sqz_err
     memcpy(v->dims, src->dims, sizeof v->dims);
     v->data = src->data;
     v->nbytes = src->nbytes;
+    s->xposed[r] = s->xposed[p];
     s->block[r] = s->block[p];
     s->avail[r] = 1;
     s->block[p] = -1;
@@ -536,7 +551,13 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
     }
     sqz_opctx c = {.node = n, .in = in, .n_in = n->n_in, .out = out, .n_out = n->n_out,
                    .opset = g->opset, .threads = s->threads, .scratch = NULL, .err = err,
-                   .state = &s->state[k]};
+                   .state = &s->state[k], .xlayout = s->xl[k]};
+    for (int i = 0; i < n->n_in; i++) { /* a transposed value is read only by its pair's consumer */
+        if (n->in[i] < 0 || !s->xposed[n->in[i]]) continue;
+        if (i != 0 || strcmp(op->name, "Gemm"))
+            return sqz_err_set(err, SQZ_ERR_INTERNAL, "input '%s' is stored transposed", in[i]->name);
+        c.xlayout |= SQZ_XL_IN_T;
+    }
     if (s->fuse[k] == SQZ_FUSE_PRODUCER) {
         c.act = 1;
         c.act_lo = s->act_lo[k];
@@ -620,6 +641,7 @@ static sqz_status run_node(sqz_session *s, int step, sqz_err *err) {
     }
     c.scratch = sb ? s->scratch : NULL;
     if ((st = chain ? sqz_conv_chain_forward(s->chain_e[k] >= 0 ? &ce : NULL, &cd, &c) : op->forward(&c))) return st;
+    if (n->n_out >= 1 && n->out[0] >= 0) s->xposed[n->out[0]] = c.xlayout_out != 0;
     release_dead(s, n, step);
     if (chain) { /* the chain's input, read here for the last time */
         const int xin = g->nodes[s->chain_e[k] >= 0 ? s->chain_e[k] : s->chain_d[k]]->in[0];
@@ -846,6 +868,9 @@ int sqz_session_chain(const sqz_session *s, int node, int *expand, int *depthwis
 
 const char *sqz_session_kernel(const sqz_session *s, int node) {
     if (s && node >= 0 && node < s->g->n_nodes && s->chain_d[node] >= 0) return "chain";
+    if (s && node >= 0 && node < s->g->n_nodes && s->xl[node] && s->g->nodes[node]->out[0] >= 0 &&
+        s->xposed[s->g->nodes[node]->out[0]])
+        return "gemm-t"; /* the last run stored this Gemm's output transposed (runtime/fuse.h) */
     if (!s || node < 0 || node >= s->g->n_nodes || !s->ops[node] || !s->ops[node]->kernel) return NULL;
     const sqz_node *n = s->g->nodes[node];
     if (n->n_in > 16 || n->n_out > 16) return NULL;

@@ -511,6 +511,85 @@ static void test_conv_chains(void) {
     }
 }
 
+/* Gemm pairs (runtime/fuse.h): x -> Gemm(+bias) -> Relu -> Gemm(+bias row) -> Gemm -> y, all
+ * transB = 1. From 32 rows on, the first two store their outputs transposed (kernel "gemm-t")
+ * and the next Gemm reads them so; the outputs keep the bits of a session without fusion at
+ * every batch size, under and over the bar. Variants: the middle tensor also a graph output (that
+ * link stays row-major), and the last Gemm reading its input with transA (no pair into it). */
+static sqz_graph *gemm_pair_graph(int variant) {
+    sqz_graph *g = sqz_graph_new();
+    g->opset = 13;
+    int x = tens(g, "x", SQZ_DT_F32, 2, (int64_t[]){-1, 40});
+    sqz_graph_add_input(g, x, &E);
+    int w1 = chain_init(g, "w1", 2, (int64_t[]){24, 40}, 1), b1 = chain_init(g, "b1", 1, (int64_t[]){24}, 2);
+    int w2 = chain_init(g, "w2", 2, (int64_t[]){16, 24}, 3), b2 = chain_init(g, "b2", 2, (int64_t[]){1, 16}, 4);
+    int w3 = chain_init(g, "w3", 2, (int64_t[]){5, 16}, 5);
+    int h = act(g, "h"), hr = act(g, "hr"), z = act(g, "z"), y = act(g, "y");
+    int k1 = node(g, "Gemm", "fc1", 3, (int[]){x, w1, b1}, h, NULL);
+    node(g, "Relu", "relu", 1, &h, hr, NULL);
+    int k2 = node(g, "Gemm", "fc2", 3, (int[]){hr, w2, b2}, z, NULL);
+    int k3;
+    if (variant == 2) { /* z read as z^T: fc3 computes z^T^T w3^T with transA */
+        int w3t = chain_init(g, "w3t", 2, (int64_t[]){5, 16}, 6), zt = act(g, "zt");
+        int kt = node(g, "Transpose", "t", 1, &z, zt, NULL);
+        (void)kt;
+        k3 = node(g, "Gemm", "fc3", 2, (int[]){zt, w3t}, y, NULL);
+        sqz_node_add_attr(g, g->nodes[k3], "transA", SQZ_ATTR_INT)->i = 1;
+    } else {
+        k3 = node(g, "Gemm", "fc3", 2, (int[]){z, w3}, y, NULL);
+    }
+    sqz_node_add_attr(g, g->nodes[k1], "transB", SQZ_ATTR_INT)->i = 1;
+    sqz_node_add_attr(g, g->nodes[k2], "transB", SQZ_ATTR_INT)->i = 1;
+    sqz_node_add_attr(g, g->nodes[k3], "transB", SQZ_ATTR_INT)->i = 1;
+    sqz_graph_add_output(g, y, &E);
+    if (variant == 1) sqz_graph_add_output(g, z, &E);
+    return g;
+}
+
+static void test_gemm_pairs(void) {
+    for (int variant = 0; variant < 3; variant++) {
+        sqz_graph *g = gemm_pair_graph(variant);
+        CHECK_OK(sqz_graph_prepare(g, &E), &E);
+        sqz_session *s = NULL, *ref = NULL;
+        CHECK_OK(sqz_session_new(g, NULL, &s, &E), &E);
+        CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.no_fuse = 1}, &ref, &E), &E);
+        if (!s || !ref) {
+            sqz_session_free(s), sqz_session_free(ref), sqz_graph_free(g);
+            return;
+        }
+        static const int64_t batches[] = {1, 31, 32, 64, 77, 3};
+        for (int run = 0; run < 6; run++) {
+            const int64_t n = batches[run];
+            sqz_tensor x;
+            sqz_tensor_init_owned(&x, "x", SQZ_DT_F32, 2, (int64_t[]){n, 40}, &E);
+            for (int64_t i = 0; i < n * 40; i++) ((float *)x.data)[i] = chain_val(i, run + 1);
+            const sqz_tensor *in[1] = {&x};
+            CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
+            CHECK_OK(sqz_session_run(ref, 1, in, &E), &E);
+            for (int o = 0; o < sqz_session_n_outputs(s); o++) {
+                const sqz_tensor *a = sqz_session_output(s, o), *b = sqz_session_output(ref, o);
+                CHECK(a && b && a->nbytes == b->nbytes && a->nbytes > 0);
+                if (a && b && a->nbytes == b->nbytes)
+                    CHECK_MSG(!memcmp(a->data, b->data, a->nbytes), "variant %d batch %lld output %d differs", variant,
+                              (long long)n, o);
+            }
+            int xposed = 0;
+            for (int k = 0; k < g->n_nodes; k++) {
+                const char *kn = sqz_session_kernel(s, k);
+                xposed += kn && !strcmp(kn, "gemm-t");
+            }
+            /* fc1 -> fc2 always a pair; fc2 -> fc3 unless z is a graph output or read via Transpose */
+            const int want = n < 32 ? 0 : variant == 0 ? 2 : 1;
+            CHECK_MSG(xposed == want, "variant %d batch %lld: %d transposed Gemm outputs, want %d", variant,
+                      (long long)n, xposed, want);
+            sqz_tensor_release(&x);
+        }
+        sqz_session_free(s);
+        sqz_session_free(ref);
+        sqz_graph_free(g);
+    }
+}
+
 /* A batch run in slices (forced to 2 samples: this graph's batch of 5 stays under the cache bar)
  * gives the bits of the whole-batch run, outputs in place and of the batch's shape; a graph with
  * a node that mixes samples (Softmax over axis 0) never runs in slices. */
@@ -651,6 +730,7 @@ static void test_slice_reshapes(void) {
 int main(void) {
     test_slice_reshapes();
     test_conv_chains();
+    test_gemm_pairs();
     test_slices();
     test_slice_tail();
     test_views();
