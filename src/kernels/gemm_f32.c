@@ -176,9 +176,11 @@ void sqz_gemm_f32_store_tile(const float *t, int NR, float *c, int64_t ldc, int 
  * B not transposed and not packed already, and a panel's kc rows spread over enough L1 sets
  * (32 KiB, 8 ways, 64 sets of 64-byte lines; a row of 32 floats takes 2 lines when ldb is a
  * multiple of 16 floats, else up to 3, and rows 2^j lines apart fall in 64 / 2^j sets): at most
- * twice what those sets hold. MobileNetV2's 1x1 layers at batch 1: the projects and the chains
- * 2-7% faster, the expands (many row panels) unchanged; strides such as 3136 or 1024 floats with
- * kc = 256 keep packing (ResNet-18's 56x56 im2col GEMM 11% slower in place). */
+ * twice what those sets hold, or at most 32 rows (a packing then serves at most 4 row panels).
+ * MobileNetV2's 1x1 layers at batch 1: the projects and the chains 2-7% faster, the expands (many
+ * row panels) unchanged, the 56x56 144 -> 24 project alone 84 -> 100 GFLOP/s; strides such as
+ * 3136 or 1024 floats with kc = 256 and more rows keep packing (ResNet-18's 56x56 im2col GEMM,
+ * 64 rows, 11% slower in place). */
 static int b_in_place(const gemm_cfg *cfg, const sqz_gemm_f32_args *g) {
     if (!cfg->b_inplace || g->packed_b || g->trans_b) return 0;
     int64_t sets = 64, lines = 3;
@@ -186,7 +188,7 @@ static int b_in_place(const gemm_cfg *cfg, const sqz_gemm_f32_args *g) {
         lines = 2;
         for (int64_t l = g->ldb / 16; l % 2 == 0 && sets > 1; l /= 2) sets /= 2;
     }
-    return min64(g->K, cfg->kc) * lines <= 2 * 8 * sets;
+    return min64(g->K, cfg->kc) * lines <= 2 * 8 * sets || g->M <= 32;
 }
 
 /* Computes C[m0 .. m1, n0 .. n1] with the packed path; buf is this thread's packing space. */
