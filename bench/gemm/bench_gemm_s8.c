@@ -80,7 +80,7 @@ static void dn_free(dn_mm *d) {
 }
 
 static int inner_reps(double ops) {
-    int r = (int)(4e9 / ops); /* each timing lasts ~10 ms */
+    int r = (int)(1e10 / ops); /* each timing lasts >= ~20 ms (1024^3: 4 calls, not 1) */
     return r < 1 ? 1 : r;
 }
 
