@@ -67,11 +67,43 @@ SQZ_VNNI512 void sqz_qepi_tile__avx512(const int32_t *tile, int NR, int mr, int 
 
 /* Fused epilogue of a whole tile when the weight channels are the columns and no weight zero
  * point needs the row sums: the per-column vectors are loaded once for all rows. */
+/* One output kind's rows of the tile: OUT a constant, so each loop is straight stores; whole
+ * tiles store unmasked (a masked store costs more on some cores even with every lane set). */
+static inline __attribute__((always_inline)) SQZ_VNNI512 void epi_rows(__m512i acc[MR][NV], int mr, int full,
+                                                                       int64_t m0, int64_t n0, const sqz_qepi_ctx *e,
+                                                                       const __m512i *wo, const __m512 *sc,
+                                                                       const __mmask16 *mk, const int OUT) {
+    const sqz_qepi *epi = e->epi;
+    const size_t osz = OUT == SQZ_QOUT_S32 || OUT == SQZ_QOUT_F32 ? 4 : 1;
+    const __m512 flo = _mm512_set1_ps((float)(epi->lo - epi->y_zp)), fhi = _mm512_set1_ps((float)(epi->hi - epi->y_zp));
+    const __m512i yzp = _mm512_set1_epi32(epi->y_zp);
+    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+        if (r >= mr) break;
+        char *yrow = (char *)e->y + (size_t)((m0 + r) * e->ldy + n0) * osz;
+        _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {
+            const __m512i x = _mm512_add_epi32(acc[r][v], wo[v]);
+            if (OUT == SQZ_QOUT_S32) {
+                if (full) _mm512_storeu_si512((int32_t *)yrow + 16 * v, x);
+                else _mm512_mask_storeu_epi32((int32_t *)yrow + 16 * v, mk[v], x);
+            } else if (OUT == SQZ_QOUT_F32) {
+                const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(x), sc[v]);
+                if (full) _mm512_storeu_ps((float *)yrow + 16 * v, f);
+                else _mm512_mask_storeu_ps((float *)yrow + 16 * v, mk[v], f);
+            } else {
+                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(x), sc[v]);
+                f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
+                const __m128i q = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), yzp));
+                if (full) _mm_storeu_si128((__m128i *)(yrow + 16 * v), q);
+                else _mm_mask_storeu_epi8(yrow + 16 * v, mk[v], q);
+            }
+        }
+    }
+}
+
 static inline __attribute__((always_inline)) SQZ_VNNI512 void epi_tile_cols(__m512i acc[MR][NV], int mr, int nr,
                                                                             int64_t m0, int64_t n0,
                                                                             const sqz_qepi_ctx *e) {
     const sqz_qepi *epi = e->epi;
-    const size_t osz = out_bytes(epi);
     __m512i wo[NV];
     __m512 sc[NV];
     __mmask16 mk[NV];
@@ -80,26 +112,10 @@ static inline __attribute__((always_inline)) SQZ_VNNI512 void epi_tile_cols(__m5
         wo[v] = _mm512_maskz_loadu_epi32(mk[v], e->woff + n0 + 16 * v);
         sc[v] = epi->scale ? _mm512_maskz_loadu_ps(mk[v], epi->scale + n0 + 16 * v) : _mm512_setzero_ps();
     }
-    const __m512 flo = _mm512_set1_ps((float)(epi->lo - epi->y_zp)), fhi = _mm512_set1_ps((float)(epi->hi - epi->y_zp));
-    const __m512i yzp = _mm512_set1_epi32(epi->y_zp);
-    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-        if (r >= mr) break;
-        char *yrow = (char *)e->y + (size_t)((m0 + r) * e->ldy) * osz;
-        _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {
-            const __m512i x = _mm512_add_epi32(acc[r][v], wo[v]);
-            const int64_t n = n0 + 16 * v;
-            if (epi->out == SQZ_QOUT_S32) {
-                _mm512_mask_storeu_epi32((int32_t *)yrow + n, mk[v], x);
-            } else if (epi->out == SQZ_QOUT_F32) {
-                _mm512_mask_storeu_ps((float *)yrow + n, mk[v], _mm512_mul_ps(_mm512_cvtepi32_ps(x), sc[v]));
-            } else {
-                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(x), sc[v]);
-                f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
-                const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), yzp);
-                _mm_mask_storeu_epi8(yrow + n, mk[v], _mm512_cvtepi32_epi8(q));
-            }
-        }
-    }
+    const int full = nr == 16 * NV;
+    if (epi->out == SQZ_QOUT_S32) epi_rows(acc, mr, full, m0, n0, e, wo, sc, mk, SQZ_QOUT_S32);
+    else if (epi->out == SQZ_QOUT_F32) epi_rows(acc, mr, full, m0, n0, e, wo, sc, mk, SQZ_QOUT_F32);
+    else epi_rows(acc, mr, full, m0, n0, e, wo, sc, mk, SQZ_QOUT_U8);
 }
 
 /* A_U8: the broadcast side a is the u8 operand of VPDPBUSD, else the vector side b is. */
