@@ -72,7 +72,8 @@ SQZ_VNNI512 void sqz_qepi_tile__avx512(const int32_t *tile, int NR, int mr, int 
 static inline __attribute__((always_inline)) SQZ_VNNI512 void epi_rows(__m512i acc[MR][NV], int mr, int full,
                                                                        int64_t m0, int64_t n0, const sqz_qepi_ctx *e,
                                                                        const __m512i *wo, const __m512 *sc,
-                                                                       const __mmask16 *mk, const int OUT) {
+                                                                       const __mmask16 *mk, const int OUT,
+                                                                       const int ROWS) {
     const sqz_qepi *epi = e->epi;
     const size_t osz = OUT == SQZ_QOUT_S32 || OUT == SQZ_QOUT_F32 ? 4 : 1;
     const __m512 flo = _mm512_set1_ps((float)(epi->lo - epi->y_zp)), fhi = _mm512_set1_ps((float)(epi->hi - epi->y_zp));
@@ -80,17 +81,21 @@ static inline __attribute__((always_inline)) SQZ_VNNI512 void epi_rows(__m512i a
     _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
         if (r >= mr) break;
         char *yrow = (char *)e->y + (size_t)((m0 + r) * e->ldy + n0) * osz;
+        /* ROWS: the weight channel is the row (offset and scale broadcast), else the column */
+        const __m512i wr = ROWS ? _mm512_set1_epi32(e->woff[m0 + r]) : _mm512_setzero_si512();
+        const __m512 sr = ROWS && epi->scale ? _mm512_set1_ps(epi->scale[m0 + r]) : _mm512_setzero_ps();
         _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {
-            const __m512i x = _mm512_add_epi32(acc[r][v], wo[v]);
+            const __m512i x = _mm512_add_epi32(acc[r][v], ROWS ? wr : wo[v]);
+            const __m512 s_ = ROWS ? sr : sc[v];
             if (OUT == SQZ_QOUT_S32) {
                 if (full) _mm512_storeu_si512((int32_t *)yrow + 16 * v, x);
                 else _mm512_mask_storeu_epi32((int32_t *)yrow + 16 * v, mk[v], x);
             } else if (OUT == SQZ_QOUT_F32) {
-                const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(x), sc[v]);
+                const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(x), s_);
                 if (full) _mm512_storeu_ps((float *)yrow + 16 * v, f);
                 else _mm512_mask_storeu_ps((float *)yrow + 16 * v, mk[v], f);
             } else {
-                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(x), sc[v]);
+                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(x), s_);
                 f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
                 const __m128i q = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), yzp));
                 if (full) _mm_storeu_si128((__m128i *)(yrow + 16 * v), q);
@@ -113,9 +118,23 @@ static inline __attribute__((always_inline)) SQZ_VNNI512 void epi_tile_cols(__m5
         sc[v] = epi->scale ? _mm512_maskz_loadu_ps(mk[v], epi->scale + n0 + 16 * v) : _mm512_setzero_ps();
     }
     const int full = nr == 16 * NV;
-    if (epi->out == SQZ_QOUT_S32) epi_rows(acc, mr, full, m0, n0, e, wo, sc, mk, SQZ_QOUT_S32);
-    else if (epi->out == SQZ_QOUT_F32) epi_rows(acc, mr, full, m0, n0, e, wo, sc, mk, SQZ_QOUT_F32);
-    else epi_rows(acc, mr, full, m0, n0, e, wo, sc, mk, SQZ_QOUT_U8);
+    if (epi->out == SQZ_QOUT_S32) epi_rows(acc, mr, full, m0, n0, e, wo, sc, mk, SQZ_QOUT_S32, 0);
+    else if (epi->out == SQZ_QOUT_F32) epi_rows(acc, mr, full, m0, n0, e, wo, sc, mk, SQZ_QOUT_F32, 0);
+    else epi_rows(acc, mr, full, m0, n0, e, wo, sc, mk, SQZ_QOUT_U8, 0);
+}
+
+/* The same when the weight channels are the rows (convolutions: output channels x positions)
+ * and no weight zero point needs the column sums. */
+static inline __attribute__((always_inline)) SQZ_VNNI512 void epi_tile_wrows(__m512i acc[MR][NV], int mr, int nr,
+                                                                             int64_t m0, int64_t n0,
+                                                                             const sqz_qepi_ctx *e) {
+    __mmask16 mk[NV];
+    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) mk[v] = lanes(nr - 16 * v);
+    const int full = nr == 16 * NV;
+    const sqz_qout out = e->epi->out;
+    if (out == SQZ_QOUT_S32) epi_rows(acc, mr, full, m0, n0, e, NULL, NULL, mk, SQZ_QOUT_S32, 1);
+    else if (out == SQZ_QOUT_F32) epi_rows(acc, mr, full, m0, n0, e, NULL, NULL, mk, SQZ_QOUT_F32, 1);
+    else epi_rows(acc, mr, full, m0, n0, e, NULL, NULL, mk, SQZ_QOUT_U8, 1);
 }
 
 /* A_U8: the broadcast side a is the u8 operand of VPDPBUSD, else the vector side b is. */
@@ -146,8 +165,9 @@ static inline __attribute__((always_inline)) SQZ_VNNI512 void epi_tile_cols(__m5
                     _mm512_storeu_si512(tile + r * 16 * NV + 16 * v, acc[r][v]);                   \
             return;                                                                                \
         }                                                                                          \
-        if (!e->w_rows && !e->wzp) {                                                               \
-            epi_tile_cols(acc, mr, nr, m0, n0, e);                                                 \
+        if (!e->wzp) {                                                                             \
+            if (e->w_rows) epi_tile_wrows(acc, mr, nr, m0, n0, e);                                 \
+            else epi_tile_cols(acc, mr, nr, m0, n0, e);                                            \
             return;                                                                                \
         }                                                                                          \
         const size_t osz = out_bytes(e->epi);                                                      \
