@@ -86,7 +86,9 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void dw_block(const dw_r
         for (int c = 0; c < NC; c++) {
             __m512 o = acc[r][c];
             if (b->clamp) o = _mm512_min_ps(_mm512_max_ps(o, lo), hi);
-            _mm512_mask_storeu_ps(y + r * b->OW + ox0 + 16 * c, range_mask(ox0 + 16 * c, b->OW), o);
+            float *yo = y + r * b->OW + ox0 + 16 * c;
+            if (ox0 + 16 * c + 16 <= b->OW) _mm512_storeu_ps(yo, o); /* a whole chunk: a plain store */
+            else _mm512_mask_storeu_ps(yo, range_mask(ox0 + 16 * c, b->OW), o);
         }
 }
 
