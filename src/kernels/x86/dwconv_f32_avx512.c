@@ -1,10 +1,15 @@
 /* kernels/x86/dwconv_f32_avx512.c - AVX-512 depthwise conv planes: 3x3 and 5x5 kernels, stride 1
- * or 2, no dilation. 16 outputs of a row per vector; each tap loads the input under a lane mask
- * that zeroes positions outside the image, so borders need no scalar code. Four output rows run
- * together so their FMA chains overlap, across the whole width before the next four, so the plane
- * is read in memory order. For stride 2 the input rows a block of output rows reads are first
- * split into their even and odd columns (two permutes per 32 inputs, once per row instead of
- * once per tap), then every tap is a plain masked load from one of the two halves. */
+ * or 2, no dilation (docs/kernels.md, "Depthwise"). The first path that takes a geometry:
+ *  - in registers, 3x3 pad 1: 7x7 (dw7_planes), 14x14 -> 7x7 stride 2 (dw7s2_planes), widths
+ *    8-14 and 15-30 stride 1 (dwrow_planes, dwrow2_plane), stride 2 on pre-split rows
+ *    (dwrow_s2_plane, conv chains);
+ *  - flat small planes (outputs under 16 wide): phase planes on the stack, 16 flat outputs per
+ *    vector, two planes at a time (dw_planes_flat);
+ *  - blocks of up to 4 output rows x 32 columns (dw_block): each input row loaded once per tap
+ *    column for all the output rows reading it; stride 2 through even / odd column halves;
+ *  - the per-tap loop (dw_plane) for rows over 1024 wide.
+ * Every path adds the taps to the bias in the order ky, kx with padding as zeros: the same bits
+ * whichever path or blocking computes an output (for finite weights). */
 #include "kernels/conv_f32.h"
 
 #if defined(__x86_64__)
