@@ -153,12 +153,14 @@ static inline __attribute__((always_inline)) SQZ_AVX512 void tail_block(int64_t 
         }
     }
     float cv[16], out[16];
-    for (int p = 0; p < NP; p++) {
+    /* constant indices into acc everywhere (unrolled), so it stays in registers: a loop over
+     * runtime p, j here kept it on the stack, stored after every FMA of the k loop */
+    _Pragma("GCC unroll 4") for (int p = 0; p < NP; p++) {
         const int64_t r0 = (int64_t)p * MR;
         const int mr = mc - r0 < MR ? (int)(mc - r0) : MR;
         const __mmask16 mk = (__mmask16)((1u << mr) - 1u);
         const __m512 bm = st->bias_m ? _mm512_maskz_loadu_ps(mk, st->bias_m + r0) : _mm512_setzero_ps();
-        for (int j = 0; j < NJ; j++) {
+        _Pragma("GCC unroll 4") for (int j = 0; j < NJ; j++) {
             float *cc = c + r0 * ldc + j;
             __m512 x = _mm512_mul_ps(acc[p][j], _mm512_set1_ps(st->alpha));
             if (!st->first || st->beta != 0.0f) {
