@@ -397,7 +397,8 @@ const cli_cmd sqz_cmd_bench = {
             "  --warmup W    untimed runs first (default 2)\n"
             "  --per-op      time every node: a table sorted by time, and a summary per op type;\n"
             "                convolutions also name their kernel path (implicit, im2col, chain, ...)\n"
-            "  --no-fuse     run Relu/Clip as their own nodes (no activation fusion, no conv chains)\n"
+            "  --no-fuse     run Relu/Clip as their own nodes (no activation fusion, no conv chains,\n"
+            "                no transposed Gemm pairs)\n"
             "  --seed S      random input seed (default 42)\n"
             "  --json        one JSON object: median_ms, min_ms, max_ms, mean_ms, throughput, batch,\n"
             "                threads, isa, runs, warmup, peak_bytes, ... (+ per_op with --per-op)\n",
