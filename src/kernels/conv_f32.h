@@ -101,6 +101,9 @@ int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float *x, const 
  * doing nothing. */
 int sqz_dwconv2d_f32_planes__avx512(const sqz_dw_plane *g, const float *x, const float *w, const float *bias,
                                     int64_t C, int64_t pl0, int64_t pl1, const sqz_conv_act *act, float *y);
+/* Whether sqz_dwconv2d_f32_planes__avx512 holds g's planes in registers (3x3 pad 1: 7x7,
+ * 14x14 -> 7x7 stride 2, widths 8 .. 14 stride 1). */
+int sqz_dwconv2d_f32_regs_ok(const sqz_dw_plane *g);
 /* A stride-2 3x3 / 5x5 plane (KH == KW, sh == sw == 2, no dilation, W <= 1024) whose input rows
  * are already split: each row's even columns at [0, (W+1)/2), then its odd ones (as
  * sqz_deinterleave_rows__avx512 writes them). The same bits as sqz_dwconv2d_f32_plane__avx512

@@ -10,6 +10,7 @@
  * Threads split the (batch x channel) planes in a fixed way. */
 #include <string.h>
 
+#include "kernels/conv_f32.h"
 #include "kernels/int8.h"
 #include "kernels/x86/dwconv_s8_plane.h"
 #include "kernels/x86/gemm_s8_ukernel.h"
@@ -86,6 +87,42 @@ static size_t plane_scratch(const sqz_qdw_params *p) {
     return plane_geom(p, &g) ? (sqz_qdw_plane_scratch(&g) + 63) / 64 * 64 : 0;
 }
 
+/* ---- the float route (AVX-512) ----
+ * Small planes that the fp32 depthwise kernels hold in registers (3x3 pad 1: 7x7, 14x14 -> 7x7,
+ * widths 8 .. 14: kernels/x86/dwconv_f32_avx512.c) run there: x - x_zp and w - w_zp as floats
+ * (integers of at most 255 in magnitude, with zero points inside their dtype's range), whose
+ * products and sums of up to 25 taps stay below 2^24 and so are exact in float, in whatever
+ * order; the sums go back to int32, then the bias and the oracle's requantization as on the
+ * other paths: the same bytes. 16 planes of one image at a time. */
+#define FLOAT_GROUP 16
+
+static sqz_dw_plane float_geom(const sqz_qdw_params *p) {
+    return (sqz_dw_plane){.H = p->ih, .W = p->iw, .OH = p->oh, .OW = p->ow, .KH = p->kh, .KW = p->kw, .sh = p->sh,
+                          .sw = p->sw, .dh = p->dh, .dw = p->dw, .ph = p->ph, .pw = p->pw};
+}
+
+static int float_ok(const sqz_qdw_params *p, int x_s8, int32_t x_zp, int w_u8, const sqz_qepi *epi) {
+#if defined(__x86_64__)
+    if (sqz_cpu_isa_supported() < SQZ_ISA_AVX512 || p->kh * p->kw > 25) return 0;
+    if (x_s8 ? x_zp < -128 || x_zp > 127 : x_zp < 0 || x_zp > 255) return 0;
+    if (epi->w_zp)
+        for (int64_t c = 0; c < p->C; c++)
+            if (w_u8 ? epi->w_zp[c] < 0 || epi->w_zp[c] > 255 : epi->w_zp[c] < -128 || epi->w_zp[c] > 127) return 0;
+    const sqz_dw_plane g = float_geom(p);
+    return p->ow < 16 && sqz_dwconv2d_f32_regs_ok(&g);
+#else
+    (void)p, (void)x_s8, (void)x_zp, (void)w_u8, (void)epi;
+    return 0;
+#endif
+}
+
+/* Per thread: a group's input and output planes as floats, and one plane of int32 sums. */
+static size_t float_scratch(const sqz_qdw_params *p) {
+    const size_t in = ((size_t)(FLOAT_GROUP * p->ih * p->iw) * 4 + 63) / 64 * 64;
+    const size_t out = ((size_t)(FLOAT_GROUP * p->oh * p->ow) * 4 + 63) / 64 * 64;
+    return in + out;
+}
+
 static size_t row_scratch(const sqz_qdw_params *p) {
     const size_t row = ((size_t)p->ow * 4 + 63) / 64 * 64;
     const size_t wts = ((size_t)(p->kh * p->kw) * 4 + 63) / 64 * 64;
@@ -95,9 +132,12 @@ static size_t row_scratch(const sqz_qdw_params *p) {
 size_t sqz_qdwconv_scratch_bytes(const sqz_qdw_params *p, int threads) {
     if (threads < 1) threads = 1;
     if (threads > DW_MAX_THREADS) threads = DW_MAX_THREADS;
-    const size_t ps = plane_scratch(p), rs = row_scratch(p);
-    /* + the weight pairs of every channel (plane path) */
-    return (size_t)threads * (ps > rs ? ps : rs) + (ps ? (size_t)p->C * 64 : 0) + 64;
+    size_t ps = plane_scratch(p), rs = row_scratch(p);
+    const size_t fs = p->ow < 16 ? float_scratch(p) : 0;
+    if (fs > ps) ps = fs;
+    /* + the weight pairs of every channel (plane path), or its float weights (float route) */
+    const size_t wb = ps ? (size_t)p->C * 64 + (size_t)(p->C * p->kh * p->kw) * 4 : 0;
+    return (size_t)threads * (ps > rs ? ps : rs) + wb + 64;
 }
 
 /* First and one-past-last output column whose input column ox*sw - pw + off lies in [0, iw). */
@@ -123,7 +163,8 @@ typedef struct dw_job {
     char *scratch;
     size_t per_thread; /* scratch bytes of one thread */
     int32_t *wpairs;   /* plane path: (C, 16) weight pairs */
-    int plane;         /* the plane path: 1 AVX-512, 2 AVX2; 0 the row path */
+    float *wf;         /* float route: (C, kh*kw) w - w_zp */
+    int plane;         /* the plane path: 1 AVX-512, 2 AVX2, 3 the float route; 0 the row path */
     sqz_qdw_plane g;
     dw_row_fn row;
     sqz_qepi_tile_fn epi_fn;
@@ -162,6 +203,33 @@ static void plane_part(const dw_job *j, int64_t q0, int64_t q1, void *scr) {
         (void)xp, (void)yp, (void)scr, (void)bias, (void)scale;
 #endif
     }
+}
+
+static void float_part(const dw_job *j, int64_t q0, int64_t q1, void *scr) {
+#if defined(__x86_64__)
+    const sqz_qdw_params *p = j->p;
+    const sqz_qepi *epi = j->epi;
+    const size_t osz = epi->out == SQZ_QOUT_S32 || epi->out == SQZ_QOUT_F32 ? 4 : 1;
+    const int64_t HW = p->ih * p->iw, OHW = p->oh * p->ow, kk = p->kh * p->kw;
+    float *xf = scr, *yf = (float *)((char *)scr + ((size_t)(FLOAT_GROUP * HW) * 4 + 63) / 64 * 64);
+    const sqz_dw_plane g = float_geom(p);
+    for (int64_t q = q0; q < q1;) {
+        const int64_t c0 = q % p->C; /* a group: planes of one image, channels c0 .. */
+        int64_t n = q1 - q < FLOAT_GROUP ? q1 - q : FLOAT_GROUP;
+        if (n > p->C - c0) n = p->C - c0;
+        sqz_qdw_to_f32__avx512((const char *)j->x + (size_t)(q * HW), j->x_s8, j->x_zp, n * HW, xf);
+        sqz_dwconv2d_f32_planes__avx512(&g, xf, j->wf + c0 * kk, NULL, n, 0, n, NULL, yf);
+        for (int64_t i = 0; i < n; i++) {
+            const int64_t c = c0 + i;
+            sqz_qdw_requant_f32__avx512(yf + i * OHW, OHW, epi->bias ? epi->bias[c] : 0,
+                                        epi->scale ? epi->scale[c] : 0.0f, epi,
+                                        (char *)j->y + (size_t)((q + i) * OHW) * osz);
+        }
+        q += n;
+    }
+#else
+    (void)j, (void)q0, (void)q1, (void)scr;
+#endif
 }
 
 static void row_part(const dw_job *j, int64_t q0, int64_t q1, void *scr) {
@@ -209,7 +277,8 @@ static void dw_part(const dw_job *j, int tid, int nt) {
     const int64_t planes = j->p->batch * j->p->C;
     const int64_t q0 = planes * tid / nt, q1 = planes * (tid + 1) / nt;
     void *scr = j->scratch + (size_t)tid * j->per_thread;
-    if (j->plane) plane_part(j, q0, q1, scr);
+    if (j->plane == 3) float_part(j, q0, q1, scr);
+    else if (j->plane) plane_part(j, q0, q1, scr);
     else row_part(j, q0, q1, scr);
 }
 
@@ -246,7 +315,9 @@ void sqz_qdwconv(sqz_qkind kind, int threads, const sqz_qdw_params *p, const voi
 #if defined(__x86_64__)
     j.row = x_s8 ? (dw_row_fn)row_s8_avx2 : (dw_row_fn)row_u8_avx2;
     j.epi_fn = kind == SQZ_QK_AVX512VNNI ? sqz_qepi_tile__avx512 : sqz_qepi_tile__avx2;
-    if (plane_geom(p, &j.g) && zp_ok(p, x_s8, x_zp, epi)) {
+    if (kind == SQZ_QK_AVX512VNNI && float_ok(p, x_s8, x_zp, w_u8, epi)) {
+        j.plane = 3;
+    } else if (plane_geom(p, &j.g) && zp_ok(p, x_s8, x_zp, epi)) {
         j.plane = kind == SQZ_QK_AVX512VNNI ? 1 : 2;
         j.g.x_s8 = x_s8;
         j.g.x_zp = x_zp;
@@ -262,9 +333,20 @@ void sqz_qdwconv(sqz_qkind kind, int threads, const sqz_qdw_params *p, const voi
     nt = 1;
 #endif
     {
-        const size_t ps = plane_scratch(p), rs = row_scratch(p);
+        size_t ps = plane_scratch(p), rs = row_scratch(p);
+        const size_t fs = p->ow < 16 ? float_scratch(p) : 0;
+        if (fs > ps) ps = fs;
         j.per_thread = ps > rs ? ps : rs;
-        if (j.plane) { /* after the parts of as many threads as the scratch was sized for */
+        if (j.plane == 3) { /* after the parts of as many threads as the scratch was sized for */
+            const int64_t kk = p->kh * p->kw;
+            j.wf = (float *)(j.scratch + (size_t)nt * j.per_thread);
+            for (int64_t c = 0; c < p->C; c++) {
+                const int32_t wz = epi->w_zp ? epi->w_zp[c] : 0;
+                for (int64_t t = 0; t < kk; t++)
+                    j.wf[c * kk + t] = (float)((w_u8 ? (int32_t)((const uint8_t *)w)[c * kk + t]
+                                                     : (int32_t)((const int8_t *)w)[c * kk + t]) - wz);
+            }
+        } else if (j.plane) {
             j.wpairs = (int32_t *)(j.scratch + (size_t)nt * j.per_thread);
             for (int64_t c = 0; c < p->C; c++) plane_weights(&j, c, j.wpairs + c * 16);
         }

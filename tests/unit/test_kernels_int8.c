@@ -200,6 +200,54 @@ static void test_extreme_closed_form(sqz_qkind kind) {
     free(w);
 }
 
+/* One depthwise geometry against the oracle, 1 and 2 threads, random signs, zero points, output
+ * kind and epilogue arrays; counts a difference in *fails. */
+static void dw_case(sqz_qkind kind, sqz_qdw_params p, int *fails_) {
+    int fails = *fails_;
+    const int x_s8 = rnd(0, 1), w_u8 = rnd(0, 1);
+    const sqz_qout out = (sqz_qout)rnd(0, 3);
+    const int64_t nx = p.batch * p.C * p.ih * p.iw, nw = p.C * p.kh * p.kw, ny = p.batch * p.C * p.oh * p.ow;
+    uint8_t *x = malloc((size_t)nx), *w = malloc((size_t)nw);
+    for (int64_t i = 0; i < nx; i++) x[i] = (uint8_t)rnd(0, 255);
+    for (int64_t i = 0; i < nw; i++) w[i] = (uint8_t)rnd(0, 255);
+    int32_t *bias = malloc((size_t)p.C * 4), *wzp = malloc((size_t)p.C * 4);
+    float *scale = malloc((size_t)p.C * 4);
+    for (int64_t c = 0; c < p.C; c++) {
+        bias[c] = rnd(-5000, 5000);
+        wzp[c] = w_u8 ? rnd(0, 255) : rnd(-128, 127);
+        scale[c] = (float)(rnd(1, 100) * 1e-4);
+    }
+    sqz_qepi epi = {.out = out, .bias = rnd(0, 1) ? bias : NULL, .w_zp = rnd(0, 1) ? wzp : NULL, .scale = scale,
+                    .y_zp = out == SQZ_QOUT_S8 ? 3 : 128, .lo = out == SQZ_QOUT_S8 ? -128 : 0,
+                    .hi = out == SQZ_QOUT_S8 ? 127 : 255};
+    const int32_t xzp = x_s8 ? rnd(-128, 127) : rnd(0, 255);
+    const size_t ysz = (size_t)ny * osize(out);
+    unsigned char *y0 = malloc(ysz), *y1 = malloc(ysz), *y2 = malloc(ysz);
+    sqz_qdwconv_ref(&p, x, x_s8, xzp, w, w_u8, y0, &epi);
+    const size_t sb = sqz_qdwconv_scratch_bytes(&p, 2);
+    void *scr = aligned_alloc(64, (sb + 63) / 64 * 64);
+    sqz_qdwconv(kind, 1, &p, x, x_s8, xzp, w, w_u8, y1, &epi, scr);
+    sqz_qdwconv(kind, 2, &p, x, x_s8, xzp, w, w_u8, y2, &epi, scr);
+    if (memcmp(y0, y1, ysz) || memcmp(y0, y2, ysz)) {
+        if (fails < 3)
+            fprintf(stderr, "  dw %s C=%lld %lldx%lld k%lldx%lld s%lld,%lld d%lld,%lld p%lld,%lld out=%d\n",
+                    sqz_qkind_name(kind), (long long)p.C, (long long)p.ih, (long long)p.iw, (long long)p.kh,
+                    (long long)p.kw, (long long)p.sh, (long long)p.sw, (long long)p.dh, (long long)p.dw,
+                    (long long)p.ph, (long long)p.pw, out);
+        fails++;
+    }
+    free(scr);
+    free(x);
+    free(w);
+    free(bias);
+    free(wzp);
+    free(scale);
+    free(y0);
+    free(y1);
+    free(y2);
+    *fails_ = fails;
+}
+
 static void test_dw(sqz_qkind kind) {
     int fails = 0;
     for (int it = 0; it < 120; it++) {
@@ -212,47 +260,17 @@ static void test_dw(sqz_qkind kind) {
         if (p.ih + 2 * p.ph < eh || p.iw + 2 * p.pw < ew) continue;
         p.oh = (p.ih + 2 * p.ph - eh) / p.sh + 1;
         p.ow = (p.iw + 2 * p.pw - ew) / p.sw + 1;
-        const int x_s8 = rnd(0, 1), w_u8 = rnd(0, 1);
-        const sqz_qout out = (sqz_qout)rnd(0, 3);
-        const int64_t nx = p.batch * p.C * p.ih * p.iw, nw = p.C * p.kh * p.kw, ny = p.batch * p.C * p.oh * p.ow;
-        uint8_t *x = malloc((size_t)nx), *w = malloc((size_t)nw);
-        for (int64_t i = 0; i < nx; i++) x[i] = (uint8_t)rnd(0, 255);
-        for (int64_t i = 0; i < nw; i++) w[i] = (uint8_t)rnd(0, 255);
-        int32_t *bias = malloc((size_t)p.C * 4), *wzp = malloc((size_t)p.C * 4);
-        float *scale = malloc((size_t)p.C * 4);
-        for (int64_t c = 0; c < p.C; c++) {
-            bias[c] = rnd(-5000, 5000);
-            wzp[c] = w_u8 ? rnd(0, 255) : rnd(-128, 127);
-            scale[c] = (float)(rnd(1, 100) * 1e-4);
-        }
-        sqz_qepi epi = {.out = out, .bias = rnd(0, 1) ? bias : NULL, .w_zp = rnd(0, 1) ? wzp : NULL, .scale = scale,
-                        .y_zp = out == SQZ_QOUT_S8 ? 3 : 128, .lo = out == SQZ_QOUT_S8 ? -128 : 0,
-                        .hi = out == SQZ_QOUT_S8 ? 127 : 255};
-        const int32_t xzp = x_s8 ? rnd(-128, 127) : rnd(0, 255);
-        const size_t ysz = (size_t)ny * osize(out);
-        unsigned char *y0 = malloc(ysz), *y1 = malloc(ysz), *y2 = malloc(ysz);
-        sqz_qdwconv_ref(&p, x, x_s8, xzp, w, w_u8, y0, &epi);
-        const size_t sb = sqz_qdwconv_scratch_bytes(&p, 2);
-        void *scr = aligned_alloc(64, (sb + 63) / 64 * 64);
-        sqz_qdwconv(kind, 1, &p, x, x_s8, xzp, w, w_u8, y1, &epi, scr);
-        sqz_qdwconv(kind, 2, &p, x, x_s8, xzp, w, w_u8, y2, &epi, scr);
-        if (memcmp(y0, y1, ysz) || memcmp(y0, y2, ysz)) {
-            if (fails < 3)
-                fprintf(stderr, "  dw %s C=%lld %lldx%lld k%lldx%lld s%lld,%lld d%lld,%lld p%lld,%lld out=%d\n",
-                        sqz_qkind_name(kind), (long long)p.C, (long long)p.ih, (long long)p.iw, (long long)p.kh,
-                        (long long)p.kw, (long long)p.sh, (long long)p.sw, (long long)p.dh, (long long)p.dw,
-                        (long long)p.ph, (long long)p.pw, out);
-            fails++;
-        }
-        free(scr);
-        free(x);
-        free(w);
-        free(bias);
-        free(wzp);
-        free(scale);
-        free(y0);
-        free(y1);
-        free(y2);
+        dw_case(kind, p, &fails);
+    }
+    /* the float route (3x3 pad 1 planes the fp32 register kernels take: 7x7, 14x14 -> 7x7, widths
+     * 8 .. 14), channel counts across its groups of 16 planes */
+    for (int it = 0; it < 24; it++) {
+        const int64_t w = it % 3 == 0 ? 7 : it % 3 == 1 ? 14 : rnd(8, 14), s2 = it % 3 == 1 && it % 2;
+        sqz_qdw_params p = {.batch = rnd(1, 2), .C = rnd(1, 40), .ih = it % 3 == 2 ? rnd(1, 20) : w, .iw = w, .kh = 3,
+                            .kw = 3, .sh = 1 + s2, .sw = 1 + s2, .dh = 1, .dw = 1, .ph = 1, .pw = 1};
+        p.oh = (p.ih + 2 - 3) / p.sh + 1;
+        p.ow = (p.iw + 2 - 3) / p.sw + 1;
+        dw_case(kind, p, &fails);
     }
     CHECK_MSG(fails == 0, "%s: %d depthwise cases differ from the oracle", sqz_qkind_name(kind), fails);
 }

@@ -720,6 +720,8 @@ static __attribute__((noinline)) SQZ_AVX512 void dwrow2_plane(const sqz_dw_plane
 #undef DWROW2_LOAD
 }
 
+int sqz_dwconv2d_f32_regs_ok(const sqz_dw_plane *g) { return dw7_fits(g) || dw7s2_fits(g) || dwrow_fits(g); }
+
 SQZ_AVX512 int sqz_dwconv2d_f32_planes__avx512(const sqz_dw_plane *g, const float *x, const float *w,
                                                const float *bias, int64_t C, int64_t pl0, int64_t pl1,
                                                const sqz_conv_act *act, float *y) {

@@ -179,4 +179,39 @@ SQZ_DW8 void sqz_qdw_plane__avx512(const sqz_qdw_plane *g, const void *x, const 
     }
 }
 
+SQZ_DW8 void sqz_qdw_to_f32__avx512(const void *x, int x_s8, int32_t x_zp, int64_t n, float *xf) {
+    const __m512i zp = _mm512_set1_epi32(x_zp);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        const __m128i b = _mm_maskz_loadu_epi8(m, (const uint8_t *)x + i);
+        const __m512i v = x_s8 ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+        _mm512_mask_storeu_ps(xf + i, m, _mm512_cvtepi32_ps(_mm512_sub_epi32(v, zp)));
+    }
+}
+
+SQZ_DW8 void sqz_qdw_requant_f32__avx512(const float *f, int64_t n, int32_t bias, float scale, const sqz_qepi *epi,
+                                          void *y) {
+    const __m512i b = _mm512_set1_epi32(bias), yzp = _mm512_set1_epi32(epi->y_zp);
+    const __m512 sc = _mm512_set1_ps(scale), flo = _mm512_set1_ps((float)(epi->lo - epi->y_zp)),
+                 fhi = _mm512_set1_ps((float)(epi->hi - epi->y_zp));
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        /* the sums are exact integers: to int32, the bias added as an integer, then the
+         * requantization of the epilogues (float multiply, max, min, round to nearest even, + y_zp) */
+        const __m512i acc = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_maskz_loadu_ps(m, f + i)), b);
+        if (epi->out == SQZ_QOUT_S32) {
+            _mm512_mask_storeu_epi32((int32_t *)y + i, m, acc);
+            continue;
+        }
+        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sc);
+        if (epi->out == SQZ_QOUT_F32) {
+            _mm512_mask_storeu_ps((float *)y + i, m, v);
+            continue;
+        }
+        v = _mm512_min_ps(_mm512_max_ps(v, flo), fhi);
+        const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), yzp);
+        _mm_mask_storeu_epi8((uint8_t *)y + i, m, _mm512_cvtepi32_epi8(q));
+    }
+}
+
 #endif

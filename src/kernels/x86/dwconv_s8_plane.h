@@ -64,6 +64,12 @@ void sqz_qdw_plane__avx512(const sqz_qdw_plane *g, const void *x, const int32_t 
                            void *y, void *scratch);
 void sqz_qdw_plane__avx2(const sqz_qdw_plane *g, const void *x, const int32_t *wp, int32_t bias, float scale,
                          void *y, void *scratch);
+/* The float route (kernels/dwconv_s8.c): n u8 / s8 values minus x_zp as floats; and n sums held
+ * exactly in floats, plus bias, requantized as the other epilogues into y (epi's output kind,
+ * this channel's scale). */
+void sqz_qdw_to_f32__avx512(const void *x, int x_s8, int32_t x_zp, int64_t n, float *xf);
+void sqz_qdw_requant_f32__avx512(const float *f, int64_t n, int32_t bias, float scale, const sqz_qepi *epi,
+                                 void *y);
 #endif
 
 #endif
