@@ -321,8 +321,7 @@ static sqz_status arrays_make(sqz_opctx *c, int64_t M, const sqz_tensor *wz, con
         free(ar->bias);
         return sqz_err_set(c->err, SQZ_ERR_NOMEM, "out of memory");
     }
-    int any = 0;
-    for (int64_t m = 0; m < M; m++) any |= (ar->wzp[m] = sqz_q_zp_at(wz, m)) != 0;
+    const int any = sqz_q_zp_fill(wz, M, ar->wzp);
     if (!any) {
         free(ar->wzp);
         ar->wzp = NULL;
@@ -389,7 +388,9 @@ static sqz_status qlc_forward(sqz_opctx *c) {
     qc_arrays ar;
     if ((st = arrays_make(c, q.M, c->in[5], sqz_q_in(c, 8), &ar))) return st;
     const double xs = sqz_q_scale_at(c->in[1], 0), ys = sqz_q_scale_at(c->in[6], 0);
-    for (int64_t m = 0; m < q.M; m++) ar.scale[m] = (float)(xs * sqz_q_scale_at(c->in[4], m) / ys);
+    const float *ws = c->in[4]->data;
+    const int ws_per_m = sqz_tensor_numel(c->in[4]) > 1;
+    for (int64_t m = 0; m < q.M; m++) ar.scale[m] = (float)(xs * ws[ws_per_m ? m : 0] / ys);
     sqz_qepi epi = {.out = Y->dtype == SQZ_DT_I8 ? SQZ_QOUT_S8 : SQZ_QOUT_U8, .bias = ar.bias, .w_zp = ar.wzp,
                     .scale = ar.scale, .y_zp = sqz_q_zp_at(c->in[7], 0)};
     sqz_q_out_range(c->node, Y->dtype, &epi.lo, &epi.hi, NULL); /* checked by qlc_check */

@@ -195,8 +195,7 @@ static sqz_status arrays_make(const sqz_opctx *c, int64_t N, const sqz_tensor *b
         free(ar->scale);
         return sqz_err_set(c->err, SQZ_ERR_NOMEM, "out of memory");
     }
-    int any = 0;
-    for (int64_t n = 0; n < N; n++) any |= (ar->wzp[n] = sqz_q_zp_at(bz, n)) != 0;
+    const int any = sqz_q_zp_fill(bz, N, ar->wzp);
     if (!any) {
         free(ar->wzp);
         ar->wzp = NULL;
@@ -260,7 +259,9 @@ static sqz_status qlmm_forward(sqz_opctx *c) {
     mm_arrays ar;
     if ((st = arrays_make(c, g.N, c->in[5], &ar))) return st;
     const double as = sqz_q_scale_at(c->in[1], 0), ys = sqz_q_scale_at(c->in[6], 0);
-    for (int64_t n = 0; n < g.N; n++) ar.scale[n] = (float)(as * sqz_q_scale_at(c->in[4], n) / ys);
+    const float *bsc = c->in[4]->data;
+    const int bsc_per_n = sqz_tensor_numel(c->in[4]) > 1;
+    for (int64_t n = 0; n < g.N; n++) ar.scale[n] = (float)(as * bsc[bsc_per_n ? n : 0] / ys);
     const sqz_tensor *B = sqz_q_in(c, 8);
     sqz_qepi epi = {.out = y->dtype == SQZ_DT_I8 ? SQZ_QOUT_S8 : SQZ_QOUT_U8, .bias = B ? B->data : NULL,
                     .w_zp = ar.wzp, .scale = ar.scale, .y_zp = sqz_q_zp_at(c->in[7], 0)};

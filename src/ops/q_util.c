@@ -59,6 +59,22 @@ int32_t sqz_q_zp_at(const sqz_tensor *z, int64_t i) {
     }
 }
 
+int sqz_q_zp_fill(const sqz_tensor *z, int64_t n, int32_t *out) {
+    int any = 0;
+    if (z && z->data && sqz_tensor_numel(z) > 1) {
+        for (int64_t i = 0; i < n; i++) {
+            const int32_t v = z->dtype == SQZ_DT_U8   ? ((const uint8_t *)z->data)[i]
+                              : z->dtype == SQZ_DT_I8 ? ((const int8_t *)z->data)[i]
+                                                      : sqz_q_zp_at(z, i);
+            any |= (out[i] = v) != 0;
+        }
+        return any;
+    }
+    const int32_t v = sqz_q_zp_at(z, 0);
+    for (int64_t i = 0; i < n; i++) out[i] = v;
+    return v != 0 && n > 0;
+}
+
 float sqz_q_scale_at(const sqz_tensor *s, int64_t i) {
     if (sqz_tensor_numel(s) == 1) i = 0;
     return ((const float *)s->data)[i];

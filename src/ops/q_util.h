@@ -27,6 +27,9 @@ sqz_status sqz_q_check_zp(const sqz_tensor *z, const char *what, int64_t per_axi
                           int allow_i32, int64_t *count, sqz_err *err);
 /* Element i of a zero point (broadcast when it has one element); 0 when z is NULL. */
 int32_t sqz_q_zp_at(const sqz_tensor *z, int64_t i);
+/* out[0 .. n) = the zero point of each channel (z per channel, or one for all, or NULL: 0), read
+ * once per tensor rather than per element; returns whether any is nonzero. */
+int sqz_q_zp_fill(const sqz_tensor *z, int64_t n, int32_t *out);
 /* Element i of a scale (broadcast when it has one element). */
 float sqz_q_scale_at(const sqz_tensor *s, int64_t i);
 /* Quantized range of dtype: u8 0..255, i8 -128..127. */
