@@ -505,6 +505,7 @@ void sqz_dwconv2d_f32_plane_isa(sqz_isa isa, const sqz_dw_plane *g, const float 
                                 const sqz_conv_act *act, float *y) {
 #if defined(__x86_64__)
     if (isa >= SQZ_ISA_AVX512 && sqz_dwconv2d_f32_plane__avx512(g, x, w, bias, act, y)) return;
+    if (isa >= SQZ_ISA_AVX2 && isa < SQZ_ISA_AVX512 && sqz_dwconv2d_f32_plane__avx2(g, x, w, bias, act, y)) return;
 #endif
     (void)isa;
     sqz_dwconv2d_f32_plane(g, x, w, bias, act, y);

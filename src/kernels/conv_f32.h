@@ -82,7 +82,8 @@ typedef struct sqz_dw_plane {
 } sqz_dw_plane;
 void sqz_dwconv2d_f32_plane(const sqz_dw_plane *g, const float *x, const float *w, float bias,
                             const sqz_conv_act *act, float *y);
-/* The same through the fastest path isa has for g (AVX-512 3x3 / 5x5 planes, else portable). */
+/* The same through the fastest path isa has for g (AVX-512 3x3 / 5x5 planes, AVX2 planes up to
+ * 7x7, else portable). */
 void sqz_dwconv2d_f32_plane_isa(sqz_isa isa, const sqz_dw_plane *g, const float *x, const float *w, float bias,
                                 const sqz_conv_act *act, float *y);
 #if defined(__x86_64__)
@@ -94,6 +95,10 @@ int sqz_im2col2d_f32__avx512(const sqz_conv_params *p, int64_t r0, int64_t r1, c
                              int64_t ldcol);
 int sqz_dwconv2d_f32_plane__avx512(const sqz_dw_plane *g, const float *x, const float *w, float bias,
                                    const sqz_conv_act *act, float *y);
+/* AVX2/FMA plane for KH == KW <= 7, sh == sw in {1, 2}, no dilation, W <= 1024; returns 0 (doing
+ * nothing) for other geometries. */
+int sqz_dwconv2d_f32_plane__avx2(const sqz_dw_plane *g, const float *x, const float *w, float bias,
+                                 const sqz_conv_act *act, float *y);
 /* Planes pl0 .. pl1 of a depthwise layer with one output channel per input channel and C
  * channels (plane pl reads x + pl * H * W and weights w + (pl % C) * KH * KW, adds bias[pl % C]
  * (bias may be NULL), writes y + pl * OH * OW), the same bits as the single planes; for the small

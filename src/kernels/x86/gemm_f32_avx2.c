@@ -40,6 +40,28 @@ static inline __attribute__((always_inline)) SQZ_AVX2 void ukernel(int64_t kc, c
         a += MR;
         b += NR;
     }
+    if (mr == MR && nr == NR && st->alpha == 1.0f && (!st->first || st->beta == 0.0f)) {
+        /* alpha 1 (the usual case): finish's operations in its order without its tests per
+         * vector (x * 1 is x): the same bits */
+        const __m256 lo = _mm256_set1_ps(st->lo), hi = _mm256_set1_ps(st->hi);
+        const float *bn = st->last ? st->bias_n : NULL, *bmp = st->last ? st->bias_m : NULL;
+        const int clamp = st->last && st->clamp, add_c = !st->first;
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            float *cr = c + r * ldc;
+            const __m256 bm = bmp ? _mm256_set1_ps(bmp[r]) : _mm256_setzero_ps();
+#pragma GCC unroll 2
+            for (int v = 0; v < 2; v++) {
+                __m256 x = acc[r][v];
+                if (add_c) x = _mm256_add_ps(x, _mm256_loadu_ps(cr + 8 * v));
+                if (bmp) x = _mm256_add_ps(x, bm);
+                if (bn) x = _mm256_add_ps(x, _mm256_loadu_ps(bn + 8 * v));
+                if (clamp) x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+                _mm256_storeu_ps(cr + 8 * v, x);
+            }
+        }
+        return;
+    }
     if (mr == MR && nr == NR) {
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
