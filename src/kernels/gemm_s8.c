@@ -336,7 +336,7 @@ static inline void tile_ptrs(const qwork *w, int64_t jn, int64_t im, const uint8
 }
 
 /* Thread tid of w->nt: packs its share of the activation panels, waits for the others, then
- * computes its contiguous range of output tiles (B panel outer, so it stays in cache). */
+ * computes its contiguous range of output tiles (in the order below). */
 static void qgemm_worker(const qwork *w, int tid) {
     const sqz_qgemm_args *g = w->g;
     const sqz_qpack *p = w->p;
@@ -396,8 +396,14 @@ static void qgemm_worker(const qwork *w, int tid) {
         }
         return;
     }
+    /* B panel outer (it stays in L1 while the row tiles pass), unless A is read in place and all
+     * of B fits in L2: then row tiles outer, the A tile in L1 and the packed B panels streaming
+     * from L2 (A read in place is eight scattered row streams): 512^3 and 1024^3 about 1% faster.
+     * (Convolutions, packed weights as A: row tiles outer made ResNet-18's int8 layers 3-26%
+     * slower.) */
+    const int im_outer = w->direct && (int64_t)Kq * 4 * NR * nN <= ((int64_t)1 << 20);
     for (int64_t t = t0; t < t1; t++) {
-        const int64_t jn = t / nM, im = t % nM;
+        const int64_t im = im_outer ? t / nN : t % nM, jn = im_outer ? t % nN : t / nM;
         const uint8_t *a, *b;
         int64_t rs, qs;
         tile_ptrs(w, jn, im, &a, &rs, &qs, &b);
