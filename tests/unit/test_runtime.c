@@ -463,6 +463,19 @@ static sqz_graph *chain_graph(int64_t H, int shared) {
     return g;
 }
 
+/* Runs x through s and through ref (the same graph unfused) and checks that every output of s is
+ * there, of ref's size, not empty and has its bits; what names the case in a failure. */
+static void run_same_bits(sqz_session *s, sqz_session *ref, const sqz_tensor *x, const char *what) {
+    const sqz_tensor *in[1] = {x};
+    CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
+    CHECK_OK(sqz_session_run(ref, 1, in, &E), &E);
+    for (int o = 0; o < sqz_session_n_outputs(s); o++) {
+        const sqz_tensor *a = sqz_session_output(s, o), *b = sqz_session_output(ref, o);
+        CHECK(a && b && a->nbytes == b->nbytes && a->nbytes > 0);
+        if (a && b && a->nbytes == b->nbytes) CHECK_MSG(!memcmp(a->data, b->data, a->nbytes), "%s: output %d differs", what, o);
+    }
+}
+
 static void test_conv_chains(void) {
     for (int shared = 0; shared < 2; shared++) {
         sqz_graph *g = chain_graph(112, shared);
@@ -494,15 +507,9 @@ static void test_conv_chains(void) {
             sqz_tensor x;
             sqz_tensor_init_owned(&x, "x", SQZ_DT_F32, 4, (int64_t[]){n, 8, 112, 112}, &E);
             for (int64_t i = 0; i < n * 8 * 112 * 112; i++) ((float *)x.data)[i] = chain_val(i, run);
-            const sqz_tensor *in[1] = {&x};
-            CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
-            CHECK_OK(sqz_session_run(ref, 1, in, &E), &E);
-            for (int o = 0; o < sqz_session_n_outputs(s); o++) {
-                const sqz_tensor *a = sqz_session_output(s, o), *b = sqz_session_output(ref, o);
-                CHECK(a && b && a->nbytes == b->nbytes && a->nbytes > 0);
-                if (a && b && a->nbytes == b->nbytes)
-                    CHECK_MSG(!memcmp(a->data, b->data, a->nbytes), "shared %d run %d output %d differs", shared, run, o);
-            }
+            char what[64];
+            snprintf(what, sizeof what, "chains: shared %d run %d", shared, run);
+            run_same_bits(s, ref, &x, what);
             sqz_tensor_release(&x);
         }
         sqz_session_free(s);
@@ -563,16 +570,9 @@ static void test_gemm_pairs(void) {
             sqz_tensor x;
             sqz_tensor_init_owned(&x, "x", SQZ_DT_F32, 2, (int64_t[]){n, 40}, &E);
             for (int64_t i = 0; i < n * 40; i++) ((float *)x.data)[i] = chain_val(i, run + 1);
-            const sqz_tensor *in[1] = {&x};
-            CHECK_OK(sqz_session_run(s, 1, in, &E), &E);
-            CHECK_OK(sqz_session_run(ref, 1, in, &E), &E);
-            for (int o = 0; o < sqz_session_n_outputs(s); o++) {
-                const sqz_tensor *a = sqz_session_output(s, o), *b = sqz_session_output(ref, o);
-                CHECK(a && b && a->nbytes == b->nbytes && a->nbytes > 0);
-                if (a && b && a->nbytes == b->nbytes)
-                    CHECK_MSG(!memcmp(a->data, b->data, a->nbytes), "variant %d batch %lld output %d differs", variant,
-                              (long long)n, o);
-            }
+            char what[64];
+            snprintf(what, sizeof what, "gemm pairs: variant %d batch %lld", variant, (long long)n);
+            run_same_bits(s, ref, &x, what);
             int xposed = 0;
             for (int k = 0; k < g->n_nodes; k++) {
                 const char *kn = sqz_session_kernel(s, k);
