@@ -520,12 +520,31 @@ static inline __attribute__((always_inline)) SQZ_AVX512 __m512 lanes_from(__m512
     }
 }
 
+/* The register kernels' common steps: the 3x3 weights as broadcast vectors; the bias plus the
+ * nine taps t[ky * 3 + kx] in the order ky, kx (the order of every path), clamped when asked;
+ * output rows 2v and 2v+1 of a 7x7 plane (lanes 0-6 and 8-14) compacted and stored. */
+static inline __attribute__((always_inline)) SQZ_AVX512 void w9(const float *w, __m512 *wv) {
+#pragma GCC unroll 9
+    for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(w[k]);
+}
+
+static inline __attribute__((always_inline)) SQZ_AVX512 __m512 taps9(__m512 acc, const __m512 *wv, const __m512 *t,
+                                                                      int clamp, __m512 lo, __m512 hi) {
+#pragma GCC unroll 9
+    for (int k = 0; k < 9; k++) acc = _mm512_fmadd_ps(wv[k], t[k], acc);
+    return clamp ? _mm512_min_ps(_mm512_max_ps(acc, lo), hi) : acc;
+}
+
+static inline __attribute__((always_inline)) SQZ_AVX512 void store_rows7(float *yp, int v, __m512 acc) {
+    const __m512i pack = _mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 6, 5, 4, 3, 2, 1, 0);
+    _mm512_mask_storeu_ps(yp + 14 * v, v < 3 ? 0x3fff : 0x7f, _mm512_permutexvar_ps(pack, acc));
+}
+
 static __attribute__((noinline)) SQZ_AVX512 void dw7_planes(const float *x, const float *w, const float *bias,
                                                             int64_t C, int64_t pl0, int64_t pl1,
                                                             const sqz_conv_act *act, float *y) {
     const int clamp = act && act->clamp;
     const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
-    const __m512i pack = _mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 6, 5, 4, 3, 2, 1, 0);
     for (int64_t pl = pl0; pl < pl1; pl++) {
         const float *xp = x + pl * 49, *wp = w + (pl % C) * 9;
         float *yp = y + pl * 49;
@@ -538,19 +557,16 @@ static __attribute__((noinline)) SQZ_AVX512 void dw7_planes(const float *x, cons
 #pragma GCC unroll 4
         for (int t = 1; t < 8; t += 2) S[t] = lanes_from(S[t - 1], S[t + 1], 8);
         __m512 wv[9];
-#pragma GCC unroll 9
-        for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(wp[k]);
+        w9(wp, wv);
         const __m512 b = _mm512_set1_ps(bias ? bias[pl % C] : 0.0f);
 #pragma GCC unroll 4
         for (int v = 0; v < 4; v++) {
-            __m512 acc = b;
+            __m512 t[9];
 #pragma GCC unroll 3
             for (int ky = 0; ky < 3; ky++)
 #pragma GCC unroll 3
-                for (int kx = 0; kx < 3; kx++)
-                    acc = _mm512_fmadd_ps(wv[ky * 3 + kx], lanes_from(S[2 * v + ky], S[2 * v + ky + 2], kx), acc);
-            if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
-            _mm512_mask_storeu_ps(yp + 14 * v, v < 3 ? 0x3fff : 0x7f, _mm512_permutexvar_ps(pack, acc));
+                for (int kx = 0; kx < 3; kx++) t[ky * 3 + kx] = lanes_from(S[2 * v + ky], S[2 * v + ky + 2], kx);
+            store_rows7(yp, v, taps9(b, wv, t, clamp, lo, hi));
         }
     }
 }
@@ -572,7 +588,6 @@ static __attribute__((noinline)) SQZ_AVX512 void dw7s2_planes(const float *x, co
                                                               const sqz_conv_act *act, float *y) {
     const int clamp = act && act->clamp;
     const __m512 lo = _mm512_set1_ps(clamp ? act->lo : 0.0f), hi = _mm512_set1_ps(clamp ? act->hi : 0.0f);
-    const __m512i pack = _mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 6, 5, 4, 3, 2, 1, 0);
     /* lanes 1-7 from the first row's columns 2c + q, lanes 9-15 from the second's (+16) */
     const __m512i pick[2] = {_mm512_set_epi32(28, 26, 24, 22, 20, 18, 16, 0, 12, 10, 8, 6, 4, 2, 0, 0),
                              _mm512_set_epi32(29, 27, 25, 23, 21, 19, 17, 0, 13, 11, 9, 7, 5, 3, 1, 0)};
@@ -600,12 +615,11 @@ static __attribute__((noinline)) SQZ_AVX512 void dw7s2_planes(const float *x, co
                 for (int t = 1; t < 8; t += 2) S[a][q][t] = lanes_from(S[a][q][t - 1], S[a][q][t + 1], 8);
             }
         __m512 wv[9];
-#pragma GCC unroll 9
-        for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(wp[k]);
+        w9(wp, wv);
         const __m512 b = _mm512_set1_ps(bias ? bias[pl % C] : 0.0f);
 #pragma GCC unroll 4
         for (int v = 0; v < 4; v++) {
-            __m512 acc = b;
+            __m512 t[9];
 #pragma GCC unroll 3
             for (int ky = 0; ky < 3; ky++)
 #pragma GCC unroll 3
@@ -613,11 +627,9 @@ static __attribute__((noinline)) SQZ_AVX512 void dw7s2_planes(const float *x, co
                     /* input row 2 oy - 1 + ky: parity a, phase row oy + dr (dr = -1 for ky 0);
                      * padded row oy + dr + 1; likewise columns */
                     const int a = ky != 1, q = kx != 1, dr = ky == 0 ? -1 : 0, dc = kx == 0 ? -1 : 0;
-                    acc = _mm512_fmadd_ps(wv[ky * 3 + kx],
-                                          lanes_from(S[a][q][2 * v + dr + 1], S[a][q][2 * v + dr + 3], dc + 1), acc);
+                    t[ky * 3 + kx] = lanes_from(S[a][q][2 * v + dr + 1], S[a][q][2 * v + dr + 3], dc + 1);
                 }
-            if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
-            _mm512_mask_storeu_ps(yp + 14 * v, v < 3 ? 0x3fff : 0x7f, _mm512_permutexvar_ps(pack, acc));
+            store_rows7(yp, v, taps9(b, wv, t, clamp, lo, hi));
         }
     }
 }
@@ -643,8 +655,7 @@ static __attribute__((noinline)) SQZ_AVX512 void dwrow_planes(const sqz_dw_plane
         const float *xp = x + pl * H * W, *wp = w + (pl % C) * 9;
         float *yp = y + pl * H * W;
         __m512 wv[9];
-#pragma GCC unroll 9
-        for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(wp[k]);
+        w9(wp, wv);
         const __m512 b = _mm512_set1_ps(bias ? bias[pl % C] : 0.0f);
         /* window: padded rows oy, oy+1, oy+2, each shifted by 0, 1, 2 columns */
         __m512 r[3][3];
@@ -656,13 +667,7 @@ static __attribute__((noinline)) SQZ_AVX512 void dwrow_planes(const sqz_dw_plane
             r[2][0] = oy + 1 < H ? _mm512_maskz_expandloadu_ps(in, xp + (oy + 1) * W) : _mm512_setzero_ps();
             r[2][1] = lanes_from(r[2][0], r[2][0], 1);
             r[2][2] = lanes_from(r[2][0], r[2][0], 2);
-            __m512 acc = b;
-#pragma GCC unroll 3
-            for (int ky = 0; ky < 3; ky++)
-#pragma GCC unroll 3
-                for (int kx = 0; kx < 3; kx++) acc = _mm512_fmadd_ps(wv[ky * 3 + kx], r[ky][kx], acc);
-            if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
-            _mm512_mask_storeu_ps(yp + oy * W, out, acc);
+            _mm512_mask_storeu_ps(yp + oy * W, out, taps9(b, wv, &r[0][0], clamp, lo, hi));
 #pragma GCC unroll 3
             for (int kx = 0; kx < 3; kx++) r[0][kx] = r[1][kx], r[1][kx] = r[2][kx];
         }
@@ -685,8 +690,7 @@ static __attribute__((noinline)) SQZ_AVX512 void dwrow2_plane(const sqz_dw_plane
     const __mmask16 in1 = (__mmask16)((1u << (W - 15)) - 1u), out1 = (__mmask16)((1u << (W - 16)) - 1u);
     const __m512 z = _mm512_setzero_ps();
     __m512 wv[9];
-#pragma GCC unroll 9
-    for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(w[k]);
+    w9(w, wv);
     const __m512 b = _mm512_set1_ps(bias);
     /* window: padded rows oy - ph + 0 .. 2, each as two vectors shifted by 0, 1, 2 columns */
     __m512 r[3][2][3];
@@ -704,13 +708,12 @@ static __attribute__((noinline)) SQZ_AVX512 void dwrow2_plane(const sqz_dw_plane
         DWROW2_LOAD(r[2], oy - ph + 2);
 #pragma GCC unroll 2
         for (int c = 0; c < 2; c++) {
-            __m512 acc = b;
+            __m512 t[9];
 #pragma GCC unroll 3
             for (int ky = 0; ky < 3; ky++)
 #pragma GCC unroll 3
-                for (int kx = 0; kx < 3; kx++) acc = _mm512_fmadd_ps(wv[ky * 3 + kx], r[ky][c][kx], acc);
-            if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
-            _mm512_mask_storeu_ps(y + oy * W + 16 * c, c ? out1 : 0xffff, acc);
+                for (int kx = 0; kx < 3; kx++) t[ky * 3 + kx] = r[ky][c][kx];
+            _mm512_mask_storeu_ps(y + oy * W + 16 * c, c ? out1 : 0xffff, taps9(b, wv, t, clamp, lo, hi));
         }
 #pragma GCC unroll 2
         for (int c = 0; c < 2; c++)
@@ -805,8 +808,7 @@ static __attribute__((noinline)) SQZ_AVX512 void dwrow_s2_plane(const sqz_dw_pla
     const __mmask16 me = (__mmask16)((1u << ne) - 1u), mo = (__mmask16)((1u << no) - 1u);
     const __mmask16 ms = (__mmask16)(mo << 1), out = (__mmask16)((1u << OW) - 1u);
     __m512 wv[9];
-#pragma GCC unroll 9
-    for (int k = 0; k < 9; k++) wv[k] = _mm512_set1_ps(w[k]);
+    w9(w, wv);
     const __m512 b = _mm512_set1_ps(bias);
     __m512 r[3][3]; /* input rows 2 oy - ph + ky: taps kx = 0, 1, 2 */
 #define DWROWS2_LOAD(R, iy)                                                                             \
@@ -821,13 +823,7 @@ static __attribute__((noinline)) SQZ_AVX512 void dwrow_s2_plane(const sqz_dw_pla
     for (int64_t oy = 0; oy < OH; oy++) {
         DWROWS2_LOAD(r[1], 2 * oy - ph + 1);
         DWROWS2_LOAD(r[2], 2 * oy - ph + 2);
-        __m512 acc = b;
-#pragma GCC unroll 3
-        for (int ky = 0; ky < 3; ky++)
-#pragma GCC unroll 3
-            for (int kx = 0; kx < 3; kx++) acc = _mm512_fmadd_ps(wv[ky * 3 + kx], r[ky][kx], acc);
-        if (clamp) acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);
-        _mm512_mask_storeu_ps(y + oy * OW, out, acc);
+        _mm512_mask_storeu_ps(y + oy * OW, out, taps9(b, wv, &r[0][0], clamp, lo, hi));
 #pragma GCC unroll 3
         for (int kx = 0; kx < 3; kx++) r[0][kx] = r[2][kx];
     }
