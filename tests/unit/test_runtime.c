@@ -476,17 +476,22 @@ static void run_same_bits(sqz_session *s, sqz_session *ref, const sqz_tensor *x,
     }
 }
 
+/* Prepares g and opens a session with the load-time fusions (s) and one without (ref); on a
+ * failure (checked) frees both and g and returns 0. */
+static int fused_and_plain(sqz_graph *g, sqz_session **s, sqz_session **ref) {
+    CHECK_OK(sqz_graph_prepare(g, &E), &E);
+    CHECK_OK(sqz_session_new(g, NULL, s, &E), &E);
+    CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.no_fuse = 1}, ref, &E), &E);
+    if (*s && *ref) return 1;
+    sqz_session_free(*s), sqz_session_free(*ref), sqz_graph_free(g);
+    return 0;
+}
+
 static void test_conv_chains(void) {
     for (int shared = 0; shared < 2; shared++) {
         sqz_graph *g = chain_graph(112, shared);
-        CHECK_OK(sqz_graph_prepare(g, &E), &E);
         sqz_session *s = NULL, *ref = NULL;
-        CHECK_OK(sqz_session_new(g, NULL, &s, &E), &E);
-        CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.no_fuse = 1}, &ref, &E), &E);
-        if (!s || !ref) {
-            sqz_session_free(s), sqz_session_free(ref), sqz_graph_free(g);
-            return;
-        }
+        if (!fused_and_plain(g, &s, &ref)) return;
         int chains = 0, inner = 0, ce = -2, cd = -2, expand = -2;
         for (int k = 0; k < g->n_nodes; k++) {
             const int c = sqz_session_chain(s, k, &ce, &cd);
@@ -556,14 +561,8 @@ static sqz_graph *gemm_pair_graph(int variant) {
 static void test_gemm_pairs(void) {
     for (int variant = 0; variant < 3; variant++) {
         sqz_graph *g = gemm_pair_graph(variant);
-        CHECK_OK(sqz_graph_prepare(g, &E), &E);
         sqz_session *s = NULL, *ref = NULL;
-        CHECK_OK(sqz_session_new(g, NULL, &s, &E), &E);
-        CHECK_OK(sqz_session_new(g, &(sqz_session_opts){.no_fuse = 1}, &ref, &E), &E);
-        if (!s || !ref) {
-            sqz_session_free(s), sqz_session_free(ref), sqz_graph_free(g);
-            return;
-        }
+        if (!fused_and_plain(g, &s, &ref)) return;
         static const int64_t batches[] = {1, 31, 32, 64, 77, 3};
         for (int run = 0; run < 6; run++) {
             const int64_t n = batches[run];
